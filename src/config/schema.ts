@@ -1,0 +1,120 @@
+import { z } from 'zod'
+import { isIpv4, parseCidr, parseRange, ipv4ToInt, cidrContains } from '../lib/ipv4.ts'
+import { isMac, normalizeMac } from '../lib/mac.ts'
+import { parseDuration } from '../lib/duration.ts'
+
+/** "host:port" with an IPv4 host (or 0.0.0.0) and a port 0–65535; port 0 asks the kernel for one. */
+const listenAddress = z.string().superRefine((v, ctx) => {
+  const i = v.lastIndexOf(':')
+  const host = v.slice(0, i)
+  const port = Number(v.slice(i + 1))
+  if (i <= 0 || !isIpv4(host) || !Number.isInteger(port) || port < 0 || port > 65535) {
+    ctx.addIssue({ code: 'custom', message: `expected "IPv4:port" such as "0.0.0.0:8080", got ${JSON.stringify(v)}` })
+  }
+})
+
+const ipv4 = z.string().refine(isIpv4, { error: (iss) => `expected an IPv4 address, got ${JSON.stringify(iss.input)}` })
+const mac = z.string().refine(isMac, { error: (iss) => `expected a MAC address such as 52:54:00:12:34:56, got ${JSON.stringify(iss.input)}` })
+  .transform(normalizeMac)
+const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
+  try {
+    return parseDuration(v)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', message: (err as Error).message })
+    return z.NEVER
+  }
+})
+
+const subnet = z.strictObject({
+  subnet: z.string(),
+  range: z.string(),
+  router: ipv4.optional(),
+  dns: z.array(ipv4).default([]),
+  domain: z.string().optional(),
+  leaseTime: duration.default(3_600_000),
+  reservations: z.array(z.strictObject({ mac, address: ipv4, hostname: z.string().optional() })).default([])
+}).superRefine((s, ctx) => {
+  let cidr
+  try {
+    cidr = parseCidr(s.subnet)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['subnet'], message: (err as Error).message })
+    return
+  }
+  try {
+    const r = parseRange(s.range)
+    if (!cidrContains(cidr, r.start) || !cidrContains(cidr, r.end)) {
+      ctx.addIssue({ code: 'custom', path: ['range'], message: `range ${s.range} is not inside subnet ${s.subnet}` })
+    }
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['range'], message: (err as Error).message })
+  }
+  s.reservations.forEach((r, i) => {
+    if (isIpv4(r.address) && !cidrContains(cidr, ipv4ToInt(r.address))) {
+      ctx.addIssue({ code: 'custom', path: ['reservations', i, 'address'], message: `${r.address} is not inside subnet ${s.subnet}` })
+    }
+  })
+})
+
+export const configSchema = z.strictObject({
+  dataDir: z.string().default('./var'),
+  bootAssets: z.string().default('./boot-assets'),
+  server: z.strictObject({
+    /** The address machines use to reach us: DHCP next-server and the URLs in iPXE scripts. */
+    address: ipv4.optional()
+  }).default({}),
+  log: z.strictObject({
+    level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info')
+  }).default({ level: 'info' }),
+  http: z.strictObject({
+    listen: listenAddress.default('0.0.0.0:8080')
+  }).default({ listen: '0.0.0.0:8080' }),
+  api: z.strictObject({
+    listen: listenAddress.default('127.0.0.1:8081')
+  }).default({ listen: '127.0.0.1:8081' }),
+  tftp: z.strictObject({
+    enabled: z.boolean().default(true),
+    listen: listenAddress.default('0.0.0.0:69'),
+    /** Transfers served at once; a request over the cap gets a TFTP error and retries later. */
+    maxTransfers: z.int().min(1).max(10_000).default(256),
+    /** Largest blksize we accept (RFC 2348 allows 65464). */
+    maxBlockSize: z.int().min(512).max(65464).default(65464),
+    /** Largest windowsize we accept (RFC 7440). */
+    maxWindowSize: z.int().min(1).max(65535).default(64),
+    /** Seconds to wait for an ACK before retransmitting, unless the client negotiates timeout. */
+    timeout: z.int().min(1).max(255).default(2),
+    retries: z.int().min(1).max(50).default(5)
+  }).default({ enabled: true, listen: '0.0.0.0:69', maxTransfers: 256, maxBlockSize: 65464, maxWindowSize: 64, timeout: 2, retries: 5 }),
+  dhcp: z.strictObject({
+    mode: z.enum(['proxy', 'authoritative', 'off']).default('proxy'),
+    /** Bind to this interface (SO_BINDTODEVICE); needed when the host has several networks. */
+    interface: z.string().optional(),
+    listen: listenAddress.default('0.0.0.0:67'),
+    /** PXE boot server port (proxyDHCP REQUEST → ACK), proxy mode only. */
+    proxyListen: listenAddress.default('0.0.0.0:4011'),
+    /** Port clients listen on; 68 except in tests. */
+    clientPort: z.int().min(1).max(65535).default(68),
+    /** UEFI x86-64 first stage: snponly.efi uses the firmware's NIC driver, ipxe.efi its own. */
+    efiX64BootFile: z.string().default('snponly.efi'),
+    biosBootFile: z.string().default('undionly.kpxe'),
+    efiArm64BootFile: z.string().default('arm64/snponly.efi'),
+    subnets: z.array(subnet).default([])
+  }).default({
+    mode: 'proxy',
+    listen: '0.0.0.0:67',
+    proxyListen: '0.0.0.0:4011',
+    clientPort: 68,
+    efiX64BootFile: 'snponly.efi',
+    biosBootFile: 'undionly.kpxe',
+    efiArm64BootFile: 'arm64/snponly.efi',
+    subnets: []
+  })
+}).superRefine((c, ctx) => {
+  if (c.dhcp.mode === 'authoritative' && c.dhcp.subnets.length === 0) {
+    ctx.addIssue({ code: 'custom', path: ['dhcp', 'subnets'], message: 'authoritative mode needs at least one subnet' })
+  }
+})
+
+/** The validated configuration every part of the server receives. */
+export type Config = z.output<typeof configSchema>
+export type SubnetConfig = Config['dhcp']['subnets'][number]

@@ -1,0 +1,90 @@
+import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core'
+
+/**
+ * Machines: one row per physical machine, keyed by our own id. Its identity is composite:
+ * the SMBIOS UUID when it can be trusted, otherwise its MAC set (machine_macs).
+ */
+export const machines = sqliteTable('machines', {
+  id: text('id').primaryKey(),
+  /** SMBIOS system UUID, lower case; null when missing or untrustworthy (see uuidStatus). */
+  uuid: text('uuid'),
+  /** What the firmware reported, kept even when we do not trust it. */
+  reportedUuid: text('reported_uuid'),
+  /** valid | missing | invalid (all-zero, all-FF, malformed) | duplicate (seen on other hardware) */
+  uuidStatus: text('uuid_status').notNull(),
+  serial: text('serial'),
+  manufacturer: text('manufacturer'),
+  product: text('product'),
+  /** iPXE ${platform}: pcbios | efi */
+  firmware: text('firmware'),
+  /** iPXE ${buildarch}: i386 | x86_64 | arm64 */
+  arch: text('arch'),
+  ip: text('ip'),
+  state: text('state').notNull(),
+  stateReason: text('state_reason'),
+  createdAt: integer('created_at').notNull(),
+  updatedAt: integer('updated_at').notNull(),
+  lastSeenAt: integer('last_seen_at').notNull()
+}, (t) => [
+  index('machines_uuid').on(t.uuid),
+  index('machines_serial').on(t.serial)
+])
+
+/** Every MAC a machine has shown us; a MAC belongs to at most one machine. */
+export const machineMacs = sqliteTable('machine_macs', {
+  mac: text('mac').primaryKey(),
+  machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
+  firstSeenAt: integer('first_seen_at').notNull(),
+  lastSeenAt: integer('last_seen_at').notNull()
+}, (t) => [index('machine_macs_machine').on(t.machineId)])
+
+/**
+ * The timeline: every decision with its reason. Events seen before the machine is known
+ * (DHCP, TFTP of a first boot) carry the MAC and are attached when the machine is recorded.
+ */
+export const events = sqliteTable('events', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  machineId: text('machine_id').references(() => machines.id, { onDelete: 'cascade' }),
+  mac: text('mac'),
+  at: integer('at').notNull(),
+  /** dhcp | tftp | http | api | inventory */
+  source: text('source').notNull(),
+  /** Dotted type, e.g. dhcp.offer, tftp.transfer, http.script, machine.created */
+  type: text('type').notNull(),
+  /** One human sentence: what happened and why. */
+  message: text('message').notNull(),
+  /** JSON object with the details (options negotiated, bytes, durations, ...). */
+  data: text('data')
+}, (t) => [
+  index('events_machine').on(t.machineId, t.id),
+  index('events_unattached_mac').on(t.mac, t.machineId)
+])
+
+/**
+ * DHCP leases (authoritative mode). Offers live in memory only (RFC 2131 §4.3.1 lets a
+ * server forget them); a row is written, durably, before the ACK that binds it is sent.
+ */
+export const leases = sqliteTable('leases', {
+  /** The address as an unsigned 32-bit integer (cheap range scans for free addresses). */
+  address: integer('address').primaryKey(),
+  subnet: text('subnet').notNull(),
+  mac: text('mac').notNull(),
+  /** Option 61 client identifier as hex, when the client sent one; else null (keyed by MAC). */
+  clientId: text('client_id'),
+  hostname: text('hostname'),
+  /** bound | released | declined | expired */
+  state: text('state').notNull(),
+  startsAt: integer('starts_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  updatedAt: integer('updated_at').notNull()
+}, (t) => [
+  index('leases_mac').on(t.mac),
+  index('leases_client_id').on(t.clientId),
+  index('leases_expires').on(t.state, t.expiresAt)
+])
+
+/** Small key-value table for server state that must survive restarts (schema facts, secrets' ids). */
+export const meta = sqliteTable('meta', {
+  key: text('key').primaryKey(),
+  value: text('value').notNull()
+})
