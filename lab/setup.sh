@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Installs, as root, every Debian package the integration and lab test tiers need, then fills
+# boot-assets/. Idempotent and quiet; CI (.ci/run) calls it first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(
+  qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf   # the lab's VMs and their firmware
+  openipmi ipmitool                                # simulated BMCs
+  dnsmasq-base                                     # router advertisements, the lab's "site" DHCP
+  busybox-static isc-dhcp-client                   # DHCP clients (udhcpc, dhclient)
+  atftp tftp-hpa curl                              # TFTP and HTTP clients
+  kea-admin kea-dhcp4-server tftpd-hpa nginx-light wrk  # benchmark peers and load generators
+  iproute2 tcpdump cpio zstd                       # namespaces, captures, initramfs
+)
+
+if [ "$(id -u)" != 0 ]; then
+  echo "lab/setup.sh: must run as root (apt-get install, network namespaces)" >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != 'installed' ]; then
+    missing+=("$p")
+  fi
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "lab/setup.sh: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # tftpd-hpa and kea start services on install where an init system runs; the tests run their own
+  # instances, so a policy-rc.d that refuses service starts keeps ports 67/69 free.
+  policy=/usr/sbin/policy-rc.d
+  created_policy=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' > "$policy"
+    chmod 0755 "$policy"
+    created_policy=1
+  fi
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ "$created_policy" = 1 ]; then rm -f "$policy"; fi
+fi
+
+bash boot-assets/fetch.sh
+echo "lab/setup.sh: ${#packages[@]} packages present, boot assets verified"
