@@ -1,0 +1,91 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { makeInventory } from '../../test/helpers/inventory.ts'
+
+const UUID_A = '8c1f0a5e-77a0-4a0b-9d41-000000000001'
+
+test('a first boot creates a discovered machine identified by its SMBIOS UUID', async () => {
+  const { machines } = makeInventory()
+  const r = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A.toUpperCase(), serial: 'LAB0001', manufacturer: 'Anvil Lab', product: 'VM', platform: 'pcbios', buildarch: 'i386', ip: '10.77.0.101' })
+  assert.equal(r.created, true)
+  assert.equal(r.machine.uuid, UUID_A)
+  assert.equal(r.machine.uuidStatus, 'valid')
+  assert.equal(r.machine.state, 'discovered')
+  assert.deepEqual(r.machine.macs, ['52:54:00:77:00:11'])
+  assert.equal(r.machine.firmware, 'pcbios')
+  const events = await machines.events(r.machine.id)
+  assert.equal(events.at(-1)?.type, 'machine.discovered')
+  assert.match(events.at(-1)?.message ?? '', /SMBIOS UUID/)
+})
+
+test('a reboot never duplicates the machine, and facts are updated', async () => {
+  const { machines, clock } = makeInventory()
+  const first = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A, serial: 'LAB0001', ip: '10.77.0.101' })
+  clock.advance(60_000)
+  const again = await machines.registerBoot({ mac: '52-54-00-77-00-11', uuid: UUID_A, serial: 'LAB0001', ip: '10.77.0.150', platform: 'efi' })
+  assert.equal(again.created, false)
+  assert.equal(again.machine.id, first.machine.id)
+  assert.equal(again.machine.ip, '10.77.0.150')
+  assert.equal(again.machine.firmware, 'efi')
+  assert.equal((await machines.list()).length, 1)
+})
+
+test('the same board booting from a second NIC is recognised by UUID and gains the MAC', async () => {
+  const { machines } = makeInventory()
+  const a = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A, serial: 'LAB0001' })
+  const b = await machines.registerBoot({ mac: '52:54:00:77:00:12', uuid: UUID_A, serial: 'LAB0001' })
+  assert.equal(b.machine.id, a.machine.id)
+  assert.deepEqual([...b.machine.macs].sort(), ['52:54:00:77:00:11', '52:54:00:77:00:12'])
+})
+
+test('a UUID seen on different hardware is flagged on both machines and MACs identify them', async () => {
+  const { machines } = makeInventory()
+  const a = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A, serial: 'SERIAL-A' })
+  const b = await machines.registerBoot({ mac: '52:54:00:77:00:21', uuid: UUID_A, serial: 'SERIAL-B' })
+  assert.notEqual(b.machine.id, a.machine.id)
+  assert.equal(b.machine.uuidStatus, 'duplicate')
+  assert.equal(b.machine.uuid, null)
+  assert.equal((await machines.get(a.machine.id)).uuidStatus, 'duplicate')
+  // Each reboots: still two machines, told apart by MAC.
+  const a2 = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A, serial: 'SERIAL-A' })
+  const b2 = await machines.registerBoot({ mac: '52:54:00:77:00:21', uuid: UUID_A, serial: 'SERIAL-B' })
+  assert.equal(a2.machine.id, a.machine.id)
+  assert.equal(b2.machine.id, b.machine.id)
+  assert.equal((await machines.list()).length, 2)
+  const timeline = await machines.events(a.machine.id)
+  assert.ok(timeline.some(e => e.type === 'machine.identity'))
+})
+
+test('all-zero UUIDs fall back to the MAC, and two such machines stay apart', async () => {
+  const { machines } = makeInventory()
+  const zero = '00000000-0000-0000-0000-000000000000'
+  const a = await machines.registerBoot({ mac: '52:54:00:00:00:01', uuid: zero })
+  const b = await machines.registerBoot({ mac: '52:54:00:00:00:02', uuid: zero })
+  assert.notEqual(a.machine.id, b.machine.id)
+  assert.equal(a.machine.uuidStatus, 'invalid')
+  assert.equal(a.machine.reportedUuid, zero)
+})
+
+test('events recorded by MAC or IP before the machine exists join its timeline', async () => {
+  const { machines, timeline } = makeInventory()
+  timeline.noteAddress('52:54:00:77:00:11', '10.77.0.101')
+  timeline.record({ source: 'dhcp', type: 'dhcp.offer', mac: '52:54:00:77:00:11', message: 'offered snponly.efi' })
+  timeline.record({ source: 'tftp', type: 'tftp.transfer', ip: '10.77.0.101', message: 'sent snponly.efi' })
+  timeline.record({ source: 'dhcp', type: 'dhcp.offer', mac: '52:54:00:99:99:99', message: 'someone else' })
+  const r = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A })
+  const types = (await machines.events(r.machine.id)).map(e => e.type)
+  assert.deepEqual(types, ['dhcp.offer', 'tftp.transfer', 'machine.discovered'])
+  // After the machine is known, an event by IP alone finds it through the machine's address too.
+  timeline.record({ source: 'tftp', type: 'tftp.transfer', ip: '10.77.0.101', message: 'again' })
+  assert.equal((await machines.events(r.machine.id)).at(-1)?.message, 'again')
+})
+
+test('lookup by MAC, UUID or serial, and a clear error otherwise', async () => {
+  const { machines } = makeInventory()
+  const r = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A, serial: 'LAB0001' })
+  assert.equal((await machines.get('52:54:00:77:00:11')).id, r.machine.id)
+  assert.equal((await machines.get(UUID_A.toUpperCase())).id, r.machine.id)
+  assert.equal((await machines.get('LAB0001')).id, r.machine.id)
+  await assert.rejects(machines.get('m-nope'), { code: 'ERR_MACHINE_NOT_FOUND' })
+  await assert.rejects(machines.registerBoot({ mac: 'zz' }), { code: 'ERR_INVALID_MAC' })
+})

@@ -1,0 +1,163 @@
+import { randomBytes } from 'node:crypto'
+import { CodedError } from '../lib/errors.ts'
+import { normalizeMac, isMac } from '../lib/mac.ts'
+import { judgeUuid, cleanSmbiosString, canonicalUuid } from './identity.ts'
+import { MachineState, UuidStatus, type BootReport, type Machine, type MachineEvent } from './machine.ts'
+import type { Clock, MachineFilter, MachinePatch, MachineStore } from './ports.ts'
+import type { Timeline } from './timeline.ts'
+
+export type MachineServiceOptions = {
+  readonly store: MachineStore
+  readonly timeline: Timeline
+  readonly clock: Clock
+}
+
+/** The result of a boot-time registration: the machine and whether this boot created it. */
+export type Registration = { readonly machine: Machine, readonly created: boolean }
+
+const FIRMWARES = new Set(['pcbios', 'efi'])
+
+function newMachineId (): string {
+  // 40 random bits in base32: short enough to type, collisions negligible at rack scale.
+  return 'm-' + randomBytes(5).readUIntBE(0, 5).toString(32).padStart(8, '0')
+}
+
+/** Two serials can belong to one machine unless both are known and differ. */
+function serialsCompatible (a: string | null, b: string | null): boolean {
+  return a === null || b === null || a === b
+}
+
+/**
+ * The inventory's rules: how a booting machine is recognised (composite identity), how its
+ * facts are updated, and the timeline that explains each decision.
+ */
+export class MachineService {
+  readonly #store: MachineStore
+  readonly #timeline: Timeline
+  readonly #clock: Clock
+  /** Registrations are serialised so two requests from one machine never race into two rows. */
+  #queue: Promise<unknown> = Promise.resolve()
+
+  constructor (options: MachineServiceOptions) {
+    this.#store = options.store
+    this.#timeline = options.timeline
+    this.#clock = options.clock
+  }
+
+  async get (idOrKey: string): Promise<Machine> {
+    const m = await this.#lookup(idOrKey)
+    if (m === undefined) throw new CodedError('ERR_MACHINE_NOT_FOUND', `no machine ${JSON.stringify(idOrKey)}`, { id: idOrKey })
+    return m
+  }
+
+  /** Finds a machine by id, MAC, SMBIOS UUID or serial (the CLI accepts any of them). */
+  async #lookup (key: string): Promise<Machine | undefined> {
+    const byId = await this.#store.get(key)
+    if (byId !== undefined) return byId
+    if (isMac(key)) return await this.#store.findByMac(normalizeMac(key))
+    const uuid = canonicalUuid(key)
+    const matches = uuid !== null ? await this.#store.findByUuid(uuid) : await this.#store.findBySerial(key)
+    if (matches.length > 1) throw new CodedError('ERR_AMBIGUOUS_MACHINE', `${JSON.stringify(key)} matches ${matches.length} machines; use a machine id`, { ids: matches.map(m => m.id) })
+    return matches[0]
+  }
+
+  async list (filter?: MachineFilter): Promise<Machine[]> {
+    return await this.#store.list(filter)
+  }
+
+  async events (id: string, options?: { afterId?: number, limit?: number }): Promise<MachineEvent[]> {
+    const m = await this.get(id)
+    await this.#timeline.flush()
+    return await this.#store.listEvents(m.id, options)
+  }
+
+  /** Records (or recognises) a machine from what iPXE reported, serialised per process. */
+  async registerBoot (report: BootReport): Promise<Registration> {
+    const run = this.#queue.then(async () => await this.#register(report))
+    this.#queue = run.catch(() => undefined)
+    return await run
+  }
+
+  async #register (report: BootReport): Promise<Registration> {
+    if (!isMac(report.mac)) throw new CodedError('ERR_INVALID_MAC', `not a MAC address: ${JSON.stringify(report.mac)}`)
+    const mac = normalizeMac(report.mac)
+    const now = this.#clock.now()
+    const verdict = judgeUuid(report.uuid)
+    const serial = cleanSmbiosString(report.serial)
+    // Earlier DHCP/TFTP events of this boot must be on disk before they are attached.
+    await this.#timeline.flush()
+
+    const byMac = await this.#store.findByMac(mac)
+    const reported = report.uuid === undefined ? null : (canonicalUuid(report.uuid) ?? report.uuid.trim())
+    let uuidStatus = verdict.status
+    let uuidReason = verdict.reason
+    let target = byMac
+    if (verdict.uuid !== null) {
+      const holders = (await this.#store.findByUuid(verdict.uuid)).filter(m => m.id !== byMac?.id)
+      const sole = holders[0]
+      if (byMac === undefined && holders.length === 1 && sole !== undefined && sole.uuidStatus === UuidStatus.valid && serialsCompatible(sole.serial, serial)) {
+        target = sole // the same board booting from another NIC
+      } else if (holders.length > 0) {
+        uuidStatus = UuidStatus.duplicate
+        uuidReason = `SMBIOS UUID ${verdict.uuid} is also reported by ${holders.map(h => h.id).join(', ')} with other MACs or serial; identifying by MAC instead`
+        for (const h of holders.filter(h => h.uuidStatus !== UuidStatus.duplicate)) {
+          await this.#store.update(h.id, { uuid: null, uuidStatus: UuidStatus.duplicate, updatedAt: now })
+          this.#timeline.record({ source: 'inventory', type: 'machine.identity', machineId: h.id, message: `SMBIOS UUID ${verdict.uuid} seen on other hardware (MAC ${mac}); this machine is now identified by its MACs`, data: { uuid: verdict.uuid, otherMac: mac } })
+        }
+      }
+    }
+    const trusted = uuidStatus === UuidStatus.valid ? verdict.uuid : null
+    const facts: MachinePatch = {
+      reportedUuid: reported,
+      uuidStatus,
+      uuid: trusted,
+      serial,
+      manufacturer: cleanSmbiosString(report.manufacturer),
+      product: cleanSmbiosString(report.product),
+      firmware: report.platform !== undefined && FIRMWARES.has(report.platform) ? report.platform : null,
+      arch: cleanSmbiosString(report.buildarch),
+      ip: report.ip ?? null,
+      updatedAt: now,
+      lastSeenAt: now
+    }
+
+    if (target === undefined) {
+      const machine = await this.#store.create({
+        id: newMachineId(),
+        uuid: trusted,
+        reportedUuid: reported,
+        uuidStatus,
+        serial: facts.serial ?? null,
+        manufacturer: facts.manufacturer ?? null,
+        product: facts.product ?? null,
+        firmware: facts.firmware ?? null,
+        arch: facts.arch ?? null,
+        ip: facts.ip ?? null,
+        state: MachineState.discovered,
+        stateReason: 'first network boot',
+        createdAt: now,
+        updatedAt: now,
+        lastSeenAt: now
+      }, [mac])
+      const by = trusted !== null ? `SMBIOS UUID ${trusted}` : `MAC ${mac} (${uuidReason})`
+      this.#timeline.record({ source: 'inventory', type: 'machine.discovered', machineId: machine.id, message: `new machine discovered, identified by ${by}`, data: { mac, uuid: trusted, uuidStatus, serial } })
+      return { machine, created: true }
+    }
+
+    // Keep facts we knew when this boot reports nothing better (an iPXE without SMBIOS, say).
+    const patch: MachinePatch = Object.fromEntries(Object.entries(facts).filter(([k, v]) => v !== null || k === 'uuid')) as MachinePatch
+    if (trusted === null && target.uuid !== null && uuidStatus !== UuidStatus.duplicate) {
+      delete (patch as { uuid?: unknown }).uuid
+      delete (patch as { uuidStatus?: unknown }).uuidStatus
+    }
+    if (target.uuid !== null && trusted !== null && target.uuid !== trusted) {
+      this.#timeline.record({ source: 'inventory', type: 'machine.identity', machineId: target.id, message: `SMBIOS UUID changed from ${target.uuid} to ${trusted} on MAC ${mac} (board replaced?)`, data: { from: target.uuid, to: trusted } })
+    }
+    const addMacs = target.macs.includes(mac) ? [] : [mac]
+    if (addMacs.length > 0) {
+      this.#timeline.record({ source: 'inventory', type: 'machine.nic', machineId: target.id, message: `new NIC ${mac} recognised as this machine's by ${byMac === undefined ? 'its SMBIOS UUID' : 'MAC'}`, data: { mac } })
+    }
+    const machine = await this.#store.update(target.id, patch, addMacs)
+    return { machine, created: false }
+  }
+}
