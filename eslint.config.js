@@ -24,7 +24,9 @@ export default [
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       // `as const` objects with a same-named type stand in for enums (erasableSyntaxOnly);
       // the compiler already rejects real redeclarations.
-      '@typescript-eslint/no-redeclare': 'off'
+      '@typescript-eslint/no-redeclare': 'off',
+      // `void promise` is how no-floating-promises marks a deliberately unawaited call.
+      'no-void': ['error', { allowAsStatement: true }]
     }
   },
   {

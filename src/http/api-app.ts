@@ -1,0 +1,90 @@
+import { timingSafeEqual } from 'node:crypto'
+import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import { CodedError } from '../lib/errors.ts'
+import type { Logger } from '../log/logger.ts'
+import type { MachineService } from '../inventory/machine-service.ts'
+import type { Machine, MachineEvent } from '../inventory/machine.ts'
+import { MachineState, UuidStatus } from '../inventory/machine.ts'
+import { errorHandler, notFoundHandler } from './errors.ts'
+import { openApiDocument } from './openapi.ts'
+
+export type ApiAppDeps = {
+  readonly machines: MachineService
+  /** The bearer token every call must carry. */
+  readonly adminToken: string
+  readonly log: Logger
+}
+
+/** A machine as the API shows it: times as ISO 8601 strings. */
+export function machineJson (m: Machine): Record<string, unknown> {
+  return {
+    ...m,
+    createdAt: new Date(m.createdAt).toISOString(),
+    updatedAt: new Date(m.updatedAt).toISOString(),
+    lastSeenAt: new Date(m.lastSeenAt).toISOString()
+  }
+}
+
+export function eventJson (e: MachineEvent): Record<string, unknown> {
+  return { id: e.id, at: new Date(e.at).toISOString(), source: e.source, type: e.type, message: e.message, mac: e.mac, data: e.data }
+}
+
+function tokenMatches (header: string | undefined, token: Buffer): boolean {
+  if (header === undefined) return false
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(header)
+  if (m === null) return false
+  const given = Buffer.from(m[1] as string)
+  return given.length === token.length && timingSafeEqual(given, token)
+}
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128 } } } as const
+
+/** The admin REST API (its own listener). Never listens by itself: tests use app.inject. */
+export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
+  const app = fastify({ loggerInstance: deps.log.child({ svc: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, return503OnClosing: true })
+  const token = Buffer.from(deps.adminToken)
+  app.setErrorHandler(errorHandler(deps.log))
+  app.setNotFoundHandler(notFoundHandler)
+  app.addHook('onRequest', async (req) => {
+    if (!tokenMatches(req.headers.authorization, token)) {
+      throw new CodedError('ERR_UNAUTHORIZED', 'missing or wrong bearer token (see <dataDir>/admin.token)')
+    }
+  })
+
+  app.get('/api/v1/openapi.json', async () => openApiDocument)
+
+  app.get<{ Querystring: { state?: MachineState, uuidStatus?: UuidStatus } }>('/api/v1/machines', {
+    schema: {
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          state: { type: 'string', enum: Object.values(MachineState) },
+          uuidStatus: { type: 'string', enum: Object.values(UuidStatus) }
+        }
+      }
+    }
+  }, async (req) => {
+    const filter = { ...(req.query.state === undefined ? {} : { state: req.query.state }), ...(req.query.uuidStatus === undefined ? {} : { uuidStatus: req.query.uuidStatus }) }
+    return { items: (await deps.machines.list(filter)).map(machineJson) }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/machines/:id', { schema: { params: idParams } }, async (req) => {
+    return machineJson(await deps.machines.get(req.params.id))
+  })
+
+  app.get<{ Params: { id: string }, Querystring: { after?: number, limit?: number } }>('/api/v1/machines/:id/events', {
+    schema: {
+      params: idParams,
+      querystring: {
+        type: 'object',
+        additionalProperties: false,
+        properties: { after: { type: 'integer', minimum: 0 }, limit: { type: 'integer', minimum: 1, maximum: 10000 } }
+      }
+    }
+  }, async (req) => {
+    const options = { ...(req.query.after === undefined ? {} : { afterId: req.query.after }), ...(req.query.limit === undefined ? {} : { limit: req.query.limit }) }
+    return { items: (await deps.machines.events(req.params.id, options)).map(eventJson) }
+  })
+  return app
+}

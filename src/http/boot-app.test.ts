@@ -1,0 +1,103 @@
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { mkdtempSync, writeFileSync, symlinkSync, mkdirSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createHash, randomBytes } from 'node:crypto'
+import { buildBootApp } from './boot-app.ts'
+import { BootAssets } from '../boot/assets.ts'
+import { createLogger } from '../log/logger.ts'
+import { makeInventory } from '../../test/helpers/inventory.ts'
+import { assertGolden } from '../../test/helpers/golden.ts'
+
+const GOLDEN = join(import.meta.dirname, '../../test/fixtures/ipxe')
+const BASE = 'http://10.77.0.1:8080'
+
+describe('boot app', () => {
+  const root = mkdtempSync(join(tmpdir(), 'anvil-assets-'))
+  const outside = mkdtempSync(join(tmpdir(), 'anvil-outside-'))
+  const payload = randomBytes(3 * 1024 * 1024 + 17)
+  const inv = makeInventory()
+  const app = buildBootApp({ machines: inv.machines, assets: new BootAssets(root), events: inv.timeline, baseUrl: BASE, capabilities: { recheckSeconds: 30 }, log: createLogger('silent') })
+
+  before(() => {
+    writeFileSync(join(root, 'snponly.efi'), payload)
+    mkdirSync(join(root, 'sub'))
+    writeFileSync(join(root, 'sub', 'x.bin'), 'x')
+    writeFileSync(join(outside, 'secret'), 'secret')
+    symlinkSync(join(outside, 'secret'), join(root, 'escape'))
+  })
+  after(async () => {
+    await app.close()
+    rmSync(root, { recursive: true, force: true })
+    rmSync(outside, { recursive: true, force: true })
+  })
+
+  test('without identity, /boot.ipxe returns the chain script that reports it', async () => {
+    const res = await app.inject({ url: '/boot.ipxe' })
+    assert.equal(res.statusCode, 200)
+    assert.match(res.headers['content-type'] as string, /^text\/plain/)
+    assertGolden(res.body, join(GOLDEN, 'chain.ipxe'))
+    assert.match(res.body, /\$\{net0\/mac\}/)
+  })
+
+  test('with identity, it records the machine and returns its wait script', async () => {
+    const url = '/boot.ipxe?uuid=8C1F0A5E-77A0-4A0B-9D41-000000000001&mac=52:54:00:77:00:11&serial=LAB0001&manufacturer=Anvil%20Lab&product=VM&platform=efi&buildarch=x86_64'
+    const res = await app.inject({ url, remoteAddress: '10.77.0.101' })
+    assert.equal(res.statusCode, 200)
+    const [machine] = await inv.machines.list()
+    assert.ok(machine)
+    assert.equal(machine.uuid, '8c1f0a5e-77a0-4a0b-9d41-000000000001')
+    assert.equal(machine.serial, 'LAB0001')
+    assert.equal(machine.firmware, 'efi')
+    assert.equal(machine.ip, '10.77.0.101')
+    assertGolden(res.body.replaceAll(machine.id, 'm-ID'), join(GOLDEN, 'discovered-wait.ipxe'))
+    const types = (await inv.machines.events(machine.id)).map(e => e.type)
+    assert.deepEqual(types.slice(-2), ['machine.discovered', 'http.script'])
+    // A reboot is the same machine.
+    await app.inject({ url, remoteAddress: '10.77.0.101' })
+    assert.equal((await inv.machines.list()).length, 1)
+  })
+
+  test('a bad MAC is a 400 with a stable code', async () => {
+    const res = await app.inject({ url: '/boot.ipxe?mac=nonsense' })
+    assert.equal(res.statusCode, 400)
+    assert.equal(res.json().error.code, 'ERR_INVALID_MAC')
+  })
+
+  test('assets are served whole, by range, and with ETag revalidation', async () => {
+    const whole = await app.inject({ url: '/assets/snponly.efi' })
+    assert.equal(whole.statusCode, 200)
+    assert.equal(whole.rawPayload.length, payload.length)
+    assert.equal(createHash('sha256').update(whole.rawPayload).digest('hex'), createHash('sha256').update(payload).digest('hex'))
+    const etag = whole.headers.etag as string
+    assert.ok(etag)
+    const part = await app.inject({ url: '/assets/snponly.efi', headers: { range: 'bytes=100-199' } })
+    assert.equal(part.statusCode, 206)
+    assert.equal(part.headers['content-range'], `bytes 100-199/${payload.length}`)
+    assert.deepEqual(part.rawPayload, payload.subarray(100, 200))
+    const tail = await app.inject({ url: '/assets/snponly.efi', headers: { range: 'bytes=-10' } })
+    assert.deepEqual(tail.rawPayload, payload.subarray(payload.length - 10))
+    const beyond = await app.inject({ url: '/assets/snponly.efi', headers: { range: `bytes=${payload.length}-` } })
+    assert.equal(beyond.statusCode, 416)
+    const cached = await app.inject({ url: '/assets/snponly.efi', headers: { 'if-none-match': etag } })
+    assert.equal(cached.statusCode, 304)
+    const stale = await app.inject({ url: '/assets/snponly.efi', headers: { range: 'bytes=0-9', 'if-range': '"other"' } })
+    assert.equal(stale.statusCode, 200)
+    const head = await app.inject({ method: 'HEAD', url: '/assets/snponly.efi' })
+    assert.equal(head.statusCode, 200)
+    assert.equal(Number(head.headers['content-length']), payload.length)
+    assert.equal(head.rawPayload.length, 0)
+    assert.equal((await app.inject({ url: '/assets/sub/x.bin' })).body, 'x')
+  })
+
+  test('paths that leave the boot assets are refused', async () => {
+    for (const url of ['/assets/../etc/passwd', '/assets/%2e%2e/%2e%2e/etc/passwd', '/assets/sub/../../x', '/assets/escape', '/assets//etc/passwd']) {
+      const res = await app.inject({ url })
+      assert.ok([403, 404].includes(res.statusCode), `${url} gave ${res.statusCode}`)
+      assert.ok(!res.body.includes('secret') && !res.body.includes('root:'), url)
+    }
+    assert.equal((await app.inject({ url: '/assets/escape' })).json().error.code, 'ERR_PATH_TRAVERSAL')
+    assert.equal((await app.inject({ url: '/assets/missing.efi' })).json().error.code, 'ERR_ASSET_NOT_FOUND')
+  })
+})

@@ -1,0 +1,90 @@
+import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import type { BootAssets } from '../boot/assets.ts'
+import { renderChainScript, renderMachineScript } from '../boot/ipxe-script.ts'
+import { isCodedError } from '../lib/errors.ts'
+import type { Logger } from '../log/logger.ts'
+import type { MachineService } from '../inventory/machine-service.ts'
+import type { BootEventSink } from '../inventory/events.ts'
+import { decideBoot, type BootCapabilities } from '../provisioning/boot-decision.ts'
+import { errorHandler, notFoundHandler } from './errors.ts'
+import { sendAsset } from './static-file.ts'
+
+export type BootAppDeps = {
+  readonly machines: MachineService
+  readonly assets: BootAssets
+  readonly events: BootEventSink
+  /** What machines use to reach this listener, e.g. http://10.77.0.1:8080 */
+  readonly baseUrl: string
+  readonly capabilities: BootCapabilities
+  readonly log: Logger
+}
+
+type ScriptQuery = Partial<Record<'uuid' | 'mac' | 'serial' | 'manufacturer' | 'product' | 'platform' | 'buildarch', string>>
+
+/** Peer address without the IPv4-mapped prefix. */
+function peerIp (ip: string): string {
+  return ip.startsWith('::ffff:') ? ip.slice(7) : ip
+}
+
+/** iPXE sends "" for unset settings; treat those as absent. */
+function present (v: string | undefined): string | undefined {
+  return v === undefined || v.trim() === '' ? undefined : v
+}
+
+/** The machine-facing HTTP app: iPXE scripts and boot assets. Never listens by itself. */
+export function buildBootApp (deps: BootAppDeps): FastifyInstance {
+  const app = fastify({ loggerInstance: deps.log.child({ svc: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, return503OnClosing: true })
+  app.setErrorHandler(errorHandler(deps.log))
+  app.setNotFoundHandler(notFoundHandler)
+
+  app.get<{ Querystring: ScriptQuery }>('/boot.ipxe', async (req, reply) => {
+    const ip = peerIp(req.ip)
+    void reply.type('text/plain; charset=utf-8').header('Cache-Control', 'no-store')
+    const mac = present(req.query.mac)
+    if (mac === undefined) {
+      deps.events.record({ source: 'http', type: 'http.chain', ip, message: `served the identity chain script to ${ip}: iPXE reports its SMBIOS UUID, serial and MAC on the next request`, data: { ip } })
+      return renderChainScript(deps.baseUrl)
+    }
+    const q = req.query
+    const { machine, created } = await deps.machines.registerBoot({
+      mac, uuid: present(q.uuid), serial: present(q.serial), manufacturer: present(q.manufacturer), product: present(q.product), platform: present(q.platform), buildarch: present(q.buildarch), ip
+    })
+    const decision = decideBoot(machine, deps.capabilities)
+    deps.events.record({
+      source: 'http',
+      type: 'http.script',
+      machineId: machine.id,
+      ip,
+      message: `served the ${decision.kind === 'wait' ? 'wait' : 'local-disk'} script${created ? ' to a new machine' : ''}: ${decision.reason}`,
+      data: { decision: decision.kind, state: machine.state, platform: q.platform ?? null, buildarch: q.buildarch ?? null, uuid: q.uuid ?? null, ip }
+    })
+    return renderMachineScript(machine, decision, deps.baseUrl)
+  })
+
+  const serveAsset = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply): Promise<void> => {
+    const ip = peerIp(req.ip)
+    const name = req.params['*']
+    let asset
+    try {
+      asset = await deps.assets.resolve(name)
+    } catch (err) {
+      if (isCodedError(err) && err.code === 'ERR_PATH_TRAVERSAL') {
+        deps.log.warn({ ip, name }, 'refused a boot asset path outside the root')
+        deps.events.record({ source: 'http', type: 'http.refused', ip, message: `refused ${JSON.stringify(name)} to ${ip}: the path leaves the boot assets`, data: { name } })
+      }
+      throw err
+    }
+    const started = process.hrtime.bigint()
+    reply.hijack()
+    const bytes = sendAsset(req.raw, reply.raw, asset)
+    reply.raw.on('finish', () => {
+      if (bytes === 0 || req.method === 'HEAD') return
+      const ms = Number(process.hrtime.bigint() - started) / 1e6
+      const range = req.headers.range
+      deps.events.record({ source: 'http', type: 'http.asset', ip, message: `sent ${name} (${bytes.toLocaleString('en')} bytes${range === undefined ? '' : `, ${range}`}) in ${(ms / 1000).toFixed(2)} s`, data: { file: name, bytes, range: range ?? null, durationMs: Math.round(ms) } })
+    })
+  }
+  // Fastify answers HEAD through this GET route too (exposeHeadRoutes); sendAsset sends no body then.
+  app.get('/assets/*', serveAsset)
+  return app
+}

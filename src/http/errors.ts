@@ -1,0 +1,51 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
+import { isCodedError } from '../lib/errors.ts'
+import type { Logger } from '../log/logger.ts'
+
+/** The one mapping from stable error codes to HTTP statuses. */
+const STATUS: Record<string, number> = {
+  ERR_UNAUTHORIZED: 401,
+  ERR_FORBIDDEN: 403,
+  ERR_PATH_TRAVERSAL: 403,
+  ERR_MACHINE_NOT_FOUND: 404,
+  ERR_ASSET_NOT_FOUND: 404,
+  ERR_ROUTE_NOT_FOUND: 404,
+  ERR_AMBIGUOUS_MACHINE: 409,
+  ERR_VALIDATION: 400,
+  ERR_INVALID_MAC: 400,
+  ERR_INVALID_IPV4: 400
+}
+
+/** The JSON body of every error answer. */
+export type ErrorBody = { error: { code: string, message: string, details?: Record<string, unknown> } }
+
+/**
+ * Fastify error handler: coded errors keep their code and message; validation errors become
+ * ERR_VALIDATION with the failing field; anything else is ERR_INTERNAL and its message stays in
+ * the log, never in the answer.
+ */
+export function errorHandler (log: Logger) {
+  return async (err: FastifyError, req: FastifyRequest, reply: FastifyReply): Promise<ErrorBody> => {
+    if (isCodedError(err)) {
+      void reply.code(STATUS[err.code] ?? 400)
+      return { error: { code: err.code, message: err.message, ...(err.details === undefined ? {} : { details: err.details }) } }
+    }
+    if (err.validation !== undefined) {
+      void reply.code(400)
+      return { error: { code: 'ERR_VALIDATION', message: err.message } }
+    }
+    if (typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500) {
+      void reply.code(err.statusCode)
+      return { error: { code: 'ERR_BAD_REQUEST', message: err.message } }
+    }
+    log.error({ err, url: req.url, method: req.method }, 'request failed')
+    void reply.code(500)
+    return { error: { code: 'ERR_INTERNAL', message: 'internal error; see the server log' } }
+  }
+}
+
+/** 404 for unknown routes, in the same shape. */
+export async function notFoundHandler (req: FastifyRequest, reply: FastifyReply): Promise<ErrorBody> {
+  void reply.code(404)
+  return { error: { code: 'ERR_ROUTE_NOT_FOUND', message: `no route ${req.method} ${req.url.split('?')[0] ?? ''}` } }
+}
