@@ -1,0 +1,119 @@
+// `npm run lab [-- --vms N --firmware bios|uefi|mixed --dhcp proxy|authoritative]`: the interactive
+// QEMU lab in the network namespace "rack" (docs/lab.md). Ctrl-C tears everything down.
+import { rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { parseArgs } from 'node:util'
+import { REPO_ROOT, type DhcpMode } from './anvil.ts'
+import { cleanupStaleLab } from './cleanup.ts'
+import { listNamespaces } from './netns.ts'
+import { sleep } from './proc.ts'
+import { firmwareFor, vmIdentity, type Firmware } from './qemu.ts'
+import { startLab, type Lab } from './start-lab.ts'
+
+const USAGE = `usage: npm run lab -- [options]
+  --vms N                       VMs to boot (default 2, at most 20)
+  --firmware bios|uefi|mixed    firmware of the VMs (default mixed: vm1 BIOS, vm2 UEFI, ...)
+  --dhcp proxy|authoritative    Anvil beside a site DHCP server, or handing out addresses (default proxy)
+  --log-level LEVEL             Anvil's log level (default info)
+  --for SECONDS                 tear down after this long instead of waiting for Ctrl-C
+  --fresh                       delete lab/run (database, logs) before starting
+  --cleanup                     remove what a crashed lab left behind, then exit`
+
+type CliOptions = { vms: number, firmware: Firmware | 'mixed', dhcp: DhcpMode, logLevel: string, forSeconds: number | undefined, fresh: boolean, cleanup: boolean }
+
+function oneOf<T extends string> (flag: string, value: string, allowed: readonly T[]): T {
+  const found = allowed.find(a => a === value)
+  if (found === undefined) throw new Error(`--${flag} must be one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`)
+  return found
+}
+
+function parseCli (argv: string[]): CliOptions {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      vms: { type: 'string', default: '2' },
+      firmware: { type: 'string', default: 'mixed' },
+      dhcp: { type: 'string', default: 'proxy' },
+      'log-level': { type: 'string', default: 'info' },
+      for: { type: 'string' },
+      fresh: { type: 'boolean', default: false },
+      cleanup: { type: 'boolean', default: false },
+      help: { type: 'boolean', default: false }
+    }
+  })
+  if (values.help) {
+    console.log(USAGE)
+    process.exit(0)
+  }
+  const vms = Number(values.vms)
+  if (!Number.isInteger(vms) || vms < 0 || vms > 20) throw new Error(`--vms must be an integer 0–20, got ${values.vms}`)
+  const forSeconds = values.for === undefined ? undefined : Number(values.for)
+  if (forSeconds !== undefined && !(forSeconds > 0)) throw new Error(`--for must be a positive number of seconds, got ${String(values.for)}`)
+  return {
+    vms,
+    firmware: oneOf('firmware', values.firmware, ['bios', 'uefi', 'mixed'] as const),
+    dhcp: oneOf('dhcp', values.dhcp, ['proxy', 'authoritative'] as const),
+    logLevel: values['log-level'],
+    forSeconds,
+    fresh: values.fresh,
+    cleanup: values.cleanup
+  }
+}
+
+/** Prints each machine once it appears in the inventory, and again when its IP or state changes. */
+async function watchInventory (lab: Lab, stopped: AbortSignal): Promise<void> {
+  const seen = new Map<string, string>()
+  while (!stopped.aborted) {
+    try {
+      for (const m of await lab.api.machines()) {
+        const line = `${m.macs.join(',')} uuid ${String(m.uuid)} serial ${String(m.serial)} ${String(m.firmware)} ip ${String(m.ip)} state ${m.state}`
+        if (seen.get(m.id) !== line) console.log(`inventory: ${m.id}: ${line}`)
+        seen.set(m.id, line)
+      }
+    } catch (err) {
+      console.log(`inventory: API not answering: ${(err as Error).message}`)
+    }
+    await sleep(2_000)
+  }
+}
+
+async function main (): Promise<void> {
+  const opts = parseCli(process.argv.slice(2))
+  if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, taps)')
+  const runDir = join(REPO_ROOT, 'lab/run')
+  const stale = await cleanupStaleLab(runDir)
+  if (stale.length > 0) console.log(`removed what an earlier lab left: ${stale.join(', ')}`)
+  if (opts.cleanup) return
+  if ((await listNamespaces()).includes('rack')) {
+    throw new Error('namespace "rack" exists but was not made by this checkout\'s lab (no lab/run/state.json names it); remove it with `ip netns del rack` if it is stale')
+  }
+  if (opts.fresh) rmSync(runDir, { recursive: true, force: true })
+
+  const vms = Array.from({ length: opts.vms }, (_, i) => vmIdentity(i + 1, firmwareFor(opts.firmware, i + 1)))
+  const lab = await startLab({ ns: 'rack', runDir, dhcpMode: opts.dhcp, vms, logLevel: opts.logLevel, onProgress: (m) => console.log(m) })
+  console.log('\nThe lab is up. From another shell on this host:\n')
+  console.log(`  ${lab.cliHint()}\n`)
+  console.log(`Serial consoles: ${join(runDir, 'vmN.serial.log')}; Anvil's log: ${lab.anvil.daemon.logFile}`)
+  console.log(opts.forSeconds === undefined ? 'Ctrl-C tears everything down.\n' : `Tearing down in ${opts.forSeconds} s.\n`)
+
+  const stop = new AbortController()
+  const done = new Promise<string>(resolve => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
+    if (opts.forSeconds !== undefined) setTimeout(() => resolve('--for elapsed'), opts.forSeconds * 1000).unref()
+    lab.anvil.daemon.exited.then(() => resolve('anvil exited'), () => resolve('anvil exited'))
+  })
+  const watcher = watchInventory(lab, stop.signal)
+  const why = await done
+  stop.abort()
+  console.log(`\n${why}: tearing down`)
+  await watcher
+  await lab.stop()
+  const left = (await listNamespaces()).filter(n => n === 'rack' || n.startsWith('rack-'))
+  console.log(left.length === 0 ? 'torn down: no lab namespace, tap or process left' : `still present: ${left.join(', ')}`)
+}
+
+main().catch((err: unknown) => {
+  console.error(`lab: ${err instanceof Error ? err.message : String(err)}`)
+  process.exitCode = 1
+})
