@@ -1,0 +1,264 @@
+import { encodePacket, Opcode, type TftpOption, type TftpPacket } from './packet.ts'
+
+/** Server-side bounds on what a client may negotiate, and retransmission policy. */
+export type TransferLimits = {
+  /** Largest blksize we grant (RFC 2348 allows 8..65464). */
+  readonly maxBlockSize: number
+  /** Largest windowsize we grant (RFC 7440 allows 1..65535). */
+  readonly maxWindowSize: number
+  /** Cap on one window's bytes (blksize × windowsize), so a transfer's memory stays bounded. */
+  readonly maxWindowBytes: number
+  /** Retransmission timeout when the client does not negotiate one, in seconds. */
+  readonly timeout: number
+  /** Retransmissions of the same window before we give up. */
+  readonly retries: number
+}
+
+/** What option negotiation settled on, and the OACK that tells the client. */
+export type Negotiated = {
+  readonly blksize: number
+  readonly windowsize: number
+  /** Seconds, when the client asked for a timeout (RFC 2349). */
+  readonly timeout: number | undefined
+  /** Whether the client asked for the transfer size (RFC 2349). */
+  readonly tsize: boolean
+  /** The options we acknowledge, in the client's order; empty means no OACK (RFC 2347 §2). */
+  readonly acked: readonly TftpOption[]
+}
+
+const DECIMAL = /^[0-9]{1,10}$/
+
+function intOption (value: string, min: number, max: number): number | undefined {
+  if (!DECIMAL.test(value)) return undefined
+  const n = Number(value)
+  return n >= min && n <= max ? n : undefined
+}
+
+/**
+ * Settles the options of an RRQ. Unknown or out-of-range options are left out of the OACK, which
+ * RFC 2347 §2 allows ("the server ... simply omits it"); duplicates after the first are ignored.
+ */
+export function negotiate (options: readonly TftpOption[], size: number, limits: TransferLimits): Negotiated {
+  const seen = new Map<string, string>()
+  for (const o of options) {
+    const name = o.name.toLowerCase()
+    if (!seen.has(name)) seen.set(name, o.value)
+  }
+  const acked = new Map<string, string>()
+  let blksize = 512
+  const bs = seen.get('blksize')
+  const wantBlk = bs === undefined ? undefined : intOption(bs, 8, 65464) // RFC 2348 §3
+  if (wantBlk !== undefined) {
+    // RFC 2348 §3: the server may answer with a smaller blksize than requested, never a larger one.
+    blksize = Math.min(wantBlk, limits.maxBlockSize)
+    acked.set('blksize', String(blksize))
+  }
+  let windowsize = 1
+  const ws = seen.get('windowsize')
+  const wantWin = ws === undefined ? undefined : intOption(ws, 1, 65535) // RFC 7440 §3
+  if (wantWin !== undefined) {
+    // RFC 7440 §3: the server may answer with a smaller windowsize.
+    windowsize = Math.max(1, Math.min(wantWin, limits.maxWindowSize, Math.floor(limits.maxWindowBytes / blksize)))
+    acked.set('windowsize', String(windowsize))
+  }
+  const to = seen.get('timeout')
+  const timeout = to === undefined ? undefined : intOption(to, 1, 255) // RFC 2349 §2: echoed as sent
+  if (timeout !== undefined) acked.set('timeout', String(timeout))
+  const tsize = seen.has('tsize')
+  if (tsize) acked.set('tsize', String(size)) // RFC 2349 §3: RRQ carries 0, the OACK the real size
+  const order: TftpOption[] = []
+  for (const name of seen.keys()) {
+    const value = acked.get(name)
+    if (value !== undefined) order.push({ name, value })
+  }
+  return { blksize, windowsize, timeout, tsize, acked: order }
+}
+
+/** Where a transfer is: waiting for ACK 0 after an OACK, sending windows, or over. */
+export const Phase = { NEGOTIATING: 'negotiating', SENDING: 'sending', DONE: 'done' } as const
+export type Phase = typeof Phase[keyof typeof Phase]
+
+/** A transfer's whole state; block numbers here are absolute (1-based), the wire carries them mod 2^16. */
+export type TransferState = {
+  readonly phase: Phase
+  readonly file: string
+  readonly size: number
+  readonly negotiated: Negotiated
+  readonly totalBlocks: number
+  readonly timeoutMs: number
+  readonly retries: number
+  /** First block not yet acknowledged. */
+  readonly base: number
+  /** Last block sent in the current window. */
+  readonly sentEnd: number
+  /** Highest block ever sent, to count retransmitted blocks. */
+  readonly highest: number
+  /** Timeouts since the last progress. */
+  readonly attempts: number
+  /** The base for which a duplicate ACK already made us resend (RFC 1123 §4.2.3.1: at most once). */
+  readonly dupResentFor: number
+  readonly retransmits: number
+  readonly startedAt: number
+  readonly oack: Buffer | undefined
+}
+
+/** Inputs to the machine: a decoded datagram from the client's TID, or the retransmit timer firing. */
+export type TransferEvent =
+  | { readonly type: 'datagram', readonly packet: TftpPacket, readonly now: number }
+  | { readonly type: 'timeout', readonly now: number }
+
+/** What a finished transfer reports (timeline event data). */
+export type TransferSummary = {
+  readonly file: string
+  readonly size: number
+  readonly blksize: number
+  readonly windowsize: number
+  readonly tsize: boolean
+  readonly timeout: number | undefined
+  /** File bytes the client acknowledged. */
+  readonly bytes: number
+  readonly blocks: number
+  readonly retransmits: number
+  readonly durationMs: number
+}
+
+/** What the I/O layer must do, in order. */
+export type TransferAction =
+  | { readonly type: 'send', readonly packet: Buffer }
+  /** Read file bytes [offset, offset+length) and send them as DATA blocks first..first+count-1. */
+  | { readonly type: 'sendBlocks', readonly first: number, readonly count: number, readonly offset: number, readonly length: number }
+  | { readonly type: 'armTimer', readonly ms: number }
+  | { readonly type: 'finish', readonly ok: boolean, readonly reason: string, readonly summary: TransferSummary }
+
+/** The machine's output: the next state and the actions to execute. */
+export type Step = { readonly state: TransferState, readonly actions: readonly TransferAction[] }
+
+/** Starts a read transfer of `size` bytes: an OACK if any option was accepted, else the first window. */
+export function startTransfer (file: string, size: number, options: readonly TftpOption[], limits: TransferLimits, now: number): Step {
+  const negotiated = negotiate(options, size, limits)
+  // RFC 1350 §6: the last block is shorter than blksize, so a size that is an exact multiple ends with an empty block.
+  const totalBlocks = Math.floor(size / negotiated.blksize) + 1
+  const timeoutMs = (negotiated.timeout ?? limits.timeout) * 1000
+  const oack = negotiated.acked.length > 0 ? encodePacket({ op: Opcode.OACK, options: negotiated.acked }) : undefined
+  const state: TransferState = {
+    phase: oack === undefined ? Phase.SENDING : Phase.NEGOTIATING,
+    file,
+    size,
+    negotiated,
+    totalBlocks,
+    timeoutMs,
+    retries: limits.retries,
+    base: 1,
+    sentEnd: 0,
+    highest: 0,
+    attempts: 0,
+    dupResentFor: 0,
+    retransmits: 0,
+    startedAt: now,
+    oack
+  }
+  if (oack === undefined) return sendWindow(state, 1)
+  // RFC 2347 §2: for an RRQ, the client acknowledges the OACK with ACK 0 before any DATA.
+  return { state, actions: [{ type: 'send', packet: oack }, { type: 'armTimer', ms: timeoutMs }] }
+}
+
+function sendWindow (s: TransferState, from: number, extra: Partial<TransferState> = {}): Step {
+  const { blksize, windowsize } = s.negotiated
+  const count = Math.min(windowsize, s.totalBlocks - from + 1)
+  const offset = (from - 1) * blksize
+  const length = Math.max(0, Math.min(count * blksize, s.size - offset))
+  const last = from + count - 1
+  const resent = Math.max(0, Math.min(last, s.highest) - from + 1)
+  const state: TransferState = {
+    ...s,
+    ...extra,
+    phase: Phase.SENDING,
+    base: from,
+    sentEnd: last,
+    highest: Math.max(s.highest, last),
+    retransmits: s.retransmits + resent
+  }
+  return {
+    state,
+    actions: [{ type: 'sendBlocks', first: from, count, offset, length }, { type: 'armTimer', ms: s.timeoutMs }]
+  }
+}
+
+function summary (s: TransferState, now: number): TransferSummary {
+  const acked = s.base - 1
+  return {
+    file: s.file,
+    size: s.size,
+    blksize: s.negotiated.blksize,
+    windowsize: s.negotiated.windowsize,
+    tsize: s.negotiated.tsize,
+    timeout: s.negotiated.timeout,
+    bytes: Math.min(s.size, acked * s.negotiated.blksize),
+    blocks: acked,
+    retransmits: s.retransmits,
+    durationMs: now - s.startedAt
+  }
+}
+
+function finish (s: TransferState, base: number, ok: boolean, reason: string, now: number): Step {
+  const state: TransferState = { ...s, phase: Phase.DONE, base }
+  return { state, actions: [{ type: 'finish', ok, reason, summary: summary(state, now) }] }
+}
+
+/** Maps a 16-bit ACK number to the absolute block in [base-1, base-1+65535] it names (rollover past 65535 wraps to 0). */
+export function absoluteAck (base: number, wire: number): number {
+  const prev = base - 1
+  return prev + ((wire - prev) & 0xffff)
+}
+
+function onAck (s: TransferState, wire: number, now: number): Step {
+  if (s.phase === Phase.NEGOTIATING) {
+    // Only ACK 0 answers the OACK; anything else is stale and ignored.
+    return wire === 0 ? sendWindow(s, 1, { attempts: 0 }) : { state: s, actions: [] }
+  }
+  const acked = absoluteAck(s.base, wire)
+  if (acked > s.sentEnd) return { state: s, actions: [] } // older than base-1, or never sent: stale
+  if (acked >= s.base) {
+    if (acked >= s.totalBlocks) return finish(s, acked + 1, true, 'complete', now)
+    // RFC 7440 §4: an ACK inside the window means the blocks after it were lost: resend from there.
+    return sendWindow(s, acked + 1, { attempts: 0 })
+  }
+  // A duplicate ACK of the block before the window. In lock-step, resending on it is the Sorcerer's
+  // Apprentice bug (RFC 1123 §4.2.3.1): only the timer resends. With a window, a receiver that lost
+  // the window's first block says so this way (RFC 7440 §4), so resend, but at most once per window.
+  if (s.negotiated.windowsize === 1 || s.dupResentFor === s.base) return { state: s, actions: [] }
+  return sendWindow(s, s.base, { dupResentFor: s.base })
+}
+
+function onTimeout (s: TransferState, now: number): Step {
+  if (s.attempts >= s.retries) {
+    const what = s.phase === Phase.NEGOTIATING ? 'ACK of the OACK' : `ACK of block ${s.sentEnd}`
+    return finish(s, s.base, false, `no ${what} after ${s.retries} retransmissions`, now)
+  }
+  const attempts = s.attempts + 1
+  if (s.phase === Phase.NEGOTIATING && s.oack !== undefined) {
+    return { state: { ...s, attempts }, actions: [{ type: 'send', packet: s.oack }, { type: 'armTimer', ms: s.timeoutMs }] }
+  }
+  // RFC 1350 §2 / RFC 7440 §4: on timeout the sender resends the unacknowledged window.
+  return sendWindow(s, s.base, { attempts })
+}
+
+/** Advances a transfer by one event. Pure: no sockets, files or clocks. */
+export function step (s: TransferState, e: TransferEvent): Step {
+  if (s.phase === Phase.DONE) return { state: s, actions: [] }
+  if (e.type === 'timeout') return onTimeout(s, e.now)
+  const p = e.packet
+  switch (p.op) {
+    case Opcode.ACK:
+      return onAck(s, p.block, e.now)
+    case Opcode.ERROR:
+      // RFC 1350 §7: an ERROR ends the transfer and is never acknowledged.
+      return finish(s, s.base, false, `client sent error ${p.code}: ${p.message}`, e.now)
+    case Opcode.RRQ:
+    case Opcode.WRQ:
+    case Opcode.DATA:
+    case Opcode.OACK:
+      // Not meaningful from the reader of a transfer; ignoring keeps a stray packet from killing it.
+      return { state: s, actions: [] }
+  }
+}
