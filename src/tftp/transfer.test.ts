@@ -20,7 +20,10 @@ function finished (actions: readonly TransferAction[]): Extract<TransferAction, 
 test('negotiate: curl\'s options are granted and tsize carries the file size (RFC 2348, 2349)', () => {
   const n = negotiate(opts(['tsize', '0'], ['blksize', '1468'], ['timeout', '6']), 196_608, LIMITS)
   assert.deepEqual(n, {
-    blksize: 1468, windowsize: 1, timeout: 6, tsize: true,
+    blksize: 1468,
+    windowsize: 1,
+    timeout: 6,
+    tsize: true,
     acked: opts(['tsize', '196608'], ['blksize', '1468'], ['timeout', '6'])
   })
 })
@@ -82,7 +85,9 @@ test('lock-step to the end, the final short block, and a summary', () => {
   assert.deepEqual(blocksOf(r.actions), { first: 3, count: 1, offset: 2936, length: 64 })
   const end = finished(ack(r.state, 3, 50).actions)
   assert.deepEqual(end, {
-    type: 'finish', ok: true, reason: 'complete',
+    type: 'finish',
+    ok: true,
+    reason: 'complete',
     summary: { file: 'f', size: 3000, blksize: 1468, windowsize: 1, tsize: false, timeout: undefined, bytes: 3000, blocks: 3, retransmits: 0, durationMs: 40 }
   })
 })
