@@ -1,0 +1,103 @@
+/** Lease states as stored (src/db/schema.ts `leases.state`). */
+export const LeaseState = { Bound: 'bound', Released: 'released', Declined: 'declined', Expired: 'expired' } as const
+export type LeaseState = typeof LeaseState[keyof typeof LeaseState]
+
+/** One address's lease record. Times are epoch milliseconds. */
+export type Lease = {
+  /** IPv4 address as an unsigned 32-bit integer. */
+  readonly address: number
+  /** The subnet's CIDR text, e.g. "10.77.0.0/24". */
+  readonly subnet: string
+  readonly mac: string
+  /** Option 61 as hex when the client sent one (RFC 2131 §4.2 keys leases by it), else null. */
+  readonly clientId: string | null
+  readonly hostname: string | null
+  readonly state: LeaseState
+  readonly startsAt: number
+  /** For a declined address, the end of its quarantine. */
+  readonly expiresAt: number
+  readonly updatedAt: number
+}
+
+/**
+ * The port the lease engine persists through. `commit` writes a batch in one durable
+ * transaction (the caller sends its ACKs only after it resolves); rows are keyed by address.
+ */
+export interface LeaseStore {
+  loadAll (): Promise<Lease[]>
+  commit (leases: readonly Lease[]): Promise<void>
+}
+
+/** A LeaseStore in memory, for tests and for `dhcp.mode` experiments without a database. */
+export class MemoryLeaseStore implements LeaseStore {
+  readonly rows = new Map<number, Lease>()
+  /** How many commit() calls (transactions) were made, for group-commit tests. */
+  commits = 0
+
+  async loadAll (): Promise<Lease[]> {
+    return [...this.rows.values()]
+  }
+
+  async commit (leases: readonly Lease[]): Promise<void> {
+    this.commits++
+    for (const l of leases) this.rows.set(l.address, l)
+  }
+}
+
+/**
+ * Collects lease writes that arrive in the same event-loop turn into one store commit, so one
+ * fsync covers every ACK of a burst. `schedule` defers the flush (setImmediate in the server:
+ * it runs after the poll phase has handed us every datagram already queued).
+ */
+export class GroupCommitter {
+  readonly #store: LeaseStore
+  readonly #schedule: (fn: () => void) => void
+  #pending: Lease[] = []
+  #waiters: Array<{ resolve: () => void, reject: (err: unknown) => void }> = []
+  #scheduled = false
+  #inFlight: Promise<void> = Promise.resolve()
+  /** Number of store transactions issued. */
+  batches = 0
+
+  constructor (store: LeaseStore, schedule: (fn: () => void) => void) {
+    this.#store = store
+    this.#schedule = schedule
+  }
+
+  /** Resolves once `leases` are durable (or rejects with the store's error). */
+  commit (leases: readonly Lease[]): Promise<void> {
+    this.#pending.push(...leases)
+    const done = new Promise<void>((resolve, reject) => { this.#waiters.push({ resolve, reject }) })
+    if (!this.#scheduled) {
+      this.#scheduled = true
+      this.#schedule(() => { this.#flush() })
+    }
+    return done
+  }
+
+  /** Resolves when everything committed so far has been written. */
+  async drain (): Promise<void> {
+    while (this.#scheduled || this.#pending.length > 0) {
+      await new Promise<void>(resolve => { this.#schedule(resolve) })
+    }
+    await this.#inFlight
+  }
+
+  #flush (): void {
+    this.#scheduled = false
+    const batch = this.#pending
+    const waiters = this.#waiters
+    this.#pending = []
+    this.#waiters = []
+    if (batch.length === 0) {
+      for (const w of waiters) w.resolve()
+      return
+    }
+    this.batches++
+    // Batches are written in order: a later batch starts after the earlier one settled.
+    this.#inFlight = this.#inFlight.then(() => this.#store.commit(batch)).then(
+      () => { for (const w of waiters) w.resolve() },
+      (err: unknown) => { for (const w of waiters) w.reject(err) }
+    )
+  }
+}
