@@ -57,7 +57,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
   const vms = new Map<string, LabVm>()
   const taps = new Set<string>()
   const state: LabState = { ns, namespaces: [ns], hostIf: '', pids: [] }
-  const saveState = (): void => writeFileSync(join(runDir, 'state.json'), JSON.stringify(state, null, 2) + '\n')
+  const saveState = (s: LabState = state): void => writeFileSync(join(runDir, 'state.json'), JSON.stringify(s, null, 2) + '\n')
   const track = (d: Daemon): Daemon => {
     state.pids.push(d.pid)
     saveState()
@@ -133,6 +133,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
   } catch (err) {
     const failures = await teardown.run()
     if (failures.length > 0) progress(`teardown after a failed start left: ${failures.join('; ')}`)
+    else saveState(Object.assign(state, { pids: [], namespaces: [] }))
     throw err
   }
 }
