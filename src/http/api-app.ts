@@ -1,5 +1,5 @@
 import { timingSafeEqual } from 'node:crypto'
-import fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify'
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify'
 import { CodedError } from '../lib/errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MachineService } from '../inventory/machine-service.ts'
@@ -41,7 +41,7 @@ const idParams = { type: 'object', required: ['id'], properties: { id: { type: '
 
 /** The admin REST API (its own listener). Never listens by itself: tests use app.inject. */
 export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
-  const app = fastify({ loggerInstance: deps.log.child({ svc: 'api' }) as FastifyBaseLogger, disableRequestLogging: true, return503OnClosing: true })
+  const app = fastify({ loggerInstance: deps.log.child({ svc: 'api' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true })
   const token = Buffer.from(deps.adminToken)
   app.setErrorHandler(errorHandler(deps.log))
   app.setNotFoundHandler(notFoundHandler)

@@ -18,7 +18,7 @@ describe('boot app', () => {
   const outside = mkdtempSync(join(tmpdir(), 'anvil-outside-'))
   const payload = randomBytes(3 * 1024 * 1024 + 17)
   const inv = makeInventory()
-  const app = buildBootApp({ machines: inv.machines, assets: new BootAssets(root), events: inv.timeline, baseUrl: BASE, capabilities: { recheckSeconds: 30 }, log: createLogger('silent') })
+  const app = buildBootApp({ machines: inv.machines, assets: new BootAssets(root), events: inv.timeline, baseUrl: () => BASE, capabilities: { recheckSeconds: 30 }, log: createLogger('silent') })
 
   before(() => {
     writeFileSync(join(root, 'snponly.efi'), payload)

@@ -1,4 +1,4 @@
-import fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { BootAssets } from '../boot/assets.ts'
 import { renderChainScript, renderMachineScript } from '../boot/ipxe-script.ts'
 import { isCodedError } from '../lib/errors.ts'
@@ -13,8 +13,8 @@ export type BootAppDeps = {
   readonly machines: MachineService
   readonly assets: BootAssets
   readonly events: BootEventSink
-  /** What machines use to reach this listener, e.g. http://10.77.0.1:8080 */
-  readonly baseUrl: string
+  /** What machines use to reach this listener, e.g. http://10.77.0.1:8080 (known once it listens). */
+  readonly baseUrl: () => string
   readonly capabilities: BootCapabilities
   readonly log: Logger
 }
@@ -33,7 +33,7 @@ function present (v: string | undefined): string | undefined {
 
 /** The machine-facing HTTP app: iPXE scripts and boot assets. Never listens by itself. */
 export function buildBootApp (deps: BootAppDeps): FastifyInstance {
-  const app = fastify({ loggerInstance: deps.log.child({ svc: 'http' }) as FastifyBaseLogger, disableRequestLogging: true, return503OnClosing: true })
+  const app = fastify({ loggerInstance: deps.log.child({ svc: 'http' }) as FastifyBaseLogger, logController: new LogController({ disableRequestLogging: true }), return503OnClosing: true })
   app.setErrorHandler(errorHandler(deps.log))
   app.setNotFoundHandler(notFoundHandler)
 
@@ -43,7 +43,7 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
     const mac = present(req.query.mac)
     if (mac === undefined) {
       deps.events.record({ source: 'http', type: 'http.chain', ip, message: `served the identity chain script to ${ip}: iPXE reports its SMBIOS UUID, serial and MAC on the next request`, data: { ip } })
-      return renderChainScript(deps.baseUrl)
+      return renderChainScript(deps.baseUrl())
     }
     const q = req.query
     const { machine, created } = await deps.machines.registerBoot({
@@ -58,7 +58,7 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
       message: `served the ${decision.kind === 'wait' ? 'wait' : 'local-disk'} script${created ? ' to a new machine' : ''}: ${decision.reason}`,
       data: { decision: decision.kind, state: machine.state, platform: q.platform ?? null, buildarch: q.buildarch ?? null, uuid: q.uuid ?? null, ip }
     })
-    return renderMachineScript(machine, decision, deps.baseUrl)
+    return renderMachineScript(machine, decision, deps.baseUrl())
   })
 
   const serveAsset = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply): Promise<void> => {

@@ -1,0 +1,41 @@
+#!/usr/bin/env node
+import { loadConfig } from '../config/load.ts'
+import { createLogger } from '../log/logger.ts'
+import { isCodedError } from '../lib/errors.ts'
+import { runCli } from '../cli/program.ts'
+import { startServer } from './server.ts'
+
+/** `anvil serve`: runs until SIGINT/SIGTERM, then shuts down gracefully (bounded). */
+async function serve (configFile: string | undefined): Promise<void> {
+  let config
+  try {
+    config = loadConfig(configFile)
+  } catch (err) {
+    process.stderr.write(`anvil: ${(err as Error).message}\n`)
+    process.exit(2)
+  }
+  const log = createLogger(config.log.level)
+  const server = await startServer(config, log)
+  await new Promise<void>((resolve) => {
+    const onSignal = (signal: NodeJS.Signals): void => {
+      log.info({ signal }, 'shutting down')
+      // A second signal, or a stuck shutdown, exits at once: every write is already durable.
+      const force = setTimeout(() => process.exit(1), 10_000)
+      force.unref()
+      process.once(signal, () => process.exit(1))
+      server.stop().then(() => { clearTimeout(force); resolve() }, (err: unknown) => {
+        log.error({ err }, 'shutdown failed')
+        process.exit(1)
+      })
+    }
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  })
+}
+
+runCli(process.argv.slice(2), serve).then((code) => {
+  process.exitCode = code
+}, (err: unknown) => {
+  process.stderr.write(`anvil: ${isCodedError(err) ? err.message : String(err)}\n`)
+  process.exitCode = 1
+})

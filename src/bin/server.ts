@@ -1,0 +1,126 @@
+import { mkdirSync, existsSync } from 'node:fs'
+import { join, resolve } from 'node:path'
+import type { Config } from '../config/schema.ts'
+import type { Logger } from '../log/logger.ts'
+import type { Service } from '../lib/service.ts'
+import { openDatabase, type Db } from '../db/open.ts'
+import { SqliteMachineStore } from '../db/machine-store.ts'
+import { Timeline } from '../inventory/timeline.ts'
+import { MachineService } from '../inventory/machine-service.ts'
+import { systemClock } from '../inventory/ports.ts'
+import { BootAssets } from '../boot/assets.ts'
+import { buildBootApp } from '../http/boot-app.ts'
+import { buildApiApp } from '../http/api-app.ts'
+import { ensureAdminToken } from './admin-token.ts'
+import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
+
+/** A started server: what it bound, and how to stop it. */
+export type RunningServer = {
+  readonly db: Db
+  readonly machines: MachineService
+  readonly timeline: Timeline
+  readonly adminToken: string
+  readonly serverAddress: string
+  /** Services that started, by name → a printable address. */
+  readonly listening: Readonly<Record<string, string>>
+  /** Services that could not start, with the reason (a privileged port, say). */
+  readonly failed: Readonly<Record<string, string>>
+  stop (): Promise<void>
+}
+
+const UNATTACHED_EVENT_RETENTION_MS = 7 * 24 * 3600_000
+
+/** A service that may fail to bind without taking the others down. */
+type Part = { readonly service: Service, readonly what: string, readonly key: string, readonly listen: string, readonly describe: () => string }
+
+/**
+ * The composition root: opens the database, builds the domain, and starts every listener the
+ * config asks for. A listener that cannot bind is reported with the config key to change; the
+ * rest still run.
+ */
+export async function startServer (config: Config, log: Logger): Promise<RunningServer> {
+  const dataDir = resolve(config.dataDir)
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  const db = openDatabase(join(dataDir, 'anvil.db'))
+  const { token, file: tokenFile, created } = ensureAdminToken(dataDir)
+  if (created) log.info({ file: tokenFile }, 'wrote a new admin API token')
+
+  const store = new SqliteMachineStore(db)
+  const timeline = new Timeline({ store, clock: systemClock, onError: (err) => log.error({ err }, 'could not write timeline events') })
+  const machines = new MachineService({ store, timeline, clock: systemClock })
+
+  const bootRoot = resolve(config.bootAssets)
+  if (!existsSync(bootRoot)) {
+    log.warn({ bootAssets: bootRoot }, 'the boot assets folder does not exist: creating it empty (run `npm run boot-assets` to fill it)')
+    mkdirSync(bootRoot, { recursive: true })
+  }
+  const assets = new BootAssets(bootRoot)
+  const server = config.server.address === undefined ? detectServerAddress(config.dhcp.interface) : { address: config.server.address, how: 'server.address' }
+  log.info({ address: server.address, how: server.how }, 'machines reach this server at this address')
+
+  let httpPort = 0
+  const bootApp = buildBootApp({
+    machines,
+    assets,
+    events: timeline,
+    baseUrl: () => `http://${server.address}:${httpPort}`,
+    capabilities: { recheckSeconds: 30 },
+    log
+  })
+  const http = fastifyService('http', bootApp, config.http.listen)
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log }), config.api.listen)
+
+  const parts: Part[] = [
+    { service: http, what: 'HTTP boot', key: 'http.listen', listen: config.http.listen, describe: () => `${config.http.listen.split(':')[0] ?? ''}:${http.port()}` },
+    { service: api, what: 'the admin API', key: 'api.listen', listen: config.api.listen, describe: () => `${config.api.listen.split(':')[0] ?? ''}:${api.port()}` }
+  ]
+
+  const controller = new AbortController()
+  const started: Part[] = []
+  const listening: Record<string, string> = {}
+  const failed: Record<string, string> = {}
+  for (const part of parts) {
+    try {
+      await part.service.start(controller.signal)
+      started.push(part)
+      listening[part.service.name] = part.describe()
+      if (part.service === http) httpPort = http.port()
+    } catch (err) {
+      const message = bindErrorMessage(err, part.what, part.key, part.listen)
+      failed[part.service.name] = message
+      log.error({ service: part.service.name, key: part.key }, message)
+    }
+  }
+
+  const prune = async (): Promise<void> => {
+    try {
+      const n = await store.pruneUnattachedEvents(Date.now() - UNATTACHED_EVENT_RETENTION_MS)
+      if (n > 0) log.info({ deleted: n }, 'pruned timeline events that never matched a machine')
+    } catch (err) {
+      log.error({ err }, 'pruning old events failed')
+    }
+  }
+  await prune()
+  const pruneTimer = setInterval(() => { void prune() }, 3600_000)
+  pruneTimer.unref()
+
+  let stopping: Promise<void> | undefined
+  const stop = async (): Promise<void> => {
+    stopping ??= (async () => {
+      controller.abort()
+      clearInterval(pruneTimer)
+      for (const part of started.reverse()) {
+        try {
+          await part.service.stop()
+        } catch (err) {
+          log.error({ err, service: part.service.name }, 'service did not stop cleanly')
+        }
+      }
+      await timeline.flush()
+      db.$client.close()
+    })()
+    await stopping
+  }
+  log.info({ listening, failed: Object.keys(failed) }, 'anvil ready')
+  return { db, machines, timeline, adminToken: token, serverAddress: server.address, listening, failed, stop }
+}

@@ -1,0 +1,50 @@
+import { readFileSync } from 'node:fs'
+import { CodedError } from '../lib/errors.ts'
+
+/** Where the CLI finds the API and its token. */
+export type ClientOptions = { readonly endpoint: string, readonly tokenFile: string }
+
+/** A thin client of the admin API: JSON in, JSON out, API errors rethrown with their codes. */
+export class ApiClient {
+  readonly #endpoint: string
+  readonly #tokenFile: string
+  #token: string | undefined
+
+  constructor (options: ClientOptions) {
+    this.#endpoint = options.endpoint.replace(/\/+$/, '')
+    this.#tokenFile = options.tokenFile
+  }
+
+  #readToken (): string {
+    if (this.#token !== undefined) return this.#token
+    try {
+      this.#token = readFileSync(this.#tokenFile, 'utf8').trim()
+    } catch (err) {
+      throw new CodedError('ERR_TOKEN_UNREADABLE', `cannot read the admin token from ${this.#tokenFile} (${(err as NodeJS.ErrnoException).code ?? 'error'}): pass --token-file or set ANVIL_TOKEN_FILE`)
+    }
+    return this.#token
+  }
+
+  async get<T> (path: string): Promise<T> {
+    const url = this.#endpoint + path
+    let res: Response
+    try {
+      res = await fetch(url, { headers: { authorization: `Bearer ${this.#readToken()}`, accept: 'application/json' }, signal: AbortSignal.timeout(30_000) })
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
+      throw new CodedError('ERR_API_UNREACHABLE', `cannot reach the Anvil API at ${this.#endpoint} (${cause}): is \`anvil serve\` running? (--endpoint / ANVIL_ENDPOINT)`)
+    }
+    const text = await res.text()
+    let body: unknown
+    try {
+      body = text === '' ? undefined : JSON.parse(text)
+    } catch {
+      throw new CodedError('ERR_API_RESPONSE', `the API at ${url} answered ${res.status} with something that is not JSON`)
+    }
+    if (!res.ok) {
+      const e = (body as { error?: { code?: string, message?: string } } | undefined)?.error
+      throw new CodedError(e?.code ?? 'ERR_API_RESPONSE', e?.message ?? `the API answered ${res.status}`)
+    }
+    return body as T
+  }
+}

@@ -1,0 +1,92 @@
+import type { Command } from 'commander'
+import type { ApiClient } from './client.ts'
+import { renderData, renderFields, renderTable, type Column, type OutputFormat } from './output.ts'
+
+/** A machine as the API returns it. */
+export type MachineView = {
+  id: string
+  uuid: string | null
+  reportedUuid: string | null
+  uuidStatus: string
+  serial: string | null
+  manufacturer: string | null
+  product: string | null
+  firmware: string | null
+  arch: string | null
+  ip: string | null
+  macs: string[]
+  state: string
+  stateReason: string | null
+  createdAt: string
+  updatedAt: string
+  lastSeenAt: string
+}
+
+export type EventView = { id: number, at: string, source: string, type: string, message: string, mac: string | null, data: Record<string, unknown> | null }
+
+/** The UUID column says why an untrusted UUID is not the identity. */
+function uuidCell (m: MachineView): string {
+  if (m.uuidStatus === 'valid') return m.uuid ?? '-'
+  return `${m.reportedUuid ?? '-'} (${m.uuidStatus})`
+}
+
+const MACHINE_COLUMNS: Column<MachineView>[] = [
+  { header: 'ID', get: m => m.id },
+  { header: 'STATE', get: m => m.state },
+  { header: 'UUID', get: uuidCell },
+  { header: 'SERIAL', get: m => m.serial },
+  { header: 'VENDOR', get: m => m.manufacturer },
+  { header: 'PRODUCT', get: m => m.product },
+  { header: 'MACS', get: m => m.macs },
+  { header: 'FIRMWARE', get: m => m.firmware },
+  { header: 'IP', get: m => m.ip },
+  { header: 'LAST SEEN', get: m => m.lastSeenAt.replace(/\.\d+Z$/, 'Z') }
+]
+
+const EVENT_COLUMNS: Column<EventView>[] = [
+  { header: 'TIME', get: e => e.at.replace('T', ' ').replace(/Z$/, '') },
+  { header: 'SOURCE', get: e => e.source },
+  { header: 'EVENT', get: e => e.type },
+  { header: 'WHAT AND WHY', get: e => e.message }
+]
+
+export type CliContext = { client: () => ApiClient, output: () => OutputFormat, print: (text: string) => void }
+
+/** `anvil machines list|show|timeline`. */
+export function registerMachineCommands (program: Command, ctx: CliContext): void {
+  const machines = program.command('machines').alias('machine').description('the machine inventory')
+
+  machines.command('list').alias('ls').description('list every machine Anvil knows')
+    .option('--state <state>', 'only machines in this state')
+    .action(async (opts: { state?: string }) => {
+      const q = opts.state === undefined ? '' : `?state=${encodeURIComponent(opts.state)}`
+      const { items } = await ctx.client().get<{ items: MachineView[] }>(`/api/v1/machines${q}`)
+      const format = ctx.output()
+      ctx.print(format === 'table' ? renderTable(items, MACHINE_COLUMNS) : renderData(items, format))
+    })
+
+  machines.command('show').description('one machine: identity, NICs, state (ID may be an id, MAC, UUID or serial)')
+    .argument('<id>')
+    .action(async (id: string) => {
+      const m = await ctx.client().get<MachineView>(`/api/v1/machines/${encodeURIComponent(id)}`)
+      const format = ctx.output()
+      ctx.print(format === 'table'
+        ? renderFields([
+          ['id', m.id], ['state', m.state], ['state reason', m.stateReason],
+          ['uuid', m.uuid], ['reported uuid', m.reportedUuid], ['uuid status', m.uuidStatus],
+          ['serial', m.serial], ['manufacturer', m.manufacturer], ['product', m.product],
+          ['firmware', m.firmware], ['arch', m.arch], ['ip', m.ip], ['macs', m.macs],
+          ['first seen', m.createdAt], ['last seen', m.lastSeenAt]
+        ])
+        : renderData(m, format))
+    })
+
+  machines.command('timeline').alias('events').description('every step of the machine\'s boots, with the reason for each decision')
+    .argument('<id>')
+    .option('--limit <n>', 'at most this many events', '1000')
+    .action(async (id: string, opts: { limit: string }) => {
+      const { items } = await ctx.client().get<{ items: EventView[] }>(`/api/v1/machines/${encodeURIComponent(id)}/events?limit=${encodeURIComponent(opts.limit)}`)
+      const format = ctx.output()
+      ctx.print(format === 'table' ? renderTable(items, EVENT_COLUMNS) : renderData(items, format))
+    })
+}

@@ -1,0 +1,70 @@
+import { join } from 'node:path'
+import { Command, CommanderError, Option } from 'commander'
+import { loadConfig } from '../config/load.ts'
+import { isCodedError } from '../lib/errors.ts'
+import { ApiClient } from './client.ts'
+import { registerMachineCommands } from './machines.ts'
+import { parseOutputFormat, type OutputFormat } from './output.ts'
+
+/** What `anvil serve` runs; injected so the CLI module does not import the whole server. */
+export type ServeAction = (configFile: string | undefined) => Promise<void>
+
+type GlobalOptions = { endpoint?: string, tokenFile?: string, config?: string, output: string }
+
+/** Endpoint and token file: flags, then environment, then the config file, then defaults. */
+function clientFrom (opts: GlobalOptions): ApiClient {
+  let endpoint = opts.endpoint ?? process.env.ANVIL_ENDPOINT
+  let tokenFile = opts.tokenFile ?? process.env.ANVIL_TOKEN_FILE
+  const configFile = opts.config ?? process.env.ANVIL_CONFIG
+  if ((endpoint === undefined || tokenFile === undefined) && configFile !== undefined) {
+    const config = loadConfig(configFile)
+    const [host = '127.0.0.1', port = '8081'] = config.api.listen.split(':')
+    endpoint ??= `http://${host === '0.0.0.0' ? '127.0.0.1' : host}:${port}`
+    tokenFile ??= join(config.dataDir, 'admin.token')
+  }
+  return new ApiClient({ endpoint: endpoint ?? 'http://127.0.0.1:8081', tokenFile: tokenFile ?? join('var', 'admin.token') })
+}
+
+/** Builds the `anvil` command tree. */
+export function buildProgram (serve: ServeAction, print: (text: string) => void = (t) => process.stdout.write(t)): Command {
+  const program = new Command('anvil')
+    .description('Anvil: bare-metal provisioning (DHCP, TFTP, HTTP boot, inventory)')
+    .option('--endpoint <url>', 'admin API URL (env ANVIL_ENDPOINT; default http://127.0.0.1:8081)')
+    .option('--token-file <file>', 'admin API token file (env ANVIL_TOKEN_FILE; default ./var/admin.token)')
+    .option('-c, --config <file>', 'server config file (env ANVIL_CONFIG)')
+    .addOption(new Option('-o, --output <format>', 'table, json or yaml').default('table'))
+    .showHelpAfterError()
+    .exitOverride()
+
+  program.command('serve').description('run the provisioning server (DHCP, TFTP, HTTP boot, admin API)')
+    .option('--config <file>', 'YAML config (env ANVIL_CONFIG); embedded defaults when absent')
+    .action(async (opts: { config?: string }) => {
+      await serve(opts.config ?? program.opts<GlobalOptions>().config ?? process.env.ANVIL_CONFIG)
+    })
+
+  registerMachineCommands(program, {
+    client: () => clientFrom(program.opts<GlobalOptions>()),
+    output: (): OutputFormat => parseOutputFormat(program.opts<GlobalOptions>().output),
+    print
+  })
+  return program
+}
+
+/** Runs the CLI and returns the process exit code; errors print their code and message, never a stack. */
+export async function runCli (argv: readonly string[], serve: ServeAction): Promise<number> {
+  const program = buildProgram(serve)
+  try {
+    await program.parseAsync([...argv], { from: 'user' })
+    return 0
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? 0 : 2
+    }
+    if (isCodedError(err)) {
+      process.stderr.write(`anvil: ${err.message} [${err.code}]\n`)
+      return err.code === 'ERR_USAGE' ? 2 : 1
+    }
+    process.stderr.write(`anvil: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
+    return 1
+  }
+}
