@@ -11,6 +11,9 @@ import { systemClock } from '../inventory/ports.ts'
 import { BootAssets } from '../boot/assets.ts'
 import { buildBootApp } from '../http/boot-app.ts'
 import { buildApiApp } from '../http/api-app.ts'
+import { createDhcpService } from '../dhcp/server.ts'
+import { createTftpService } from '../tftp/server.ts'
+import { SqliteLeaseStore } from '../db/lease-store.ts'
 import { ensureAdminToken } from './admin-token.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
 
@@ -30,8 +33,11 @@ export type RunningServer = {
 
 const UNATTACHED_EVENT_RETENTION_MS = 7 * 24 * 3600_000
 
-/** A service that may fail to bind without taking the others down. */
-type Part = { readonly service: Service, readonly what: string, readonly key: string, readonly listen: string, readonly describe: () => string }
+/**
+ * A service that may fail to bind without taking the others down. `make` runs when its turn
+ * comes, so DHCP can be built knowing the port HTTP actually bound.
+ */
+type Part = { readonly name: string, readonly make: () => Service, readonly what: string, readonly key: string, readonly listen: string, readonly describe: () => string }
 
 /**
  * The composition root: opens the database, builds the domain, and starts every listener the
@@ -63,32 +69,66 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     machines,
     assets,
     events: timeline,
-    baseUrl: () => `http://${server.address}:${httpPort}`,
+    baseUrl: () => baseUrl(),
     capabilities: { recheckSeconds: 30 },
     log
   })
   const http = fastifyService('http', bootApp, config.http.listen)
   const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log }), config.api.listen)
 
+  const baseUrl = (): string => `http://${server.address}:${httpPort}`
+  const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))
+  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp })
+  let dhcp: ReturnType<typeof createDhcpService> | undefined
   const parts: Part[] = [
-    { service: http, what: 'HTTP boot', key: 'http.listen', listen: config.http.listen, describe: () => `${config.http.listen.split(':')[0] ?? ''}:${http.port()}` },
-    { service: api, what: 'the admin API', key: 'api.listen', listen: config.api.listen, describe: () => `${config.api.listen.split(':')[0] ?? ''}:${api.port()}` }
+    { name: 'http', make: () => http, what: 'HTTP boot', key: 'http.listen', listen: config.http.listen, describe: () => `${host(config.http.listen)}:${http.port()}` },
+    { name: 'api', make: () => api, what: 'the admin API', key: 'api.listen', listen: config.api.listen, describe: () => `${host(config.api.listen)}:${api.port()}` }
   ]
+  if (config.tftp.enabled) {
+    parts.push({ name: 'tftp', make: () => tftp, what: 'TFTP', key: 'tftp.listen', listen: config.tftp.listen, describe: () => `${host(config.tftp.listen)}:${tftp.address().port}` })
+  }
+  if (config.dhcp.mode !== 'off') {
+    parts.push({
+      name: 'dhcp',
+      make: () => {
+        dhcp = createDhcpService({
+          config: config.dhcp,
+          serverAddress: server.address,
+          httpBaseUrl: baseUrl(),
+          bootAssets: assets,
+          leaseStore: config.dhcp.mode === 'authoritative' ? new SqliteLeaseStore(db) : undefined,
+          events: timeline,
+          log
+        })
+        return dhcp
+      },
+      what: `DHCP (${config.dhcp.mode} mode)`,
+      key: config.dhcp.mode === 'proxy' ? 'dhcp.listen / dhcp.proxyListen' : 'dhcp.listen',
+      listen: config.dhcp.mode === 'proxy' ? `${config.dhcp.listen} and ${config.dhcp.proxyListen}` : config.dhcp.listen,
+      describe: () => {
+        const a = dhcp?.addresses()
+        return a === undefined ? '' : [a.dhcp, a.proxy].filter(x => x !== undefined).map(x => `${x.address}:${x.port}`).join(', ')
+      }
+    })
+  }
 
   const controller = new AbortController()
-  const started: Part[] = []
+  const started: Service[] = []
   const listening: Record<string, string> = {}
   const failed: Record<string, string> = {}
   for (const part of parts) {
+    const service = part.make()
     try {
-      await part.service.start(controller.signal)
-      started.push(part)
-      listening[part.service.name] = part.describe()
-      if (part.service === http) httpPort = http.port()
+      await service.start(controller.signal)
+      started.push(service)
+      listening[part.name] = part.describe()
+      if (service === http) httpPort = http.port()
     } catch (err) {
-      const message = bindErrorMessage(err, part.what, part.key, part.listen)
-      failed[part.service.name] = message
-      log.error({ service: part.service.name, key: part.key }, message)
+      // Services wrap the socket error; the errno in the cause is what says "needs root" or "in use".
+      const cause = err instanceof Error && err.cause !== undefined ? err.cause : err
+      const message = bindErrorMessage(cause, part.what, part.key, part.listen)
+      failed[part.name] = message
+      log.error({ service: part.name, key: part.key }, message)
     }
   }
 
@@ -109,11 +149,11 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     stopping ??= (async () => {
       controller.abort()
       clearInterval(pruneTimer)
-      for (const part of started.reverse()) {
+      for (const service of started.reverse()) {
         try {
-          await part.service.stop()
+          await service.stop()
         } catch (err) {
-          log.error({ err, service: part.service.name }, 'service did not stop cleanly')
+          log.error({ err, service: service.name }, 'service did not stop cleanly')
         }
       }
       await timeline.flush()
