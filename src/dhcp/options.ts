@@ -230,14 +230,18 @@ export function getClientNdi (o: DhcpOptions): { type: number, major: number, mi
 }
 
 /**
- * Option 97, client machine identifier (RFC 4578 §2.3): type 0 then a 16-byte UUID, formatted
- * in byte order as received. Undefined when absent or not of that shape.
+ * Option 97, client machine identifier (RFC 4578 §2.3): type 0 then the 16-byte SMBIOS UUID.
+ * Captured from QEMU's iPXE and OVMF (test/fixtures/dhcp/README.md), both send the SMBIOS bytes
+ * as stored: the first three fields little-endian (SMBIOS 2.6 §7.2.1). We swap them so the
+ * text matches `-smbios uuid=`, iPXE's ${uuid} and Linux's product_uuid.
  */
 export function getClientUuid (o: DhcpOptions): string | undefined {
   const v = o.get(DhcpOption.ClientMachineId)
   if (v === undefined || v.length !== 17 || v[0] !== 0) return undefined
-  const h = v.subarray(1).toString('hex')
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`
+  const b = v.subarray(1)
+  const le = (from: number, to: number): string => Buffer.from(b.subarray(from, to)).reverse().toString('hex')
+  const be = (from: number, to: number): string => b.subarray(from, to).toString('hex')
+  return `${le(0, 4)}-${le(4, 6)}-${le(6, 8)}-${be(8, 10)}-${be(10, 16)}`
 }
 
 /** Option 82 raw (RFC 3046): we never interpret it, only echo it (§2.2). */

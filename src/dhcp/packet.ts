@@ -137,8 +137,8 @@ function writeAddress (w: BufferWriter, ip: string): void {
 
 function writeText (w: BufferWriter, text: string, size: number, field: string): void {
   const b = Buffer.from(text, 'latin1')
-  // Keep one NUL so readers that expect a C string find its end.
-  if (b.length >= size) throw new CodedError('ERR_DHCP_FIELD_TOO_LONG', `${field} is ${b.length} bytes; at most ${size - 1} fit`)
+  // A full field has no NUL; RFC 2131 §2 only says "null terminated string" is optional.
+  if (b.length > size) throw new CodedError('ERR_DHCP_FIELD_TOO_LONG', `${field} is ${b.length} bytes; at most ${size} fit`)
   w.bytes(b).zeros(size - b.length)
 }
 
