@@ -184,7 +184,8 @@ function sendWindow (s: TransferState, from: number, extra: Partial<TransferStat
   }
 }
 
-function summary (s: TransferState, now: number): TransferSummary {
+/** What the transfer achieved so far, as of `now` (also used when the I/O layer ends it early). */
+export function summarize (s: TransferState, now: number): TransferSummary {
   const acked = s.base - 1
   return {
     file: s.file,
@@ -202,7 +203,7 @@ function summary (s: TransferState, now: number): TransferSummary {
 
 function finish (s: TransferState, base: number, ok: boolean, reason: string, now: number): Step {
   const state: TransferState = { ...s, phase: Phase.DONE, base }
-  return { state, actions: [{ type: 'finish', ok, reason, summary: summary(state, now) }] }
+  return { state, actions: [{ type: 'finish', ok, reason, summary: summarize(state, now) }] }
 }
 
 /** Maps a 16-bit ACK number to the absolute block in [base-1, base-1+65535] it names (rollover past 65535 wraps to 0). */

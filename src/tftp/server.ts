@@ -1,0 +1,259 @@
+import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
+import type { AddressInfo } from 'node:net'
+import type { BootAssets } from '../boot/assets.ts'
+import type { BootEventSink } from '../inventory/events.ts'
+import { isCodedError } from '../lib/errors.ts'
+import type { Service } from '../lib/service.ts'
+import type { Logger } from '../log/logger.ts'
+import { FileCache, type FileCacheLimits, type TransferMode } from './block-source.ts'
+import { decodePacket, encodeError, ErrorCode, Opcode, type RequestPacket } from './packet.ts'
+import { TransferSession, type SessionEnd } from './session.ts'
+import { startTransfer, type TransferLimits } from './transfer.ts'
+
+/** Limits from config `tftp.*` (timeout in seconds). */
+export type TftpLimits = {
+  readonly maxTransfers: number
+  readonly maxBlockSize: number
+  readonly maxWindowSize: number
+  readonly timeout: number
+  readonly retries: number
+  /** Cap on blksize × windowsize per transfer; default 1 MiB. */
+  readonly maxWindowBytes?: number
+}
+
+/** What createTftpService needs. */
+export type TftpServiceOptions = {
+  /** "host:port"; port 0 asks the kernel for one (tests). */
+  readonly listen: string
+  readonly assets: BootAssets
+  readonly events: BootEventSink
+  readonly log: Logger
+  readonly limits: TftpLimits
+  /** In-memory file cache; default files up to 64 MiB, 128 MiB in all. */
+  readonly cache?: FileCacheLimits
+}
+
+/** Counters for metrics and tests. */
+export type TftpStats = {
+  active: number
+  completed: number
+  failed: number
+  refused: number
+  malformed: number
+  bytesSent: number
+  retransmits: number
+}
+
+/** The TFTP service: a Service that also reports its bound address and counters. */
+export type TftpService = Service & { address (): AddressInfo, stats (): TftpStats }
+
+type Refusal = { code: ErrorCode, wire: string, why: string, level: 'info' | 'warn' }
+
+function splitListen (listen: string): { host: string, port: number } {
+  const i = listen.lastIndexOf(':')
+  return { host: listen.slice(0, i), port: Number(listen.slice(i + 1)) }
+}
+
+const fmtBytes = (n: number): string => n.toLocaleString('en-US')
+
+/** Creates the read-only TFTP server (RFC 1350, 2347, 2348, 2349, 7440) over the boot assets. */
+export function createTftpService (opts: TftpServiceOptions): TftpService {
+  return new TftpServer(opts)
+}
+
+class TftpServer implements TftpService {
+  readonly name = 'tftp'
+  readonly #opts: TftpServiceOptions
+  readonly #limits: TransferLimits
+  readonly #cache: FileCache
+  readonly #log: Logger
+  #socket: Socket | undefined
+  /** Transfers by client TID ("ip:port"); undefined while the file is being opened. */
+  readonly #transfers = new Map<string, TransferSession | undefined>()
+  readonly #stats: TftpStats = { active: 0, completed: 0, failed: 0, refused: 0, malformed: 0, bytesSent: 0, retransmits: 0 }
+  #stopping = false
+
+  constructor (opts: TftpServiceOptions) {
+    this.#opts = opts
+    const l = opts.limits
+    this.#limits = { maxBlockSize: l.maxBlockSize, maxWindowSize: l.maxWindowSize, maxWindowBytes: l.maxWindowBytes ?? 1 << 20, timeout: l.timeout, retries: l.retries }
+    this.#cache = new FileCache(opts.cache ?? { maxFileBytes: 64 << 20, maxBytes: 128 << 20 })
+    this.#log = opts.log.child({ component: 'tftp' })
+  }
+
+  async start (signal: AbortSignal): Promise<void> {
+    const { host, port } = splitListen(this.#opts.listen)
+    const socket = createSocket({ type: 'udp4' })
+    socket.on('message', (msg, rinfo) => { this.#onRequest(msg, rinfo) })
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', (err: NodeJS.ErrnoException) => {
+        socket.close()
+        const hint = err.code === 'EACCES' ? ` (port ${port} needs root: set tftp.listen to a port above 1023)` : ''
+        reject(new Error(`tftp: cannot listen on ${this.#opts.listen}: ${err.message}${hint}`, { cause: err }))
+      })
+      socket.bind({ address: host, port }, () => { resolve() })
+    })
+    socket.on('error', (err) => { this.#log.error({ err }, 'tftp listen socket error') })
+    this.#socket = socket
+    signal.addEventListener('abort', () => { this.stop().catch(() => {}) }, { once: true })
+    this.#log.info({ address: this.address() }, 'tftp listening')
+  }
+
+  async stop (): Promise<void> {
+    if (this.#stopping) return
+    this.#stopping = true
+    for (const t of this.#transfers.values()) t?.abort('server stopping')
+    const s = this.#socket
+    this.#socket = undefined
+    if (s !== undefined) await new Promise<void>((resolve) => { s.close(() => { resolve() }) })
+  }
+
+  address (): AddressInfo {
+    if (this.#socket === undefined) throw new Error('tftp server is not listening')
+    return this.#socket.address()
+  }
+
+  stats (): TftpStats {
+    return { ...this.#stats, active: this.#transfers.size }
+  }
+
+  #malformed (err: unknown, rinfo: { address: string, port: number }): void {
+    this.#stats.malformed++
+    this.#log.debug({ peer: `${rinfo.address}:${rinfo.port}`, err: (err as Error).message }, 'dropped malformed tftp datagram')
+  }
+
+  // The listen socket's handler never throws (ARCHITECTURE: UDP handlers): a bad datagram is counted and dropped.
+  #onRequest (msg: Buffer, rinfo: RemoteInfo): void {
+    let p
+    try {
+      p = decodePacket(msg)
+    } catch (err) {
+      this.#malformed(err, rinfo)
+      return
+    }
+    if (this.#stopping) return
+    if (p.op === Opcode.WRQ) {
+      this.#refuse(rinfo, p.filename, { code: ErrorCode.ACCESS_VIOLATION, wire: 'Access violation: read-only server', why: 'write requests are refused: the server is read-only', level: 'info' })
+      return
+    }
+    if (p.op !== Opcode.RRQ) {
+      this.#malformed(new Error(`opcode ${p.op} sent to the request port`), rinfo)
+      return
+    }
+    const key = `${rinfo.address}:${rinfo.port}`
+    if (this.#transfers.has(key)) return // the client resent its RRQ while we answer it: one transfer
+    if (this.#transfers.size >= this.#opts.limits.maxTransfers) {
+      this.#refuse(rinfo, p.filename, { code: ErrorCode.NOT_DEFINED, wire: 'Server busy, try again later', why: `server busy: ${this.#transfers.size} transfers at the limit (tftp.maxTransfers)`, level: 'warn' })
+      return
+    }
+    const mode = p.mode.toLowerCase()
+    if (mode !== 'octet' && mode !== 'netascii') {
+      this.#refuse(rinfo, p.filename, { code: ErrorCode.ILLEGAL_OPERATION, wire: 'Unsupported mode', why: `mode ${JSON.stringify(p.mode)} is not supported`, level: 'info' })
+      return
+    }
+    this.#transfers.set(key, undefined) // hold the slot while the file is opened
+    this.#begin(p, mode, rinfo, key).catch((err: unknown) => {
+      this.#transfers.delete(key)
+      this.#fail(rinfo, p.filename, err)
+    })
+  }
+
+  async #begin (req: RequestPacket, mode: TransferMode, rinfo: RemoteInfo, key: string): Promise<void> {
+    let source
+    try {
+      const asset = await this.#opts.assets.resolve(req.filename)
+      source = await this.#cache.open(asset, mode)
+    } catch (err) {
+      this.#transfers.delete(key)
+      const refusal = this.#refusalFor(err)
+      if (refusal === undefined) throw err
+      this.#refuse(rinfo, req.filename, refusal)
+      return
+    }
+    const socket = createSocket({ type: 'udp4' })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject)
+        socket.bind({ address: splitListen(this.#opts.listen).host, port: 0 }, () => {
+          // RFC 1350 §4: the transfer runs between two TIDs; connecting makes the kernel drop other peers.
+          socket.connect(rinfo.port, rinfo.address, () => { socket.off('error', reject); resolve() })
+        })
+      })
+    } catch (err) {
+      socket.close()
+      if (source.kind === 'file') await source.handle.close()
+      throw err
+    }
+    if (this.#stopping) {
+      socket.close()
+      if (source.kind === 'file') await source.handle.close()
+      this.#transfers.delete(key)
+      return
+    }
+    const first = startTransfer(req.filename, source.size, req.options, this.#limits, performance.now())
+    const session = new TransferSession(socket, source, first,
+      (end) => { this.#finished(key, rinfo, end) },
+      (err) => { this.#malformed(err, rinfo) })
+    // A transfer that ends at once (it cannot today, but the machine may) has already left the map.
+    if (this.#transfers.has(key)) this.#transfers.set(key, session)
+  }
+
+  #refusalFor (err: unknown): Refusal | undefined {
+    if (!isCodedError(err)) return undefined
+    switch (err.code) {
+      case 'ERR_PATH_TRAVERSAL':
+        return { code: ErrorCode.ACCESS_VIOLATION, wire: 'Access violation', why: 'the path leaves the boot assets', level: 'warn' }
+      case 'ERR_ASSET_NOT_FOUND':
+        return { code: ErrorCode.FILE_NOT_FOUND, wire: 'File not found', why: 'no such boot asset', level: 'info' }
+      case 'ERR_TFTP_NETASCII_TOO_LARGE':
+        return { code: ErrorCode.NOT_DEFINED, wire: 'File too large for netascii mode', why: err.message, level: 'info' }
+      default:
+        return undefined
+    }
+  }
+
+  #sendError (rinfo: RemoteInfo, code: ErrorCode, message: string): void {
+    this.#socket?.send(encodeError(code, message), rinfo.port, rinfo.address, (err) => {
+      if (err !== null) this.#log.debug({ err: err.message }, 'tftp error reply not sent')
+    })
+  }
+
+  #refuse (rinfo: RemoteInfo, file: string, r: Refusal): void {
+    this.#stats.refused++
+    this.#sendError(rinfo, r.code, r.wire)
+    const message = `refused ${file}: ${r.why} (TFTP error ${r.code} "${r.wire}")`
+    this.#log[r.level]({ peer: `${rinfo.address}:${rinfo.port}`, file }, message)
+    this.#opts.events.record({ source: 'tftp', type: 'tftp.refused', ip: rinfo.address, message, data: { file, errorCode: r.code, reason: r.why } })
+  }
+
+  #fail (rinfo: RemoteInfo, file: string, err: unknown): void {
+    this.#stats.failed++
+    this.#sendError(rinfo, ErrorCode.NOT_DEFINED, 'Internal error')
+    const message = `could not start sending ${file}: ${(err as Error).message}`
+    this.#log.error({ peer: `${rinfo.address}:${rinfo.port}`, file, err }, message)
+    this.#opts.events.record({ source: 'tftp', type: 'tftp.failed', ip: rinfo.address, message, data: { file, reason: (err as Error).message } })
+  }
+
+  #finished (key: string, rinfo: RemoteInfo, end: SessionEnd): void {
+    this.#transfers.delete(key)
+    const s = end.summary
+    this.#stats.bytesSent += s.bytes
+    this.#stats.retransmits += s.retransmits
+    const opts = `blksize ${s.blksize}, windowsize ${s.windowsize}${s.tsize ? ', tsize requested' : ''}${s.retransmits > 0 ? `, ${fmtBytes(s.retransmits)} blocks resent` : ''}`
+    const secs = (s.durationMs / 1000).toFixed(2)
+    const durationMs = Math.round(s.durationMs)
+    const data = { file: s.file, blksize: s.blksize, windowsize: s.windowsize, tsize: s.tsize, timeout: s.timeout ?? null, bytes: s.bytes, size: s.size, blocks: s.blocks, retransmits: s.retransmits, durationMs }
+    const peer = `${rinfo.address}:${rinfo.port}`
+    if (end.ok) {
+      this.#stats.completed++
+      const message = `sent ${s.file} (${fmtBytes(s.bytes)} bytes) in ${secs} s, ${opts}`
+      this.#log.info({ peer, ...data }, message)
+      this.#opts.events.record({ source: 'tftp', type: 'tftp.transfer', ip: rinfo.address, message, data })
+    } else {
+      this.#stats.failed++
+      const message = `transfer of ${s.file} failed after ${fmtBytes(s.bytes)} of ${fmtBytes(s.size)} bytes in ${secs} s: ${end.reason} (${opts})`
+      this.#log.warn({ peer, ...data, reason: end.reason }, message)
+      this.#opts.events.record({ source: 'tftp', type: 'tftp.failed', ip: rinfo.address, message, data: { ...data, reason: end.reason } })
+    }
+  }
+}

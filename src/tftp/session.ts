@@ -1,0 +1,152 @@
+import type { Socket } from 'node:dgram'
+import type { BlockSource } from './block-source.ts'
+import { decodePacket, writeDataHeader } from './packet.ts'
+import { step, summarize, type Step, type TransferAction, type TransferState, type TransferSummary } from './transfer.ts'
+
+/** How a session ended. */
+export type SessionEnd = { readonly ok: boolean, readonly reason: string, readonly summary: TransferSummary }
+
+/**
+ * Runs one transfer on its own connected socket (RFC 1350 §4: the server's TID): feeds datagrams and
+ * timeouts to the pure state machine and executes its actions. Data goes out as [header, bytes]
+ * iovecs straight from the source, so a block costs one send and no copy.
+ */
+export class TransferSession {
+  readonly #socket: Socket
+  readonly #source: BlockSource
+  readonly #onEnd: (end: SessionEnd) => void
+  readonly #onMalformed: (err: unknown) => void
+  #state: TransferState
+  #timer: NodeJS.Timeout | undefined
+  #timerMs = 0
+  /** Sends handed to libuv but not yet completed: their buffers must not be rewritten. */
+  #pending = 0
+  #headers: Buffer
+  #window: Buffer | undefined
+  #ended = false
+  readonly #afterSend = (err: Error | null): void => {
+    this.#pending--
+    // A connected UDP socket reports the client's ICMP port unreachable here (ECONNREFUSED).
+    if (err !== null) this.#end({ ok: false, reason: `send failed: ${err.message}`, summary: this.#summaryNow() })
+  }
+
+  constructor (socket: Socket, source: BlockSource, first: Step, onEnd: (end: SessionEnd) => void, onMalformed: (err: unknown) => void) {
+    this.#socket = socket
+    this.#source = source
+    this.#onEnd = onEnd
+    this.#onMalformed = onMalformed
+    this.#state = first.state
+    this.#headers = Buffer.alloc(4 * first.state.negotiated.windowsize)
+    socket.on('message', (msg) => { this.#onMessage(msg) })
+    socket.on('error', (err) => { this.#end({ ok: false, reason: `socket error: ${err.message}`, summary: this.#summaryNow() }) })
+    this.#run(first.actions)
+  }
+
+  /** Ends the transfer early (server shutting down). */
+  abort (reason: string): void {
+    this.#end({ ok: false, reason, summary: this.#summaryNow() })
+  }
+
+  #onMessage (msg: Buffer): void {
+    if (this.#ended) return
+    let packet
+    try {
+      packet = decodePacket(msg)
+    } catch (err) {
+      this.#onMalformed(err)
+      return
+    }
+    this.#apply(step(this.#state, { type: 'datagram', packet, now: performance.now() }))
+  }
+
+  #onTimeout = (): void => {
+    if (!this.#ended) this.#apply(step(this.#state, { type: 'timeout', now: performance.now() }))
+  }
+
+  #apply (next: Step): void {
+    this.#state = next.state
+    this.#run(next.actions)
+  }
+
+  #run (actions: readonly TransferAction[]): void {
+    for (const a of actions) {
+      if (this.#ended) return
+      switch (a.type) {
+        case 'send':
+          this.#pending++
+          this.#socket.send(a.packet, this.#afterSend)
+          break
+        case 'sendBlocks':
+          this.#sendBlocks(a.first, a.count, a.offset, a.length)
+          break
+        case 'armTimer':
+          this.#arm(a.ms)
+          break
+        case 'finish':
+          this.#end({ ok: a.ok, reason: a.reason, summary: a.summary })
+          break
+      }
+    }
+  }
+
+  #arm (ms: number): void {
+    if (this.#timer !== undefined && ms === this.#timerMs) {
+      this.#timer.refresh()
+      return
+    }
+    clearTimeout(this.#timer)
+    this.#timerMs = ms
+    this.#timer = setTimeout(this.#onTimeout, ms)
+  }
+
+  #sendBlocks (first: number, count: number, offset: number, length: number): void {
+    if (this.#pending > 0) this.#headers = Buffer.alloc(this.#headers.length) // old ones still queued
+    const src = this.#source
+    if (src.kind === 'memory') {
+      this.#emit(first, count, src.data, offset, length)
+      return
+    }
+    // A file too large for the cache: one positional read per window, into a buffer reused unless
+    // a previous window's sends still reference it.
+    if (this.#window === undefined || this.#window.length < length || this.#pending > 0) {
+      this.#window = Buffer.allocUnsafe(Math.max(length, this.#window?.length ?? 0))
+    }
+    const into = this.#window
+    src.handle.read(into, 0, length, offset).then(({ bytesRead }) => {
+      if (this.#ended) return
+      if (bytesRead !== length) {
+        this.#end({ ok: false, reason: `file shrank while being sent (read ${bytesRead} of ${length} bytes at ${offset})`, summary: this.#summaryNow() })
+        return
+      }
+      this.#emit(first, count, into, 0, length)
+    }, (err: unknown) => {
+      this.#end({ ok: false, reason: `read failed: ${(err as Error).message}`, summary: this.#summaryNow() })
+    })
+  }
+
+  #emit (first: number, count: number, data: Buffer, at: number, length: number): void {
+    const blksize = this.#state.negotiated.blksize
+    const headers = this.#headers
+    for (let i = 0; i < count; i++) {
+      const h = i * 4
+      writeDataHeader(headers, h, first + i)
+      const start = at + i * blksize
+      const end = at + Math.min(length, (i + 1) * blksize)
+      this.#pending++
+      this.#socket.send([headers.subarray(h, h + 4), data.subarray(start, Math.max(start, end))], this.#afterSend)
+    }
+  }
+
+  #summaryNow (): TransferSummary {
+    return summarize(this.#state, performance.now())
+  }
+
+  #end (end: SessionEnd): void {
+    if (this.#ended) return
+    this.#ended = true
+    clearTimeout(this.#timer)
+    this.#socket.close()
+    if (this.#source.kind === 'file') this.#source.handle.close().catch(() => {})
+    this.#onEnd(end)
+  }
+}
