@@ -1,6 +1,6 @@
 // Test support for the DHCP integration tests: network namespaces, and the server and a UDP
 // peer run as child processes inside them (Node cannot enter a namespace itself).
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process'
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { once } from 'node:events'
 import { createInterface } from 'node:readline'
@@ -65,6 +65,12 @@ export class NetnsPair {
   /** Runs a command in a namespace to completion, returning stdout (throws on failure). */
   exec (ns: string, command: string, args: readonly string[], timeoutMs = 30_000): string {
     return execFileSync('ip', ['netns', 'exec', ns, command, ...args], { cwd: ROOT, timeout: timeoutMs, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] })
+  }
+
+  /** Runs a command in a namespace to completion; never throws on a non-zero exit. */
+  run (ns: string, command: string, args: readonly string[], timeoutMs = 30_000): { status: number | null, stdout: string, stderr: string } {
+    const r = spawnSync('ip', ['netns', 'exec', ns, command, ...args], { cwd: ROOT, timeout: timeoutMs, encoding: 'utf8' })
+    return { status: r.status, stdout: r.stdout, stderr: r.stderr }
   }
 
   /** Stops our children by PID, then deletes both namespaces (the veth goes with them). */
