@@ -1,6 +1,6 @@
 import type { Socket } from 'node:dgram'
 import type { BlockSource } from './block-source.ts'
-import { decodePacket, writeDataHeader } from './packet.ts'
+import { decodePacket, Opcode, writeDataHeader, type TftpPacket } from './packet.ts'
 import { step, summarize, type Step, type TransferAction, type TransferState, type TransferSummary } from './transfer.ts'
 
 /** How a session ended. */
@@ -9,7 +9,7 @@ export type SessionEnd = { readonly ok: boolean, readonly reason: string, readon
 /**
  * Runs one transfer on its own connected socket (RFC 1350 §4: the server's TID): feeds datagrams and
  * timeouts to the pure state machine and executes its actions. Data goes out as [header, bytes]
- * iovecs straight from the source, so a block costs one send and no copy.
+ * iovecs straight from the source, so a block costs one send and no copy of its bytes.
  */
 export class TransferSession {
   readonly #socket: Socket
@@ -19,16 +19,7 @@ export class TransferSession {
   #state: TransferState
   #timer: NodeJS.Timeout | undefined
   #timerMs = 0
-  /** Sends handed to libuv but not yet completed: their buffers must not be rewritten. */
-  #pending = 0
-  #headers: Buffer
-  #window: Buffer | undefined
   #ended = false
-  readonly #afterSend = (err: Error | null): void => {
-    this.#pending--
-    // A connected UDP socket reports the client's ICMP port unreachable here (ECONNREFUSED).
-    if (err !== null) this.#end({ ok: false, reason: `send failed: ${err.message}`, summary: this.#summaryNow() })
-  }
 
   constructor (socket: Socket, source: BlockSource, first: Step, onEnd: (end: SessionEnd) => void, onMalformed: (err: unknown) => void) {
     this.#socket = socket
@@ -36,8 +27,9 @@ export class TransferSession {
     this.#onEnd = onEnd
     this.#onMalformed = onMalformed
     this.#state = first.state
-    this.#headers = Buffer.alloc(4 * first.state.negotiated.windowsize)
     socket.on('message', (msg) => { this.#onMessage(msg) })
+    // Sends pass no callback (a callback costs a tick per datagram); their errors, such as the
+    // client's ICMP port unreachable on this connected socket (ECONNREFUSED), arrive here.
     socket.on('error', (err) => { this.#end({ ok: false, reason: `socket error: ${err.message}`, summary: this.#summaryNow() }) })
     this.#run(first.actions)
   }
@@ -49,9 +41,10 @@ export class TransferSession {
 
   #onMessage (msg: Buffer): void {
     if (this.#ended) return
-    let packet
+    let packet: TftpPacket
     try {
-      packet = decodePacket(msg)
+      // ACKs are nearly all a transfer receives: read them without the general decoder.
+      packet = msg.length === 4 && msg[0] === 0 && msg[1] === Opcode.ACK ? { op: Opcode.ACK, block: msg.readUInt16BE(2) } : decodePacket(msg)
     } catch (err) {
       this.#onMalformed(err)
       return
@@ -73,8 +66,7 @@ export class TransferSession {
       if (this.#ended) return
       switch (a.type) {
         case 'send':
-          this.#pending++
-          this.#socket.send(a.packet, this.#afterSend)
+          this.#socket.send(a.packet)
           break
         case 'sendBlocks':
           this.#sendBlocks(a.first, a.count, a.offset, a.length)
@@ -100,18 +92,14 @@ export class TransferSession {
   }
 
   #sendBlocks (first: number, count: number, offset: number, length: number): void {
-    if (this.#pending > 0) this.#headers = Buffer.alloc(this.#headers.length) // old ones still queued
     const src = this.#source
     if (src.kind === 'memory') {
       this.#emit(first, count, src.data, offset, length)
       return
     }
-    // A file too large for the cache: one positional read per window, into a buffer reused unless
-    // a previous window's sends still reference it.
-    if (this.#window === undefined || this.#window.length < length || this.#pending > 0) {
-      this.#window = Buffer.allocUnsafe(Math.max(length, this.#window?.length ?? 0))
-    }
-    const into = this.#window
+    // A file too large for the cache: one positional read per window. A fresh buffer each time,
+    // because datagrams the kernel could not take at once stay queued in libuv, pointing at it.
+    const into = Buffer.allocUnsafe(length)
     src.handle.read(into, 0, length, offset).then(({ bytesRead }) => {
       if (this.#ended) return
       if (bytesRead !== length) {
@@ -126,14 +114,14 @@ export class TransferSession {
 
   #emit (first: number, count: number, data: Buffer, at: number, length: number): void {
     const blksize = this.#state.negotiated.blksize
-    const headers = this.#headers
+    // Headers are fresh per window (a small slice of Node's pool) for the same reason as above.
+    const headers = Buffer.allocUnsafe(4 * count)
     for (let i = 0; i < count; i++) {
       const h = i * 4
       writeDataHeader(headers, h, first + i)
       const start = at + i * blksize
       const end = at + Math.min(length, (i + 1) * blksize)
-      this.#pending++
-      this.#socket.send([headers.subarray(h, h + 4), data.subarray(start, Math.max(start, end))], this.#afterSend)
+      this.#socket.send([headers.subarray(h, h + 4), data.subarray(start, Math.max(start, end))])
     }
   }
 
