@@ -43,3 +43,19 @@ test('leases survive closing and reopening the database file', async () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('worker mode: batches are written by a worker thread and read back by the main connection', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'anvdh-db-'))
+  try {
+    const db = openDatabase(join(dir, 'anvil.db'))
+    const store = new SqliteLeaseStore(db, { worker: true })
+    await Promise.all([store.commit([lease(1, 'aa')]), store.commit([lease(2, 'bb'), lease(3, 'cc')])])
+    assert.deepEqual((await store.loadAll()).map(l => l.address), [1, 2, 3])
+    const bad = { ...lease(4, 'dd'), mac: null } as unknown as Lease
+    await assert.rejects(store.commit([bad]), /NOT NULL/)
+    await store.close()
+    db.$client.close()
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})

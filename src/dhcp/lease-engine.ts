@@ -50,6 +50,8 @@ export class LeaseEngine {
   readonly #leases = new Map<number, Lease>()
   readonly #byClient = new Map<string, number>()
   readonly #offers = new Map<number, Offer>()
+  /** Client key → the address offered to it, so a new DISCOVER replaces the old offer in O(1). */
+  readonly #offerByClient = new Map<string, number>()
   readonly #cursor = new Map<string, number>()
 
   constructor (options: LeaseEngineOptions) {
@@ -144,8 +146,9 @@ export class LeaseEngine {
     const pick = this.#pick(c, s, f.requested, now)
     if (pick === undefined) return { kind: 'silent', reason: `pool ${s.name} is exhausted`, persist: [] }
     const key = this.#key(c)
-    for (const [a, o] of this.#offers) if (o.key === key) this.#offers.delete(a)
+    this.#dropOffer(c)
     this.#offers.set(pick.address, { key, expiresAt: now + this.#o.offerHoldMs })
+    this.#offerByClient.set(key, pick.address)
     return { kind: 'offer', address: intToIpv4(pick.address), subnet: s, leaseTimeSec: Math.floor(s.leaseTimeMs / 1000), reason: `offered ${pick.why} in ${s.name}`, persist: [] }
   }
 
@@ -200,6 +203,7 @@ export class LeaseEngine {
     }
     this.#leases.set(a, lease)
     this.#byClient.set(key, a)
+    this.#dropOffer(c)
     this.#offers.delete(a)
     persist.push(lease)
     return { kind: 'ack', address, subnet: s, leaseTimeSec: Math.floor(s.leaseTimeMs / 1000), reason: why, persist }
@@ -207,7 +211,10 @@ export class LeaseEngine {
 
   #dropOffer (c: ClientRef): void {
     const key = this.#key(c)
-    for (const [a, o] of this.#offers) if (o.key === key) this.#offers.delete(a)
+    const a = this.#offerByClient.get(key)
+    if (a === undefined) return
+    this.#offerByClient.delete(key)
+    if (this.#offers.get(a)?.key === key) this.#offers.delete(a)
   }
 
   /** DHCPRELEASE: the address in ciaddr goes back to the pool (RFC 2131 §4.3.4). */
@@ -269,7 +276,11 @@ export class LeaseEngine {
         changed.push(expired)
       }
     }
-    for (const [a, o] of this.#offers) if (o.expiresAt <= now) this.#offers.delete(a)
+    for (const [a, o] of this.#offers) {
+      if (o.expiresAt > now) continue
+      this.#offers.delete(a)
+      if (this.#offerByClient.get(o.key) === a) this.#offerByClient.delete(o.key)
+    }
     return changed
   }
 

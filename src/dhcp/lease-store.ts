@@ -45,9 +45,11 @@ export class MemoryLeaseStore implements LeaseStore {
 }
 
 /**
- * Collects lease writes that arrive in the same event-loop turn into one store commit, so one
- * fsync covers every ACK of a burst. `schedule` defers the flush (setImmediate in the server:
- * it runs after the poll phase has handed us every datagram already queued).
+ * Collects lease writes into as few store commits as possible, so one fsync covers every ACK of
+ * a burst: writes that arrive in the same event-loop turn form one batch, and while a batch is
+ * being written (an asynchronous store) the next one keeps growing until that write is done.
+ * `schedule` defers the flush (setImmediate in the server: it runs after the poll phase has
+ * handed us every datagram already queued).
  */
 export class GroupCommitter {
   readonly #store: LeaseStore
@@ -55,7 +57,7 @@ export class GroupCommitter {
   #pending: Lease[] = []
   #waiters: Array<{ resolve: () => void, reject: (err: unknown) => void }> = []
   #scheduled = false
-  #inFlight: Promise<void> = Promise.resolve()
+  #busy = false
   /** Number of store transactions issued. */
   batches = 0
 
@@ -68,19 +70,21 @@ export class GroupCommitter {
   commit (leases: readonly Lease[]): Promise<void> {
     this.#pending.push(...leases)
     const done = new Promise<void>((resolve, reject) => { this.#waiters.push({ resolve, reject }) })
-    if (!this.#scheduled) {
-      this.#scheduled = true
-      this.#schedule(() => { this.#flush() })
-    }
+    this.#kick()
     return done
   }
 
   /** Resolves when everything committed so far has been written. */
   async drain (): Promise<void> {
-    while (this.#scheduled || this.#pending.length > 0) {
+    for (let i = 0; (this.#scheduled || this.#busy || this.#pending.length > 0) && i < 100_000; i++) {
       await new Promise<void>(resolve => { this.#schedule(resolve) })
     }
-    await this.#inFlight
+  }
+
+  #kick (): void {
+    if (this.#scheduled || this.#busy || this.#waiters.length === 0) return
+    this.#scheduled = true
+    this.#schedule(() => { this.#flush() })
   }
 
   #flush (): void {
@@ -94,10 +98,19 @@ export class GroupCommitter {
       return
     }
     this.batches++
-    // Batches are written in order: a later batch starts after the earlier one settled.
-    this.#inFlight = this.#inFlight.then(() => this.#store.commit(batch)).then(
+    this.#busy = true
+    let write: Promise<void>
+    try {
+      write = this.#store.commit(batch)
+    } catch (err) {
+      write = Promise.reject(err)
+    }
+    write.then(
       () => { for (const w of waiters) w.resolve() },
       (err: unknown) => { for (const w of waiters) w.reject(err) }
-    )
+    ).finally(() => {
+      this.#busy = false
+      this.#kick()
+    }).catch(() => undefined)
   }
 }

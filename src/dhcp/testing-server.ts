@@ -9,11 +9,12 @@ import { createLogger } from '../log/logger.ts'
 import type { BootEvent, BootEventSink } from '../inventory/events.ts'
 import { createDhcpService } from './server.ts'
 
-type Options = { dhcp: Record<string, unknown>, serverAddress: string, db?: string, assets?: string }
+type Options = { dhcp: Record<string, unknown>, serverAddress: string, db?: string, assets?: string, worker?: boolean }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options
 const config = parseConfig({ dhcp: opts.dhcp }).dhcp
 const db = opts.db === undefined ? undefined : openDatabase(opts.db)
+const leaseStore = db === undefined ? undefined : new SqliteLeaseStore(db, { worker: opts.worker ?? false })
 const events: BootEventSink = {
   record (e: BootEvent): void { process.stdout.write(`EVENT ${JSON.stringify(e)}\n`) },
   noteAddress (mac: string, ip: string): void { process.stdout.write(`NOTE ${JSON.stringify({ mac, ip })}\n`) }
@@ -23,7 +24,7 @@ const svc = createDhcpService({
   serverAddress: opts.serverAddress,
   httpBaseUrl: `http://${opts.serverAddress}:8080`,
   bootAssets: new BootAssets(opts.assets ?? '.'),
-  leaseStore: db === undefined ? undefined : new SqliteLeaseStore(db),
+  leaseStore,
   events,
   log: createLogger('warn', process.stderr)
 })
@@ -33,6 +34,8 @@ process.on('SIGUSR1', () => { process.stdout.write(`STATS ${JSON.stringify(svc.s
 process.once('SIGTERM', () => {
   svc.stop().then(() => {
     process.stdout.write(`STATS ${JSON.stringify(svc.stats())}\n`)
+    return leaseStore?.close()
+  }).then(() => {
     db?.$client.close()
     process.exit(0)
   }, (err: unknown) => {
