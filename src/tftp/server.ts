@@ -193,7 +193,8 @@ class TftpServer implements TftpService {
     const first = startTransfer(req.filename, source.size, req.options, this.#limits, performance.now())
     const session = new TransferSession(socket, source, first,
       (end) => { this.#finished(key, rinfo, end) },
-      (err) => { this.#malformed(err, rinfo) })
+      (err) => { this.#malformed(err, rinfo) },
+      (err) => { this.#log.debug({ peer: key, err: err.message }, 'tftp send failed; the retransmit timer covers it') })
     // A transfer that ends at once (it cannot today, but the machine may) has already left the map.
     if (this.#transfers.has(key)) this.#transfers.set(key, session)
   }

@@ -21,16 +21,21 @@ export class TransferSession {
   #timerMs = 0
   #ended = false
 
-  constructor (socket: Socket, source: BlockSource, first: Step, onEnd: (end: SessionEnd) => void, onMalformed: (err: unknown) => void) {
+  constructor (socket: Socket, source: BlockSource, first: Step, onEnd: (end: SessionEnd) => void,
+    onMalformed: (err: unknown) => void, onSendError: (err: Error) => void) {
     this.#socket = socket
     this.#source = source
     this.#onEnd = onEnd
     this.#onMalformed = onMalformed
     this.#state = first.state
     socket.on('message', (msg) => { this.#onMessage(msg) })
-    // Sends pass no callback (a callback costs a tick per datagram); their errors, such as the
-    // client's ICMP port unreachable on this connected socket (ECONNREFUSED), arrive here.
-    socket.on('error', (err) => { this.#end({ ok: false, reason: `socket error: ${err.message}`, summary: this.#summaryNow() }) })
+    // Sends pass no callback (a callback costs a tick per datagram), so their errors arrive here.
+    // The client's ICMP port unreachable on this connected socket (ECONNREFUSED) means it is gone;
+    // anything else (ENOBUFS, EPERM from a firewall) is a lost datagram that the timer will resend.
+    socket.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ECONNREFUSED') this.#end({ ok: false, reason: 'the client went away (ICMP port unreachable)', summary: this.#summaryNow() })
+      else onSendError(err)
+    })
     this.#run(first.actions)
   }
 

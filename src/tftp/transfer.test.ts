@@ -129,6 +129,16 @@ test('duplicate ACKs: ignored in lock-step (no Sorcerer\'s Apprentice), one rese
   assert.deepEqual(blocksOf(dup.actions), { first: 5, count: 4, offset: 2048, length: 2048 })
   assert.equal(dup.state.retransmits, 4)
   assert.deepEqual(ack(dup.state, 4).actions, [], 'a second duplicate for the same window is ignored')
+  // Window 5..8 went out twice; the receiver's answer to the second copy (a stale ACK 8) must not
+  // resend 9..10 again, or every window from then on would go out twice.
+  const next = ack(dup.state, 8)
+  assert.deepEqual(blocksOf(next.actions), { first: 9, count: 2, offset: 4096, length: 904 })
+  assert.deepEqual(ack(next.state, 8).actions, [])
+  // A window sent once still honours one duplicate as a loss signal.
+  let once = ack(startTransfer('f', 20_000, opts(['windowsize', '4']), LIMITS, 0).state, 0)
+  once = ack(once.state, 4)
+  once = ack(once.state, 8)
+  assert.deepEqual(blocksOf(ack(once.state, 8).actions), { first: 9, count: 4, offset: 4096, length: 2048 })
 })
 
 test('timeout resends the unacknowledged window, then gives up after the retries', () => {

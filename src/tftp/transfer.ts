@@ -97,6 +97,8 @@ export type TransferState = {
   readonly attempts: number
   /** The base for which a duplicate ACK already made us resend (RFC 1123 §4.2.3.1: at most once). */
   readonly dupResentFor: number
+  /** A base whose duplicate ACKs are ignored: the window before it went out twice (see onAck). */
+  readonly quietFor: number
   readonly retransmits: number
   readonly startedAt: number
   readonly oack: Buffer | undefined
@@ -153,6 +155,7 @@ export function startTransfer (file: string, size: number, options: readonly Tft
     highest: 0,
     attempts: 0,
     dupResentFor: 0,
+    quietFor: 0,
     retransmits: 0,
     startedAt: now,
     oack
@@ -222,19 +225,28 @@ function onAck (s: TransferState, wire: number, now: number): Step {
   if (acked >= s.base) {
     if (acked >= s.totalBlocks) return finish(s, acked + 1, true, 'complete', now)
     // RFC 7440 §4: an ACK inside the window means the blocks after it were lost: resend from there.
-    return sendWindow(s, acked + 1, { attempts: 0 })
+    // If the window just acknowledged went out twice, its second copy is still arriving and the
+    // receiver answers it with a stale ACK of `acked`: that must not count as a loss (below).
+    const quietFor = s.dupResentFor === s.base ? acked + 1 : s.quietFor
+    return sendWindow(s, acked + 1, { attempts: 0, quietFor })
   }
   // A duplicate ACK of the block before the window. In lock-step, resending on it is the Sorcerer's
   // Apprentice bug (RFC 1123 §4.2.3.1): only the timer resends. With a window, a receiver that lost
-  // the window's first block says so this way (RFC 7440 §4), so resend, but at most once per window.
-  if (s.negotiated.windowsize === 1 || s.dupResentFor === s.base) return { state: s, actions: [] }
+  // the window's first block says so this way (RFC 7440 §4; atftp sends it at once), so resend, at
+  // most once per window, and not for the window after a resent one: there the duplicate is the
+  // receiver's answer to our extra copy, and resending again would double every window from then on
+  // (the Sorcerer's Apprentice again, one window at a time; seen with atftp under 1% loss).
+  if (s.negotiated.windowsize === 1 || s.dupResentFor === s.base || s.quietFor === s.base) return { state: s, actions: [] }
   return sendWindow(s, s.base, { dupResentFor: s.base })
 }
 
 function onTimeout (s: TransferState, now: number): Step {
   if (s.attempts >= s.retries) {
     const what = s.phase === Phase.NEGOTIATING ? 'ACK of the OACK' : `ACK of block ${s.sentEnd}`
-    return finish(s, s.base, false, `no ${what} after ${s.retries} retransmissions`, now)
+    // RFC 1350 §6: the final ACK is the one packet nobody retransmits for; if it is lost, the client
+    // may well have everything. Say so rather than call the transfer a plain failure.
+    const tail = s.phase === Phase.SENDING && s.sentEnd === s.totalBlocks ? ' (every block was sent: the client may have the whole file)' : ''
+    return finish(s, s.base, false, `no ${what} after ${s.retries} retransmissions${tail}`, now)
   }
   const attempts = s.attempts + 1
   if (s.phase === Phase.NEGOTIATING && s.oack !== undefined) {
