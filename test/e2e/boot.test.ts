@@ -19,7 +19,7 @@ const BOOT_TIMEOUT_MS = 120_000
 async function bootAndCheck (lab: Lab, vm: VmIdentity, mode: DhcpMode): Promise<void> {
   await lab.startVm(vm)
   try {
-    const { machine, events } = await waitForBoot(lab, vm, expectedEventTypes(vm), BOOT_TIMEOUT_MS)
+    const { machine, events } = await waitForBoot(lab, vm, expectedEventTypes(vm, mode), BOOT_TIMEOUT_MS)
     const where = `${vm.name} (${vm.firmware}, ${mode})`
     assert.equal(machine.uuid, vm.uuid, `${where}: SMBIOS UUID`)
     assert.equal(machine.serial, vm.serial, `${where}: SMBIOS serial`)
@@ -56,7 +56,8 @@ describe('lab: PXE boot from Anvil', { skip }, () => {
       const vms = [vmIdentity(1, 'bios'), vmIdentity(2, 'uefi')]
       // One mode's VMs boot concurrently; allSettled so both VMs are stopped before we report.
       const results = await Promise.allSettled(vms.map(async vm => await bootAndCheck(testLab.lab, vm, mode)))
-      for (const r of results) if (r.status === 'rejected') throw r.reason
+      const failures = results.flatMap(r => r.status === 'rejected' ? [r.reason instanceof Error ? r.reason.message : String(r.reason)] : [])
+      if (failures.length > 0) assert.fail(failures.join('\n\n'))
       assert.ok(testLab.lab.anvil.daemon.alive(), 'anvil is still running')
       passed = true
     })

@@ -1,7 +1,7 @@
 // Lab tier: a flood of malformed datagrams (every truncated prefix of real and PXE-shaped packets,
 // mutated packets, random bytes; 20,000 in all) at Anvil's ports 67, 4011 and 69 from a host on
-// the lab bridge; afterwards the server is still up, a TFTP client still gets a byte-exact file,
-// and a UEFI VM (which needs all three ports: DHCP, proxyDHCP and TFTP) still boots.
+// the lab bridge; afterwards the server is still up, still answers a PXE DISCOVER on 67 and a boot
+// server REQUEST on 4011, a TFTP client still gets a byte-exact file, and a UEFI VM still boots.
 import assert from 'node:assert/strict'
 import { randomInt } from 'node:crypto'
 import { readFileSync, writeFileSync } from 'node:fs'
@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../../lab/anvil.ts'
 import { LAB_NET, inNamespace } from '../../lab/netns.ts'
 import { run } from '../../lab/proc.ts'
 import { vmIdentity } from '../../lab/qemu.ts'
-import { expectedEventTypes, tail, waitForBoot } from '../helpers/lab-boot.ts'
+import { tail, waitForBoot } from '../helpers/lab-boot.ts'
 import { labSkipReason, startTestLab } from '../helpers/lab-env.ts'
 import { buildFlood, encodeFlood } from '../helpers/lab-flood.ts'
 
@@ -26,6 +26,13 @@ test('Anvil survives a flood of malformed datagrams on 67, 4011 and 69, then sti
   t.after(async () => await testLab.cleanup(!passed))
   const { lab, runDir } = testLab
   const client = await lab.attachClient('cli', LAB_NET.clientAddress)
+  const probeDhcp = async (): Promise<{ offer: boolean, ack: boolean }> => {
+    const probe = join(REPO_ROOT, 'test/helpers/lab-dhcp-probe.ts')
+    const out = await run(inNamespace(client, [process.execPath, '--import', 'tsx', probe, LAB_NET.serverAddress, LAB_NET.clientAddress]), { timeoutMs: 60_000, cwd: REPO_ROOT })
+    return JSON.parse(out.trim().split('\n').pop() ?? '{}') as { offer: boolean, ack: boolean }
+  }
+  // Control: the probe gets a proxy OFFER on 67 and an ACK on 4011 before the flood.
+  assert.deepEqual(await probeDhcp(), { offer: true, ack: true }, 'PXE OFFER (67) and ACK (4011) before the flood')
 
   // Reproducible: rerun a failure with ANVLAB_FLOOD_SEED=<seed printed here>.
   const seed = Number(process.env.ANVLAB_FLOOD_SEED ?? randomInt(0, 2 ** 31))
@@ -42,16 +49,19 @@ test('Anvil survives a flood of malformed datagrams on 67, 4011 and 69, then sti
 
   assert.ok(lab.anvil.daemon.alive(), `anvil survived the flood\n${tail(lab.anvil.daemon.logFile, 3000)}`)
   assert.ok(Array.isArray(await lab.api.machines()), 'the admin API still answers')
+  // Neither iPXE nor OVMF uses port 4011 when the offer names the boot file, so probe it directly.
+  assert.deepEqual(await probeDhcp(), { offer: true, ack: true }, 'PXE OFFER (67) and ACK (4011) after the flood')
 
   // A real TFTP client still gets the UEFI first stage, byte for byte.
   const fetched = join(runDir, 'snponly.efi')
   await run(inNamespace(client, ['curl', '-sS', '--max-time', '60', '--tftp-blksize', '1468', '-o', fetched, `tftp://${LAB_NET.serverAddress}/snponly.efi`]), { timeoutMs: 70_000 })
   assert.ok(readFileSync(fetched).equals(readFileSync(join(REPO_ROOT, 'boot-assets/snponly.efi'))), 'TFTP after the flood returns the exact file')
 
-  // And real firmware still boots through every port that was flooded.
+  // And real firmware still boots through the flooded ports: OVMF needs Anvil's proxy offer (67)
+  // and snponly.efi over TFTP (69) before iPXE can fetch the script; boot.test.ts checks the rest.
   const vm = vmIdentity(1, 'uefi')
   await lab.startVm(vm)
-  const { machine } = await waitForBoot(lab, vm, expectedEventTypes(vm), 150_000)
+  const { machine } = await waitForBoot(lab, vm, ['dhcp.offer', 'http.script'], 150_000)
   assert.equal(machine.uuid, vm.uuid)
   assert.deepEqual(machine.macs, [vm.mac])
   await lab.stopVm(vm.name)

@@ -22,13 +22,14 @@ export function prng (seed: number): () => number {
  * 53 message type, 57 max size, 93 client arch, 94 UNDI, 97 client GUID, 60 "PXEClient:...",
  * 77 user class "iPXE", 55 parameter list). Used when no captured DHCP fixture is in the tree.
  */
-export function pxeBootRequest (messageType: 1 | 3, arch: number): Buffer {
+export function pxeBootRequest (messageType: 1 | 3, arch: number, ciaddr = '0.0.0.0'): Buffer {
   const header = Buffer.alloc(236)
   header[0] = 1 // op BOOTREQUEST
   header[1] = 1 // htype Ethernet
   header[2] = 6 // hlen
   header.writeUInt32BE(0x1234abcd, 4) // xid
   header.writeUInt16BE(0x8000, 10) // flags: broadcast
+  Buffer.from(ciaddr.split('.').map(Number)).copy(header, 12) // ciaddr (the 4011 REQUEST has one)
   Buffer.from([0x52, 0x54, 0x00, 0x77, 0x00, 0x99]).copy(header, 28) // chaddr
   const vendorClass = Buffer.from(`PXEClient:Arch:${String(arch).padStart(5, '0')}:UNDI:002001`)
   // Option 97 (RFC 4578 §2.3): type 0, then the 16-byte machine UUID.
