@@ -142,22 +142,44 @@ test('duplicate ACKs: ignored in lock-step (no Sorcerer\'s Apprentice), one rese
 })
 
 test('timeout resends the unacknowledged window, then gives up after the retries', () => {
-  let r = ack(startTransfer('f', 5000, opts(['windowsize', '4']), LIMITS, 0).state, 0)
-  r = ack(r.state, 4)
+  let r = ack(startTransfer('f', 5000, [], LIMITS, 0).state, 1)
   for (let i = 0; i < LIMITS.retries; i++) {
     r = timeout(r.state)
-    assert.deepEqual(blocksOf(r.actions), { first: 5, count: 4, offset: 2048, length: 2048 })
+    assert.deepEqual(r.actions, [{ type: 'sendBlocks', first: 2, count: 1, offset: 512, length: 512 }, { type: 'armTimer', ms: 2000 }])
   }
-  assert.equal(r.state.retransmits, 12)
+  assert.equal(r.state.retransmits, 3)
   const end = finished(timeout(r.state).actions)
   assert.ok(end !== undefined && !end.ok)
-  assert.match(end.reason, /no ACK of block 8 after 3 retransmissions/)
-  assert.equal(end.summary.bytes, 2048)
+  assert.match(end.reason, /no ACK of block 2 after 3 retransmissions/)
+  assert.equal(end.summary.bytes, 512)
   // Progress resets the count: after a late ACK the transfer gets its full retries again.
-  let p = ack(startTransfer('f', 5000, [], LIMITS, 0).state, 1)
-  p = timeout(timeout(timeout(p.state).state).state)
-  p = ack(p.state, 2)
-  assert.equal(p.state.attempts, 0)
+  assert.equal(r.state.attempts, 3)
+  assert.equal(ack(r.state, 2).state.attempts, 0)
+})
+
+test('windowed: a probe of the window\'s last block comes first, then the whole window (RFC 8985-style tail probe)', () => {
+  let r = ack(startTransfer('f', 5000, opts(['windowsize', '4']), LIMITS, 0).state, 0, 0)
+  assert.deepEqual(r.actions[1], { type: 'armTimer', ms: 100 }, 'no round trip measured yet')
+  r = ack(r.state, 4, 6) // the first window took 6 ms: probes now wait 4 × 6 = 24 ms
+  assert.deepEqual(r.actions[1], { type: 'armTimer', ms: 24 })
+  for (let i = 0; i < LIMITS.retries; i++) {
+    const t0 = 6 + i * 2000
+    const probe = timeout(r.state, t0 + 24)
+    assert.deepEqual(probe.actions, [{ type: 'sendBlocks', first: 8, count: 1, offset: 3584, length: 512 }, { type: 'armTimer', ms: 1976 }])
+    r = timeout(probe.state, t0 + 2000)
+    assert.deepEqual(blocksOf(r.actions), { first: 5, count: 4, offset: 2048, length: 2048 })
+  }
+  assert.equal(r.state.retransmits, 3 * 5)
+  const probe = timeout(r.state)
+  const end = finished(timeout(probe.state).actions)
+  assert.ok(end !== undefined && !end.ok)
+  assert.match(end.reason, /no ACK of block 8 after 3 retransmissions/)
+  // The probe answered: the receiver had lost only the tail, so the window completes without a resend.
+  let t = ack(startTransfer('f', 5000, opts(['windowsize', '4']), LIMITS, 0).state, 0)
+  t = timeout(t.state, 100)
+  t = ack(t.state, 4, 101)
+  assert.deepEqual(blocksOf(t.actions), { first: 5, count: 4, offset: 2048, length: 2048 })
+  assert.equal(t.state.srtt, 0, 'a probed window is not a round-trip sample (Karn)')
 })
 
 test('an ERROR from the client ends the transfer; nothing happens after the end', () => {

@@ -99,6 +99,11 @@ export type TransferState = {
   readonly dupResentFor: number
   /** A base whose duplicate ACKs are ignored: the window before it went out twice (see onAck). */
   readonly quietFor: number
+  /** When the current window went out, and whether its tail probe has been sent (see onTimeout). */
+  readonly sentAt: number
+  readonly probed: boolean
+  /** Smoothed time from a window to its ACK, in ms (0 until measured). */
+  readonly srtt: number
   readonly retransmits: number
   readonly startedAt: number
   readonly oack: Buffer | undefined
@@ -156,16 +161,26 @@ export function startTransfer (file: string, size: number, options: readonly Tft
     attempts: 0,
     dupResentFor: 0,
     quietFor: 0,
+    sentAt: now,
+    probed: false,
+    srtt: 0,
     retransmits: 0,
     startedAt: now,
     oack
   }
-  if (oack === undefined) return sendWindow(state, 1)
+  if (oack === undefined) return sendWindow(state, 1, now)
   // RFC 2347 §2: for an RRQ, the client acknowledges the OACK with ACK 0 before any DATA.
   return { state, actions: [{ type: 'send', packet: oack }, { type: 'armTimer', ms: timeoutMs }] }
 }
 
-function sendWindow (s: TransferState, from: number, extra: Partial<TransferState> = {}): Step {
+/** Tail-loss probe delay: a few window round trips, never below PROBE_MIN_MS nor above the timeout. */
+const PROBE_MIN_MS = 20
+const PROBE_FIRST_MS = 100
+function probeDelay (s: TransferState): number {
+  return Math.min(s.timeoutMs, s.srtt === 0 ? PROBE_FIRST_MS : Math.max(PROBE_MIN_MS, Math.ceil(4 * s.srtt)))
+}
+
+function sendWindow (s: TransferState, from: number, now: number, extra: Partial<TransferState> = {}): Step {
   const { blksize, windowsize } = s.negotiated
   const count = Math.min(windowsize, s.totalBlocks - from + 1)
   const offset = (from - 1) * blksize
@@ -179,12 +194,12 @@ function sendWindow (s: TransferState, from: number, extra: Partial<TransferStat
     base: from,
     sentEnd: last,
     highest: Math.max(s.highest, last),
-    retransmits: s.retransmits + resent
+    retransmits: s.retransmits + resent,
+    sentAt: now,
+    probed: false
   }
-  return {
-    state,
-    actions: [{ type: 'sendBlocks', first: from, count, offset, length }, { type: 'armTimer', ms: s.timeoutMs }]
-  }
+  const ms = windowsize > 1 ? probeDelay(state) : s.timeoutMs
+  return { state, actions: [{ type: 'sendBlocks', first: from, count, offset, length }, { type: 'armTimer', ms }] }
 }
 
 /** What the transfer achieved so far, as of `now` (also used when the I/O layer ends it early). */
@@ -218,7 +233,7 @@ export function absoluteAck (base: number, wire: number): number {
 function onAck (s: TransferState, wire: number, now: number): Step {
   if (s.phase === Phase.NEGOTIATING) {
     // Only ACK 0 answers the OACK; anything else is stale and ignored.
-    return wire === 0 ? sendWindow(s, 1, { attempts: 0 }) : { state: s, actions: [] }
+    return wire === 0 ? sendWindow(s, 1, now, { attempts: 0 }) : { state: s, actions: [] }
   }
   const acked = absoluteAck(s.base, wire)
   if (acked > s.sentEnd) return { state: s, actions: [] } // older than base-1, or never sent: stale
@@ -228,7 +243,10 @@ function onAck (s: TransferState, wire: number, now: number): Step {
     // If the window just acknowledged went out twice, its second copy is still arriving and the
     // receiver answers it with a stale ACK of `acked`: that must not count as a loss (below).
     const quietFor = s.dupResentFor === s.base ? acked + 1 : s.quietFor
-    return sendWindow(s, acked + 1, { attempts: 0, quietFor })
+    // Karn's rule: time only windows that went out once and were answered without help.
+    const clean = !s.probed && s.attempts === 0 && s.dupResentFor !== s.base
+    const srtt = !clean ? s.srtt : s.srtt === 0 ? now - s.sentAt : 0.875 * s.srtt + 0.125 * (now - s.sentAt)
+    return sendWindow(s, acked + 1, now, { attempts: 0, quietFor, srtt })
   }
   // A duplicate ACK of the block before the window. In lock-step, resending on it is the Sorcerer's
   // Apprentice bug (RFC 1123 §4.2.3.1): only the timer resends. With a window, a receiver that lost
@@ -237,10 +255,11 @@ function onAck (s: TransferState, wire: number, now: number): Step {
   // receiver's answer to our extra copy, and resending again would double every window from then on
   // (the Sorcerer's Apprentice again, one window at a time; seen with atftp under 1% loss).
   if (s.negotiated.windowsize === 1 || s.dupResentFor === s.base || s.quietFor === s.base) return { state: s, actions: [] }
-  return sendWindow(s, s.base, { dupResentFor: s.base })
+  return sendWindow(s, s.base, now, { dupResentFor: s.base })
 }
 
 function onTimeout (s: TransferState, now: number): Step {
+  if (s.phase === Phase.SENDING && s.negotiated.windowsize > 1 && !s.probed) return probe(s, now)
   if (s.attempts >= s.retries) {
     const what = s.phase === Phase.NEGOTIATING ? 'ACK of the OACK' : `ACK of block ${s.sentEnd}`
     // RFC 1350 §6: the final ACK is the one packet nobody retransmits for; if it is lost, the client
@@ -253,7 +272,22 @@ function onTimeout (s: TransferState, now: number): Step {
     return { state: { ...s, attempts }, actions: [{ type: 'send', packet: s.oack }, { type: 'armTimer', ms: s.timeoutMs }] }
   }
   // RFC 1350 §2 / RFC 7440 §4: on timeout the sender resends the unacknowledged window.
-  return sendWindow(s, s.base, { attempts })
+  return sendWindow(s, s.base, now, { attempts })
+}
+
+/**
+ * A window's last block or its ACK can be lost with nothing to tell either side: the receiver only
+ * speaks up on a gap (RFC 7440 §4), and would wait for its own timeout. So, a few round trips after
+ * a window, resend just its last block (as TCP's tail loss probe, RFC 8985 §7): a receiver missing
+ * it now acknowledges the window, and one that had it answers the duplicate with its last ACK.
+ */
+function probe (s: TransferState, now: number): Step {
+  const { blksize } = s.negotiated
+  const offset = (s.sentEnd - 1) * blksize
+  const length = Math.max(0, Math.min(blksize, s.size - offset))
+  const state: TransferState = { ...s, probed: true, retransmits: s.retransmits + 1 }
+  const rest = Math.max(1, s.timeoutMs - (now - s.sentAt))
+  return { state, actions: [{ type: 'sendBlocks', first: s.sentEnd, count: 1, offset, length }, { type: 'armTimer', ms: rest }] }
 }
 
 /** Advances a transfer by one event. Pure: no sockets, files or clocks. */
