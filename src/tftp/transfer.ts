@@ -276,18 +276,20 @@ function onTimeout (s: TransferState, now: number): Step {
 }
 
 /**
- * A window's last block or its ACK can be lost with nothing to tell either side: the receiver only
- * speaks up on a gap (RFC 7440 §4), and would wait for its own timeout. So, a few round trips after
- * a window, resend just its last block (as TCP's tail loss probe, RFC 8985 §7): a receiver missing
- * it now acknowledges the window, and one that had it answers the duplicate with its last ACK.
+ * A window's last block, its ACK, or the receiver's one "I have a gap" ACK can be lost with nothing
+ * to tell either side: the receiver only speaks up on a gap (RFC 7440 §4) and would otherwise wait
+ * for its own timeout. So, a few round trips after a window, resend its first block, as TCP's tail
+ * loss probe does (RFC 8985 §7): to a receiver that already has it, it is a duplicate, answered with
+ * an ACK of the last block it holds in order (RFC 1350 receivers re-ACK duplicates; atftp does), and
+ * that ACK says exactly where to resume. To one that lost it, it is the missing block.
  */
 function probe (s: TransferState, now: number): Step {
   const { blksize } = s.negotiated
-  const offset = (s.sentEnd - 1) * blksize
+  const offset = (s.base - 1) * blksize
   const length = Math.max(0, Math.min(blksize, s.size - offset))
   const state: TransferState = { ...s, probed: true, retransmits: s.retransmits + 1 }
   const rest = Math.max(1, s.timeoutMs - (now - s.sentAt))
-  return { state, actions: [{ type: 'sendBlocks', first: s.sentEnd, count: 1, offset, length }, { type: 'armTimer', ms: rest }] }
+  return { state, actions: [{ type: 'sendBlocks', first: s.base, count: 1, offset, length }, { type: 'armTimer', ms: rest }] }
 }
 
 /** Advances a transfer by one event. Pure: no sockets, files or clocks. */
