@@ -25,6 +25,37 @@ const duration = z.union([z.string(), z.number()]).transform((v, ctx) => {
   }
 })
 
+/** The loosely typed view a refinement gets when other keys of the subnet may be invalid. */
+type RawSubnet = { subnet?: unknown, range?: unknown, reservations?: unknown }
+
+/** Range and reservations must lie inside the subnet (reported per key). */
+function checkSubnetBounds (s: RawSubnet, ctx: z.RefinementCtx): void {
+  if (typeof s.subnet !== 'string') return
+  let cidr
+  try {
+    cidr = parseCidr(s.subnet)
+  } catch (err) {
+    ctx.addIssue({ code: 'custom', path: ['subnet'], message: (err as Error).message })
+    return
+  }
+  if (typeof s.range === 'string') {
+    try {
+      const r = parseRange(s.range)
+      if (!cidrContains(cidr, r.start) || !cidrContains(cidr, r.end)) {
+        ctx.addIssue({ code: 'custom', path: ['range'], message: `range ${s.range} is not inside subnet ${s.subnet}` })
+      }
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', path: ['range'], message: (err as Error).message })
+    }
+  }
+  const reservations = Array.isArray(s.reservations) ? s.reservations as { address?: unknown }[] : []
+  reservations.forEach((r, i) => {
+    if (typeof r?.address === 'string' && isIpv4(r.address) && !cidrContains(cidr, ipv4ToInt(r.address))) {
+      ctx.addIssue({ code: 'custom', path: ['reservations', i, 'address'], message: `${r.address} is not inside subnet ${s.subnet as string}` })
+    }
+  })
+}
+
 const subnet = z.strictObject({
   subnet: z.string(),
   range: z.string(),
@@ -33,28 +64,8 @@ const subnet = z.strictObject({
   domain: z.string().optional(),
   leaseTime: duration.default(3_600_000),
   reservations: z.array(z.strictObject({ mac, address: ipv4, hostname: z.string().optional() })).default([])
-}).superRefine((s, ctx) => {
-  let cidr
-  try {
-    cidr = parseCidr(s.subnet)
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', path: ['subnet'], message: (err as Error).message })
-    return
-  }
-  try {
-    const r = parseRange(s.range)
-    if (!cidrContains(cidr, r.start) || !cidrContains(cidr, r.end)) {
-      ctx.addIssue({ code: 'custom', path: ['range'], message: `range ${s.range} is not inside subnet ${s.subnet}` })
-    }
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', path: ['range'], message: (err as Error).message })
-  }
-  s.reservations.forEach((r, i) => {
-    if (isIpv4(r.address) && !cidrContains(cidr, ipv4ToInt(r.address))) {
-      ctx.addIssue({ code: 'custom', path: ['reservations', i, 'address'], message: `${r.address} is not inside subnet ${s.subnet}` })
-    }
-  })
-})
+  // `when`: run even when another key of this subnet is invalid, so every problem shows at once.
+}).superRefine((s, ctx) => { checkSubnetBounds(s as RawSubnet, ctx) }, { when: () => true })
 
 export const configSchema = z.strictObject({
   dataDir: z.string().default('./var'),

@@ -4,7 +4,7 @@ import { renderChainScript, renderMachineScript } from '../boot/ipxe-script.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MachineService } from '../inventory/machine-service.ts'
-import type { BootEventSink } from '../inventory/events.ts'
+import type { Timeline } from '../inventory/timeline.ts'
 import { decideBoot, type BootCapabilities } from '../provisioning/boot-decision.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { sendAsset } from './static-file.ts'
@@ -12,7 +12,8 @@ import { sendAsset } from './static-file.ts'
 export type BootAppDeps = {
   readonly machines: MachineService
   readonly assets: BootAssets
-  readonly events: BootEventSink
+  /** The timeline; script decisions are flushed before the script is sent. */
+  readonly events: Timeline
   /** What machines use to reach this listener, e.g. http://10.77.0.1:8080 (known once it listens). */
   readonly baseUrl: () => string
   readonly capabilities: BootCapabilities
@@ -58,6 +59,7 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
       message: `served the ${decision.kind === 'wait' ? 'wait' : 'local-disk'} script${created ? ' to a new machine' : ''}: ${decision.reason}`,
       data: { decision: decision.kind, state: machine.state, platform: q.platform ?? null, buildarch: q.buildarch ?? null, uuid: q.uuid ?? null, ip }
     })
+    await deps.events.flush()
     return renderMachineScript(machine, decision, deps.baseUrl())
   })
 

@@ -73,7 +73,12 @@ export class MachineService {
 
   /** Records (or recognises) a machine from what iPXE reported, serialised per process. */
   async registerBoot (report: BootReport): Promise<Registration> {
-    const run = this.#queue.then(async () => await this.#register(report))
+    const run = this.#queue.then(async () => {
+      const r = await this.#register(report)
+      // The machine's own events are as durable as the machine: on disk before we answer.
+      await this.#timeline.flush()
+      return r
+    })
     this.#queue = run.catch(() => undefined)
     return await run
   }

@@ -13,7 +13,9 @@ export type TimelineOptions = {
 
 /**
  * The BootEventSink the transports record into. Events are buffered and written in one
- * transaction per batch, so a DHCP or TFTP hot path never waits on the disk; IPs are mapped to
+ * transaction per batch, so a DHCP or TFTP hot path never waits on the disk (a kill -9 can lose
+ * at most the last flush interval of those); the inventory and the boot script path call flush()
+ * before answering, so a machine's own events are as durable as the machine. IPs are mapped to
  * MACs from what DHCP told us, so a TFTP event finds the machine that was offered the file.
  */
 export class Timeline implements BootEventSink {

@@ -1,0 +1,116 @@
+import { test, describe, before, after } from 'node:test'
+import assert from 'node:assert/strict'
+import { execFileSync, spawnSync } from 'node:child_process'
+import { chmodSync, chownSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { skipReason } from '../helpers/requirements.ts'
+import { ANVIL, REPO, killAllServers, startServerProcess, stopServerProcess } from '../helpers/server-process.ts'
+
+const skip = skipReason('the server-process integration tests', { root: true, programs: ['ip', 'curl', 'setpriv'] })
+
+describe('anvil serve as a process', { skip }, () => {
+  const ns = `anvsrv-${randomBytes(3).toString('hex')}`
+  const dir = mkdtempSync(join(tmpdir(), 'anvil-serve-'))
+  const configFile = join(dir, 'anvil.yaml')
+  const inNs = ['ip', 'netns', 'exec', ns]
+  const curl = (...args: string[]): string => execFileSync('ip', ['netns', 'exec', ns, 'curl', '-sS', '--max-time', '10', ...args], { encoding: 'utf8' })
+  const api = (path: string): unknown => JSON.parse(curl('-H', `Authorization: Bearer ${readFileSync(join(dir, 'var', 'admin.token'), 'utf8').trim()}`, `http://127.0.0.1:18081${path}`))
+
+  before(() => {
+    execFileSync('ip', ['netns', 'add', ns])
+    execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up'])
+    chmodSync(dir, 0o755)
+    writeFileSync(configFile, [
+      `dataDir: ${join(dir, 'var')}`,
+      `bootAssets: ${join(REPO, 'boot-assets')}`,
+      'server: { address: 127.0.0.1 }',
+      'http: { listen: "127.0.0.1:18080" }',
+      'api: { listen: "127.0.0.1:18081" }',
+      'log: { level: info }',
+      ''
+    ].join('\n'))
+  })
+  after(() => {
+    killAllServers()
+    spawnSync('ip', ['netns', 'del', ns])
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  test('a machine and its timeline survive kill -9, and SIGTERM shuts down cleanly', async (t) => {
+    t.after(killAllServers)
+    const first = await startServerProcess(configFile, inNs)
+    const tokenFile = join(dir, 'var', 'admin.token')
+    assert.equal(statSync(tokenFile).mode & 0o777, 0o600)
+    const script = curl('http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:77:00:31&uuid=6f1d2c3b-0000-4000-8000-000000000031&serial=KILL9&platform=pcbios&buildarch=i386')
+    assert.match(script, /^#!ipxe/)
+    const before = api('/api/v1/machines') as { items: { id: string, serial: string }[] }
+    assert.equal(before.items.length, 1)
+    const id = before.items[0]?.id as string
+    assert.equal(await stopServerProcess(first, 'SIGKILL'), 'SIGKILL')
+
+    const second = await startServerProcess(configFile, inNs)
+    const after = api(`/api/v1/machines/${id}`) as { id: string, serial: string, macs: string[] }
+    assert.equal(after.serial, 'KILL9')
+    assert.deepEqual(after.macs, ['52:54:00:77:00:31'])
+    const events = api(`/api/v1/machines/${id}/events`) as { items: { type: string }[] }
+    assert.ok(events.items.some(e => e.type === 'machine.discovered'), 'the discovery event survived')
+    // The same machine booting again is recognised, not duplicated.
+    curl('http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:77:00:31&uuid=6f1d2c3b-0000-4000-8000-000000000031&serial=KILL9')
+    assert.equal((api('/api/v1/machines') as { items: unknown[] }).items.length, 1)
+    assert.equal(await stopServerProcess(second, 'SIGTERM'), 0)
+    assert.ok(second.lines.some(l => l.msg === 'shutting down'))
+  })
+
+  test('unprivileged, the ports that need root fail with the config key to change, and the rest runs', async (t) => {
+    t.after(killAllServers)
+    chownSync(join(dir, 'var'), 65534, 65534)
+    for (const f of ['anvil.db', 'admin.token', 'anvil.db-wal', 'anvil.db-shm']) {
+      try { chownSync(join(dir, 'var', f), 65534, 65534) } catch { /* absent after a clean shutdown */ }
+    }
+    const p = await startServerProcess(configFile, [...inNs, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'])
+    try {
+      const errors = p.lines.filter(l => l.level === 50).map(l => String(l.msg))
+      assert.ok(errors.some(m => m.includes('tftp.listen') && m.includes('root')), `no tftp.listen error in ${JSON.stringify(errors)}`)
+      assert.ok(errors.some(m => m.includes('dhcp.listen') && m.includes('root')), `no dhcp.listen error in ${JSON.stringify(errors)}`)
+      const ready = p.lines.find(l => l.msg === 'anvil ready') as { listening: Record<string, string>, failed: string[] }
+      assert.deepEqual(Object.keys(ready.listening).sort(), ['api', 'http'])
+      assert.deepEqual([...ready.failed].sort(), ['dhcp', 'tftp'])
+      assert.match(curl('http://127.0.0.1:18080/boot.ipxe'), /^#!ipxe/)
+    } finally {
+      assert.equal(await stopServerProcess(p), 0)
+    }
+  })
+})
+
+test('an invalid config stops the server at start with every bad key and what was expected', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'anvil-badcfg-'))
+  try {
+    const file = join(dir, 'bad.yaml')
+    writeFileSync(file, [
+      'http: { listen: "nowhere" }',
+      'dhcp:',
+      '  mode: authoritative',
+      '  subnets:',
+      '    - subnet: 10.77.0.0/24',
+      '      range: 10.77.1.1-10.77.1.9',
+      '      leaseTime: soon',
+      'tftpp: {}',
+      ''
+    ].join('\n'))
+    const r = spawnSync(ANVIL, ['serve', '--config', file], { encoding: 'utf8', timeout: 60_000 })
+    assert.equal(r.status, 2, r.stderr)
+    assert.match(r.stderr, /http\.listen: expected "IPv4:port"/)
+    assert.match(r.stderr, /dhcp\.subnets\[0\]\.range: range 10\.77\.1\.1-10\.77\.1\.9 is not inside subnet 10\.77\.0\.0\/24/)
+    assert.match(r.stderr, /dhcp\.subnets\[0\]\.leaseTime: not a duration/)
+    assert.match(r.stderr, /tftpp/)
+    const syntax = join(dir, 'syntax.yaml')
+    writeFileSync(syntax, 'http: { listen: [\n')
+    const s = spawnSync(ANVIL, ['serve', '--config', syntax], { encoding: 'utf8', timeout: 60_000 })
+    assert.equal(s.status, 2)
+    assert.match(s.stderr, /line \d+/)
+  } finally {
+    rmSync(dir, { recursive: true, force: true })
+  }
+})
