@@ -1,0 +1,104 @@
+// `npm run bench -- [dhcp|tftp|http|all] [--quick] [--write]`: Anvil side by side with the
+// anchors (BENCHMARKS.md), in one run, in turns, over a veth pair between two namespaces.
+// Results are printed and written to docs/benchmarks.md (a --quick run only with --write).
+import { rmSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { dir, type BenchContext, type Section } from './context.ts'
+import { benchDhcp } from './dhcp.ts'
+import { benchHttp } from './http.ts'
+import { benchTftp } from './tftp.ts'
+import { createPair, deletePair } from './netns.ts'
+import { killAll, run, which } from './proc.ts'
+import { machineLine, resultBlock, updateDocument } from './report.ts'
+
+const BENCHES = { dhcp: benchDhcp, tftp: benchTftp, http: benchHttp } as const
+type BenchId = keyof typeof BENCHES
+const NEEDS: Record<BenchId, string[]> = {
+  dhcp: ['perfdhcp', 'kea-dhcp4', 'dnsmasq'],
+  tftp: ['curl', 'atftp', 'in.tftpd'],
+  http: ['curl', 'wrk', 'nginx']
+}
+const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|all] [--quick] [--write]'
+
+function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean } {
+  let ids: BenchId[] = ['dhcp', 'tftp', 'http']
+  let quick = false
+  let write = false
+  for (const a of argv) {
+    if (a === '--quick') quick = true
+    else if (a === '--write') write = true
+    else if (a === 'all') ids = ['dhcp', 'tftp', 'http']
+    else if (a in BENCHES) ids = [a as BenchId]
+    else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`)
+  }
+  return { ids, quick, write: write || !quick }
+}
+
+async function main (): Promise<number> {
+  let opts
+  try {
+    opts = parseArgs(process.argv.slice(2))
+  } catch (err) {
+    process.stderr.write(`${(err as Error).message}\n`)
+    return 2
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('bench: needs root (network namespaces, port 67/69)\n')
+    return 1
+  }
+  const missing = [...new Set(['ip', 'taskset', 'ss', ...opts.ids.flatMap(id => NEEDS[id])])].filter(t => which(t) === undefined)
+  if (missing.length > 0) {
+    process.stderr.write(`bench: missing programs: ${missing.join(', ')} (Debian: kea-admin kea-dhcp4-server dnsmasq-base curl atftp tftpd-hpa nginx-light wrk iproute2 util-linux)\n`)
+    return 1
+  }
+  const repo = fileURLToPath(new URL('..', import.meta.url))
+  const ctx: BenchContext = {
+    quick: opts.quick,
+    repo,
+    runDir: dir(join(repo, 'bench/run')),
+    scratch: dir('/dev/shm/anvbn-bench'),
+    // Every loop is bounded: a full run stops starting measurements after 100 minutes.
+    deadline: Date.now() + (opts.quick ? 4 : 100) * 60_000,
+    log: (msg) => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`) }
+  }
+  const cleanup = async (): Promise<void> => {
+    killAll()
+    await deletePair()
+    rmSync(ctx.scratch, { recursive: true, force: true })
+  }
+  const onSignal = (signal: NodeJS.Signals): void => {
+    ctx.log(`${signal}: stopping what we started and deleting the namespaces`)
+    cleanup().then(() => process.exit(130), () => process.exit(130))
+  }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  const sections: Section[] = []
+  try {
+    await createPair()
+    for (const id of opts.ids) {
+      ctx.log(`${id}: starting`)
+      sections.push(await BENCHES[id](ctx))
+    }
+  } finally {
+    await cleanup()
+  }
+  const command = `npm run bench -- ${opts.ids.length === 3 ? 'all' : opts.ids.join(' ')}${opts.quick ? ' --quick' : ''}`
+  const commit = (await run(['git', '-C', repo, 'rev-parse', '--short', 'HEAD'], { timeoutMs: 5000 })).stdout.trim()
+  const meta = { command, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', machine: await machineLine(), commit, quick: opts.quick }
+  const blocks = sections.map(s => ({ id: s.id, text: resultBlock(s, meta) }))
+  const printed = blocks.map(b => `## ${b.id.toUpperCase()}\n\n${b.text}\n`).join('\n')
+  process.stdout.write(`${printed}\n`)
+  writeFileSync(join(ctx.runDir, opts.quick ? 'last-quick.md' : 'last.md'), printed)
+  if (opts.write) {
+    updateDocument(join(repo, 'docs/benchmarks.md'), blocks)
+    ctx.log('wrote docs/benchmarks.md')
+  }
+  return 0
+}
+
+main().then((code) => { process.exitCode = code }, (err: unknown) => {
+  process.stderr.write(`bench: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exitCode = 1
+})
