@@ -11,6 +11,7 @@ import { systemClock } from '../inventory/ports.ts'
 import { BootAssets } from '../boot/assets.ts'
 import { buildBootApp } from '../http/boot-app.ts'
 import { buildApiApp } from '../http/api-app.ts'
+import { counterFamilies, type MetricFamily } from '../http/metrics.ts'
 import { createDhcpService } from '../dhcp/server.ts'
 import { createTftpService } from '../tftp/server.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
@@ -74,12 +75,16 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     log
   })
   const http = fastifyService('http', bootApp, config.http.listen)
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log }), config.api.listen)
+  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp })
+  let dhcp: ReturnType<typeof createDhcpService> | undefined
+  const metrics = async (): Promise<MetricFamily[]> => [
+    ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),
+    ...(dhcp === undefined ? [] : counterFamilies('dhcp', dhcp.stats()))
+  ]
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))
-  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp })
-  let dhcp: ReturnType<typeof createDhcpService> | undefined
   const parts: Part[] = [
     { name: 'http', make: () => http, what: 'HTTP boot', key: 'http.listen', listen: config.http.listen, describe: () => `${host(config.http.listen)}:${http.port()}` },
     { name: 'api', make: () => api, what: 'the admin API', key: 'api.listen', listen: config.api.listen, describe: () => `${host(config.api.listen)}:${api.port()}` }

@@ -2,6 +2,7 @@ import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildApiApp } from './api-app.ts'
 import { createLogger } from '../log/logger.ts'
+import { counterFamilies } from './metrics.ts'
 import { makeInventory } from '../../test/helpers/inventory.ts'
 
 const TOKEN = 'test-token-0123456789abcdef'
@@ -9,7 +10,12 @@ const auth = { authorization: `Bearer ${TOKEN}` }
 
 describe('admin API', async () => {
   const inv = makeInventory()
-  const app = buildApiApp({ machines: inv.machines, adminToken: TOKEN, log: createLogger('silent') })
+  const app = buildApiApp({
+    machines: inv.machines,
+    adminToken: TOKEN,
+    log: createLogger('silent'),
+    metrics: async () => counterFamilies('tftp', { active: 2, completed: 7, bytesSent: 1024 }, ['active'])
+  })
   after(async () => { await app.close() })
   inv.timeline.record({ source: 'dhcp', type: 'dhcp.offer', mac: '52:54:00:77:00:11', message: 'offered undionly.kpxe' })
   const { machine } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: '8c1f0a5e-77a0-4a0b-9d41-000000000001', serial: 'LAB0001', platform: 'pcbios' })
@@ -64,5 +70,17 @@ describe('admin API', async () => {
     for (const p of ['/api/v1/machines', '/api/v1/machines/{id}', '/api/v1/machines/{id}/events', '/api/v1/openapi.json']) {
       assert.ok(doc.paths[p], p)
     }
+  })
+
+  test('exposes Prometheus metrics behind the same token', async () => {
+    assert.equal((await app.inject({ url: '/metrics' })).statusCode, 401)
+    const res = await app.inject({ url: '/metrics', headers: auth })
+    assert.equal(res.statusCode, 200)
+    assert.match(res.headers['content-type'] as string, /^text\/plain; version=0\.0\.4/)
+    assert.match(res.body, /^# TYPE anvil_tftp_active gauge\nanvil_tftp_active 2$/m)
+    assert.match(res.body, /^anvil_tftp_completed_total 7$/m)
+    assert.match(res.body, /^anvil_tftp_bytes_sent_total 1024$/m)
+    assert.match(res.body, /^anvil_machines\{state="discovered"\} 1$/m)
+    assert.match(res.body, /^anvil_machines\{state="provisioned"\} 0$/m)
   })
 })

@@ -7,11 +7,14 @@ import type { Machine, MachineEvent } from '../inventory/machine.ts'
 import { MachineState, UuidStatus } from '../inventory/machine.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { openApiDocument } from './openapi.ts'
+import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
   readonly machines: MachineService
   /** The bearer token every call must carry. */
   readonly adminToken: string
+  /** Metric families for GET /metrics (Prometheus), gathered at scrape time. */
+  readonly metrics?: () => Promise<MetricFamily[]>
   readonly log: Logger
 }
 
@@ -52,6 +55,16 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
   })
 
   app.get('/api/v1/openapi.json', async () => openApiDocument)
+
+  // Prometheus scrapes with the same bearer token (authorization.credentials_file).
+  app.get('/metrics', async (_req, reply) => {
+    const families = deps.metrics === undefined ? [] : await deps.metrics()
+    const machines = await deps.machines.list()
+    const byState = new Map<string, number>(Object.values(MachineState).map(s => [s, 0]))
+    for (const m of machines) byState.set(m.state, (byState.get(m.state) ?? 0) + 1)
+    families.push({ name: 'anvil_machines', help: 'machines in the inventory by lifecycle state', type: 'gauge', samples: [...byState].map(([state, value]) => ({ labels: { state }, value })) })
+    return await reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderPrometheus(families))
+  })
 
   app.get<{ Querystring: { state?: MachineState, uuidStatus?: UuidStatus } }>('/api/v1/machines', {
     schema: {

@@ -102,6 +102,12 @@ export const openApiDocument = {
         }
       }
     },
-    '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } }
+    '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
+    '/metrics': {
+      get: {
+        summary: 'Prometheus metrics: DHCP and TFTP counters, machines by state',
+        responses: { 200: { description: 'Prometheus text format 0.0.4', content: { 'text/plain': {} } }, 401: errorResponse('ERR_UNAUTHORIZED') }
+      }
+    }
   }
 } as const
