@@ -167,13 +167,14 @@ test('windowed: a probe of the window\'s first block comes first, then the whole
     const probe = timeout(r.state, t0 + 24)
     assert.deepEqual(probe.actions, [{ type: 'sendBlocks', first: 5, count: 1, offset: 2048, length: 512 }, { type: 'armTimer', ms: 1976 }])
     r = timeout(probe.state, t0 + 2000)
-    assert.deepEqual(blocksOf(r.actions), { first: 5, count: 4, offset: 2048, length: 2048 })
+    // The window again, and one block more: a receiver whose ACKs were all lost waits for block 9.
+    assert.deepEqual(blocksOf(r.actions), { first: 5, count: 5, offset: 2048, length: 2560 })
   }
-  assert.equal(r.state.retransmits, 3 * 5)
+  assert.equal(r.state.retransmits, 3 + 4 + 5 + 5) // probes, then 5..8 once, then 5..9 twice
   const probe = timeout(r.state)
   const end = finished(timeout(probe.state).actions)
   assert.ok(end !== undefined && !end.ok)
-  assert.match(end.reason, /no ACK of block 8 after 3 retransmissions/)
+  assert.match(end.reason, /no ACK of block 9 after 3 retransmissions/)
   // The probe was answered: the receiver had lost only the tail and ACKs what it holds, so only the tail is resent.
   let t = ack(startTransfer('f', 5000, opts(['windowsize', '4']), LIMITS, 0).state, 0)
   t = timeout(t.state, 100)

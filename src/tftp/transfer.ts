@@ -180,9 +180,9 @@ function probeDelay (s: TransferState): number {
   return Math.min(s.timeoutMs, s.srtt === 0 ? PROBE_FIRST_MS : Math.max(PROBE_MIN_MS, Math.ceil(4 * s.srtt)))
 }
 
-function sendWindow (s: TransferState, from: number, now: number, extra: Partial<TransferState> = {}): Step {
+function sendWindow (s: TransferState, from: number, now: number, extra: Partial<TransferState> = {}, oneMore = false): Step {
   const { blksize, windowsize } = s.negotiated
-  const count = Math.min(windowsize, s.totalBlocks - from + 1)
+  const count = Math.min(windowsize + (oneMore ? 1 : 0), s.totalBlocks - from + 1)
   const offset = (from - 1) * blksize
   const length = Math.max(0, Math.min(count * blksize, s.size - offset))
   const last = from + count - 1
@@ -271,8 +271,10 @@ function onTimeout (s: TransferState, now: number): Step {
   if (s.phase === Phase.NEGOTIATING && s.oack !== undefined) {
     return { state: { ...s, attempts }, actions: [{ type: 'send', packet: s.oack }, { type: 'armTimer', ms: s.timeoutMs }] }
   }
-  // RFC 1350 §2 / RFC 7440 §4: on timeout the sender resends the unacknowledged window.
-  return sendWindow(s, s.base, now, { attempts })
+  // RFC 1350 §2 / RFC 7440 §4: on timeout the sender resends the unacknowledged window. Windowed,
+  // with one block more: a receiver that has the whole window but whose ACKs were all lost waits for
+  // exactly that block, and atftp ignores everything else (and its own timer restarts on each).
+  return sendWindow(s, s.base, now, { attempts }, s.negotiated.windowsize > 1)
 }
 
 /**
@@ -284,12 +286,15 @@ function onTimeout (s: TransferState, now: number): Step {
  * that ACK says exactly where to resume. To one that lost it, it is the missing block.
  */
 function probe (s: TransferState, now: number): Step {
-  const { blksize } = s.negotiated
-  const offset = (s.base - 1) * blksize
-  const length = Math.max(0, Math.min(blksize, s.size - offset))
-  const state: TransferState = { ...s, probed: true, retransmits: s.retransmits + 1 }
   const rest = Math.max(1, s.timeoutMs - (now - s.sentAt))
-  return { state, actions: [{ type: 'sendBlocks', first: s.base, count: 1, offset, length }, { type: 'armTimer', ms: rest }] }
+  const state: TransferState = { ...s, probed: true, retransmits: s.retransmits + 1 }
+  return { state, actions: [blockAction(s, s.base), { type: 'armTimer', ms: rest }] }
+}
+
+function blockAction (s: TransferState, block: number): TransferAction {
+  const { blksize } = s.negotiated
+  const offset = (block - 1) * blksize
+  return { type: 'sendBlocks', first: block, count: 1, offset, length: Math.max(0, Math.min(blksize, s.size - offset)) }
 }
 
 /** Advances a transfer by one event. Pure: no sockets, files or clocks. */
