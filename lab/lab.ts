@@ -1,7 +1,7 @@
 // `npm run lab [-- --vms N --firmware bios|uefi|mixed --dhcp proxy|authoritative]`: the interactive
 // QEMU lab in the network namespace "rack" (docs/lab.md). Ctrl-C tears everything down.
 import { rmSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { REPO_ROOT, type DhcpMode } from './anvil.ts'
 import { cleanupStaleLab } from './cleanup.ts'
@@ -17,9 +17,11 @@ const USAGE = `usage: npm run lab -- [options]
   --log-level LEVEL             Anvil's log level (default info)
   --for SECONDS                 tear down after this long instead of waiting for Ctrl-C
   --fresh                       delete lab/run (database, logs) before starting
-  --cleanup                     remove what a crashed lab left behind, then exit`
+  --cleanup                     remove what a crashed lab left behind, then exit
+  --ns NAME                     namespace name (default rack; tests use anvlab-<random>)
+  --run-dir DIR                 configs, logs, database (default lab/run)`
 
-type CliOptions = { vms: number, firmware: Firmware | 'mixed', dhcp: DhcpMode, logLevel: string, forSeconds: number | undefined, fresh: boolean, cleanup: boolean }
+type CliOptions = { ns: string, runDir: string, vms: number, firmware: Firmware | 'mixed', dhcp: DhcpMode, logLevel: string, forSeconds: number | undefined, fresh: boolean, cleanup: boolean }
 
 function oneOf<T extends string> (flag: string, value: string, allowed: readonly T[]): T {
   const found = allowed.find(a => a === value)
@@ -38,6 +40,8 @@ function parseCli (argv: string[]): CliOptions {
       for: { type: 'string' },
       fresh: { type: 'boolean', default: false },
       cleanup: { type: 'boolean', default: false },
+      ns: { type: 'string', default: 'rack' },
+      'run-dir': { type: 'string', default: join(REPO_ROOT, 'lab/run') },
       help: { type: 'boolean', default: false }
     }
   })
@@ -49,7 +53,10 @@ function parseCli (argv: string[]): CliOptions {
   if (!Number.isInteger(vms) || vms < 0 || vms > 20) throw new Error(`--vms must be an integer 0–20, got ${values.vms}`)
   const forSeconds = values.for === undefined ? undefined : Number(values.for)
   if (forSeconds !== undefined && !(forSeconds > 0)) throw new Error(`--for must be a positive number of seconds, got ${String(values.for)}`)
+  if (!/^[a-z][a-z0-9-]{0,19}$/.test(values.ns)) throw new Error(`--ns must be 1–20 characters of a-z, 0-9 and -, got ${JSON.stringify(values.ns)}`)
   return {
+    ns: values.ns,
+    runDir: resolve(values['run-dir']),
     vms,
     firmware: oneOf('firmware', values.firmware, ['bios', 'uefi', 'mixed'] as const),
     dhcp: oneOf('dhcp', values.dhcp, ['proxy', 'authoritative'] as const),
@@ -80,17 +87,17 @@ async function watchInventory (lab: Lab, stopped: AbortSignal): Promise<void> {
 async function main (): Promise<void> {
   const opts = parseCli(process.argv.slice(2))
   if (process.getuid?.() !== 0) throw new Error('the lab needs root (network namespaces, taps)')
-  const runDir = join(REPO_ROOT, 'lab/run')
+  const { ns, runDir } = opts
   const stale = await cleanupStaleLab(runDir)
   if (stale.length > 0) console.log(`removed what an earlier lab left: ${stale.join(', ')}`)
   if (opts.cleanup) return
-  if ((await listNamespaces()).includes('rack')) {
-    throw new Error('namespace "rack" exists but was not made by this checkout\'s lab (no lab/run/state.json names it); remove it with `ip netns del rack` if it is stale')
+  if ((await listNamespaces()).includes(ns)) {
+    throw new Error(`namespace "${ns}" exists but ${join(runDir, 'state.json')} does not name it; remove it with \`ip netns del ${ns}\` if it is stale`)
   }
   if (opts.fresh) rmSync(runDir, { recursive: true, force: true })
 
   const vms = Array.from({ length: opts.vms }, (_, i) => vmIdentity(i + 1, firmwareFor(opts.firmware, i + 1)))
-  const lab = await startLab({ ns: 'rack', runDir, dhcpMode: opts.dhcp, vms, logLevel: opts.logLevel, onProgress: (m) => console.log(m) })
+  const lab = await startLab({ ns, runDir, dhcpMode: opts.dhcp, vms, logLevel: opts.logLevel, onProgress: (m) => console.log(m) })
   console.log('\nThe lab is up. From another shell on this host:\n')
   console.log(`  ${lab.cliHint()}\n`)
   console.log(`Serial consoles: ${join(runDir, 'vmN.serial.log')}; Anvil's log: ${lab.anvil.daemon.logFile}`)
@@ -98,8 +105,19 @@ async function main (): Promise<void> {
 
   const stop = new AbortController()
   const done = new Promise<string>(resolve => {
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
+    // Keep listening for the whole teardown: under `npm run`, Ctrl-C reaches us twice (from the
+    // terminal and relayed by tsx), and a second SIGINT without a listener would kill us mid-way.
+    let signalled = false
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (signalled) {
+        console.log(`${signal}: already tearing down`)
+        return
+      }
+      signalled = true
+      resolve(signal)
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
     if (opts.forSeconds !== undefined) setTimeout(() => resolve('--for elapsed'), opts.forSeconds * 1000).unref()
     lab.anvil.daemon.exited.then(() => resolve('anvil exited'), () => resolve('anvil exited'))
   })
@@ -109,8 +127,9 @@ async function main (): Promise<void> {
   console.log(`\n${why}: tearing down`)
   await watcher
   await lab.stop()
-  const left = (await listNamespaces()).filter(n => n === 'rack' || n.startsWith('rack-'))
-  console.log(left.length === 0 ? 'torn down: no lab namespace, tap or process left' : `still present: ${left.join(', ')}`)
+  const left = await lab.leftovers()
+  if (left.length > 0) throw new Error(`still present after teardown: ${left.join(', ')}`)
+  console.log('torn down: no lab namespace, tap, link or process left')
 }
 
 main().catch((err: unknown) => {

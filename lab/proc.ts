@@ -53,7 +53,9 @@ export function startDaemon (options: StartDaemonOptions): Daemon {
   const [file, ...args] = options.argv
   if (file === undefined) throw new Error('startDaemon: empty argv')
   const log = createWriteStream(options.logFile, { flags: 'a' })
-  const child = spawn(file, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] })
+  // detached: its own process group, so a Ctrl-C at the terminal reaches only the lab, which then
+  // stops everything in order (VMs before the server), instead of every process dying at once.
+  const child = spawn(file, args, { cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   let exitedFlag = false
   const exited = new Promise<void>(resolve => {
     child.once('exit', () => { exitedFlag = true; resolve() })

@@ -3,8 +3,8 @@ import { join } from 'node:path'
 import { LabApi } from './api.ts'
 import { startAnvil, REPO_ROOT, type AnvilProcess, type DhcpMode } from './anvil.ts'
 import { raArgv, siteDhcpArgv } from './dnsmasq.ts'
-import { LAB_NET, Teardown, addTap, attachHost, chooseHostLink, createRackNetwork, inNamespace, type HostLink } from './netns.ts'
-import { startDaemon, stopDaemon, type Daemon } from './proc.ts'
+import { LAB_NET, Teardown, addTap, attachHost, chooseHostLink, createRackNetwork, inNamespace, listNamespaces, type HostLink } from './netns.ts'
+import { startDaemon, stopDaemon, tryRun, type Daemon } from './proc.ts'
 import { prepareVm, qemuArgv, vmFiles, type VmIdentity } from './qemu.ts'
 
 export type LabOptions = {
@@ -40,6 +40,8 @@ export type Lab = {
   /** The shell line that points the CLI at this lab. */
   cliHint (): string
   stop (): Promise<void>
+  /** What is still there after stop(): namespaces, the host link, processes we started. */
+  leftovers (): Promise<string[]>
 }
 
 /** What a crashed lab left behind, so `npm run lab -- --cleanup` can remove it. */
@@ -58,7 +60,10 @@ export async function startLab (options: LabOptions): Promise<Lab> {
   const taps = new Set<string>()
   const state: LabState = { ns, namespaces: [ns], hostIf: '', pids: [] }
   const saveState = (s: LabState = state): void => writeFileSync(join(runDir, 'state.json'), JSON.stringify(s, null, 2) + '\n')
+  const daemons: Daemon[] = []
+  const namespaces = new Set<string>([ns])
   const track = (d: Daemon): Daemon => {
+    daemons.push(d)
     state.pids.push(d.pid)
     saveState()
     teardown.push(`stop ${d.name}`, async () => await stopDaemon(d))
@@ -75,11 +80,13 @@ export async function startLab (options: LabOptions): Promise<Lab> {
     if (options.dhcpMode === 'proxy') {
       siteNs = await attachHost(ns, 'site', LAB_NET.siteAddress, teardown)
       state.namespaces.push(siteNs)
+      namespaces.add(siteNs)
       track(startDaemon({ name: 'site-dhcp', argv: inNamespace(siteNs, siteDhcpArgv(runDir)), logFile: join(runDir, 'site-dhcp.log') }))
       progress(`site DHCP server (dnsmasq, no PXE) at ${LAB_NET.siteAddress} in ${siteNs}`)
     }
     const anvil = await startAnvil(ns, { runDir, dhcpMode: options.dhcpMode, apiAddress: hostLink.nsAddress, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) }, teardown)
     state.pids.push(anvil.daemon.pid)
+    daemons.push(anvil.daemon)
     saveState()
     progress(`anvil serving (dhcp ${options.dhcpMode}), log ${anvil.daemon.logFile}`)
 
@@ -116,6 +123,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
       attachClient: async (role, address) => {
         const peer = await attachHost(ns, role, address, teardown)
         state.namespaces.push(peer)
+        namespaces.add(peer)
         saveState()
         return peer
       },
@@ -126,6 +134,13 @@ export async function startLab (options: LabOptions): Promise<Lab> {
         state.pids = []
         state.namespaces = []
         saveState()
+      },
+      leftovers: async () => {
+        const present = new Set(await listNamespaces())
+        const left = [...namespaces].filter(n => present.has(n)).map(n => `namespace ${n}`)
+        if (await tryRun(['ip', 'link', 'show', hostLink.hostIf])) left.push(`link ${hostLink.hostIf}`)
+        for (const d of daemons) if (d.alive()) left.push(`${d.name} (pid ${d.pid})`)
+        return left
       }
     }
     for (const vm of options.vms ?? []) await startVm(vm)

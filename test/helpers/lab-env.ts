@@ -49,8 +49,8 @@ export async function startTestLab (dhcpMode: DhcpMode, logLevel = 'debug'): Pro
     runDir,
     cleanup: async (failed) => {
       await lab.stop()
-      const left = (await listNamespaces()).filter(n => n === ns || n.startsWith(`${ns}-`))
-      if (left.length > 0) throw new Error(`lab teardown left namespaces: ${left.join(', ')}`)
+      const left = [...await lab.leftovers(), ...(await listNamespaces()).filter(n => n === ns || n.startsWith(`${ns}-`))]
+      if (left.length > 0) throw new Error(`lab teardown left: ${left.join(', ')}`)
       if (failed || process.env.ANVLAB_KEEP === '1') {
         console.log(`# lab run directory kept for inspection: ${runDir}`)
       } else {
