@@ -145,6 +145,8 @@ export async function benchHttp (ctx: BenchContext): Promise<Section> {
         checkTime(ctx)
         daemon = await def.start(ctx, root)
         if (i === 0) notes.set(def.name, await checks(ctx, url, join(root, name), sum))
+        // Unmeasured warm-up (JIT, file cache), the same for every server.
+        await curlOnce(url)
         add('curl1', await curlOnce(url))
         add('curl16', await curlStorm(url, 16, size))
         add('wrk1', await wrk(url, 1, wrkSeconds))

@@ -13,8 +13,8 @@ const SERVER_CPU = '0'
 const CLIENT_CPU = '1'
 const LOSS_TABLE = 'anvbn_loss'
 
-async function ip (args: readonly string[], allowFail = false): Promise<string> {
-  const r = await run(['ip', ...args], { timeoutMs: 10_000 })
+async function ip (args: readonly string[], allowFail = false, teardown = false): Promise<string> {
+  const r = await run(['ip', ...args], { timeoutMs: 10_000, teardown })
   if (r.code !== 0 && !allowFail) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`)
   return r.stdout
 }
@@ -30,11 +30,11 @@ async function exists (ns: string): Promise<boolean> {
  */
 async function removeNamespace (ns: string): Promise<void> {
   if (!await exists(ns)) return
-  const pids = (await ip(['netns', 'pids', ns], true)).split('\n').map(Number).filter(p => Number.isInteger(p) && p > 1)
+  const pids = (await ip(['netns', 'pids', ns], true, true)).split('\n').map(Number).filter(p => Number.isInteger(p) && p > 1)
   for (const pid of pids) {
     try { process.kill(pid, 'SIGKILL') } catch { /* already gone */ }
   }
-  await ip(['netns', 'del', ns], true)
+  await ip(['netns', 'del', ns], true, true)
 }
 
 /** Creates the pair from scratch (removing a stale one first); 10.99.0.1/24 ↔ 10.99.0.2/24. */

@@ -18,6 +18,8 @@ export type RunOptions = {
   readonly timeoutMs: number
   readonly env?: NodeJS.ProcessEnv
   readonly cwd?: string
+  /** A teardown command, still allowed after stopStarting(). */
+  readonly teardown?: boolean
 }
 
 /** A long-running server we started; stop() sends SIGTERM, then SIGKILL after a grace period. */
@@ -29,6 +31,7 @@ export type Daemon = {
 }
 
 const live = new Map<number, ChildProcess>()
+let closed = false
 const OUTPUT_CAP = 4 * 1024 * 1024
 
 /** Absolute path of a program on PATH (plus the sbin folders), or undefined. */
@@ -56,6 +59,7 @@ function track (child: ChildProcess): void {
 export async function run (argv: readonly string[], options: RunOptions): Promise<RunResult> {
   const [cmd, ...args] = argv
   if (cmd === undefined) throw new Error('run: empty command')
+  if (closed && options.teardown !== true) throw new Error('stopping: no new processes')
   const started = process.hrtime.bigint()
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: options.env ?? process.env, cwd: options.cwd })
   track(child)
@@ -80,6 +84,7 @@ export async function run (argv: readonly string[], options: RunOptions): Promis
 export function startDaemon (name: string, argv: readonly string[], logFile: string, env?: NodeJS.ProcessEnv): Daemon {
   const [cmd, ...args] = argv
   if (cmd === undefined) throw new Error('startDaemon: empty command')
+  if (closed) throw new Error('stopping: no new processes')
   const out = createWriteStream(logFile, { flags: 'a' })
   const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env })
   track(child)
@@ -104,6 +109,14 @@ export function startDaemon (name: string, argv: readonly string[], logFile: str
       await new Promise<void>((resolve) => { out.end(resolve) })
     }
   }
+}
+
+/**
+ * From now on only teardown commands may start (Ctrl-C): a benchmark step still running must not
+ * start a process inside a namespace that is being deleted.
+ */
+export function stopStarting (): void {
+  closed = true
 }
 
 /** Kills, by PID, every child still running (used on failure and on Ctrl-C). */

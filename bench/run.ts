@@ -9,7 +9,7 @@ import { benchDhcp } from './dhcp.ts'
 import { benchHttp } from './http.ts'
 import { benchTftp } from './tftp.ts'
 import { createPair, deletePair } from './netns.ts'
-import { killAll, run, which } from './proc.ts'
+import { killAll, run, stopStarting, which } from './proc.ts'
 import { machineLine, resultBlock, updateDocument } from './report.ts'
 
 const BENCHES = { dhcp: benchDhcp, tftp: benchTftp, http: benchHttp } as const
@@ -69,6 +69,7 @@ async function main (): Promise<number> {
   }
   const onSignal = (signal: NodeJS.Signals): void => {
     ctx.log(`${signal}: stopping what we started and deleting the namespaces`)
+    stopStarting()
     cleanup().then(() => process.exit(130), () => process.exit(130))
   }
   process.once('SIGINT', onSignal)
