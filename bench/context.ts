@@ -6,6 +6,8 @@ import { randomBytes } from 'node:crypto'
 /** Shared state of one `npm run bench` invocation. */
 export type BenchContext = {
   readonly quick: boolean
+  /** --rounds N: overrides each benchmark's number of rounds. */
+  readonly rounds: number | undefined
   /** Repository root (absolute, with a trailing slash). */
   readonly repo: string
   /** bench/run/: configs, logs, lease files, served files (git-ignored). */

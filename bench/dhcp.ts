@@ -131,7 +131,7 @@ type Round = Map<string, { steps: Step[], error?: string }>
 export async function benchDhcp (ctx: BenchContext): Promise<Section> {
   const rates = ctx.quick ? [1000, 4000] : [500, 1000, 2000, 4000, 6000, 8000, 10000, 12000, 14000, 16000]
   const seconds = ctx.quick ? 2 : 10
-  const roundCount = ctx.quick ? 1 : 3
+  const roundCount = ctx.rounds ?? (ctx.quick ? 1 : 3)
   const defs = servers(ctx)
   const rounds: Round[] = []
   let stopped: string | undefined

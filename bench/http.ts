@@ -129,7 +129,7 @@ export async function benchHttp (ctx: BenchContext): Promise<Section> {
   const size = 64 * MiB
   const sum = await ensureRandomFile(join(root, name), size)
   const url = `http://${SERVER_IP}:${PORT}/assets/${name}`
-  const rounds = ctx.quick ? 1 : 5
+  const rounds = ctx.rounds ?? (ctx.quick ? 1 : 5)
   const wrkSeconds = ctx.quick ? 3 : 10
   const defs = servers(ctx)
   const results = new Map<string, Map<string, number[]>>()

@@ -1,4 +1,4 @@
-// `npm run bench -- [dhcp|tftp|http|all] [--quick] [--write]`: Anvil side by side with the
+// `npm run bench -- [dhcp|tftp|http|all] [--quick] [--rounds N] [--write]`: Anvil side by side with the
 // anchors (BENCHMARKS.md), in one run, in turns, over a veth pair between two namespaces.
 // Results are printed and written to docs/benchmarks.md (a --quick run only with --write).
 import { rmSync, writeFileSync } from 'node:fs'
@@ -19,20 +19,25 @@ const NEEDS: Record<BenchId, string[]> = {
   tftp: ['curl', 'atftp', 'in.tftpd'],
   http: ['curl', 'wrk', 'nginx']
 }
-const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|all] [--quick] [--write]'
+const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|all] [--quick] [--rounds N] [--write]'
 
-function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean } {
+function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean, rounds: number | undefined } {
   let ids: BenchId[] = ['dhcp', 'tftp', 'http']
   let quick = false
   let write = false
-  for (const a of argv) {
+  let rounds: number | undefined
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i] as string
     if (a === '--quick') quick = true
     else if (a === '--write') write = true
-    else if (a === 'all') ids = ['dhcp', 'tftp', 'http']
+    else if (a === '--rounds') {
+      rounds = Number(argv[++i])
+      if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds takes a number from 1 to 20\n${USAGE}`)
+    } else if (a === 'all') ids = ['dhcp', 'tftp', 'http']
     else if (a in BENCHES) ids = [a as BenchId]
     else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`)
   }
-  return { ids, quick, write: write || !quick }
+  return { ids, quick, write: write || !quick, rounds }
 }
 
 async function main (): Promise<number> {
@@ -55,6 +60,7 @@ async function main (): Promise<number> {
   const repo = fileURLToPath(new URL('..', import.meta.url))
   const ctx: BenchContext = {
     quick: opts.quick,
+    rounds: opts.rounds,
     repo,
     runDir: dir(join(repo, 'bench/run')),
     scratch: dir('/dev/shm/anvbn-bench'),
@@ -85,7 +91,7 @@ async function main (): Promise<number> {
   } finally {
     await cleanup()
   }
-  const command = `npm run bench -- ${opts.ids.length === 3 ? 'all' : opts.ids.join(' ')}${opts.quick ? ' --quick' : ''}`
+  const command = `npm run bench -- ${opts.ids.length === 3 ? 'all' : opts.ids.join(' ')}${opts.quick ? ' --quick' : ''}${opts.rounds === undefined ? '' : ` --rounds ${opts.rounds}`}`
   const commit = (await run(['git', '-C', repo, 'rev-parse', '--short', 'HEAD'], { timeoutMs: 5000 })).stdout.trim()
   const meta = { command, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', machine: await machineLine(), commit, quick: opts.quick }
   const blocks = sections.map(s => ({ id: s.id, text: resultBlock(s, meta) }))

@@ -159,7 +159,7 @@ export async function benchTftp (ctx: BenchContext): Promise<Section> {
   const defs = await servers(ctx)
   const t = { single: new Map(), storms: new Map(), lossy: new Map() }
   const lossHow: string[] = []
-  const rounds = ctx.quick ? 1 : 3
+  const rounds = ctx.rounds ?? (ctx.quick ? 1 : 3)
   let stopped: string | undefined
   let done = 0
   for (let i = 0; i < rounds && stopped === undefined; i++) {
