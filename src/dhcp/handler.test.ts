@@ -81,6 +81,22 @@ test('proxy: REQUEST on 4011 gets an ACK back to the sender, and the address is 
   assert.equal((await proxy().handle({ data: clientDatagram({ type: 1, mac: '52:54:00:00:00:07', options: pxeOptions(7) }), from: FROM, proxyPort: true })).outcome, 'ignored')
 })
 
+test('proxy: a PXE client\'s REQUEST to the site server on 67 teaches us its address, answers nothing', async () => {
+  const sink = new RecordingSink()
+  const requested = Buffer.from([10, 77, 0, 123])
+  const site = Buffer.from([10, 77, 0, 2])
+  const data = clientDatagram({ type: MessageType.Request, mac: '52:54:00:00:00:08', options: [...pxeOptions(7), [DhcpOption.RequestedAddress, requested], [DhcpOption.ServerId, site]] })
+  const r = await proxy(sink).handle({ data, from: FROM, proxyPort: false })
+  assert.equal(r.outcome, 'ignored')
+  assert.deepEqual(sink.addresses, [['52:54:00:00:00:08', '10.77.0.123']])
+  assert.equal(sink.events[0]?.type, 'dhcp.observed')
+  assert.match(sink.events[0]?.message ?? '', /10\.77\.0\.123 from the site DHCP server 10\.77\.0\.2/)
+  // A plain client's REQUEST is none of our business: nothing learned, nothing recorded.
+  const plain = new RecordingSink()
+  await proxy(plain).handle({ data: clientDatagram({ type: MessageType.Request, mac: '52:54:00:00:00:09', options: [[DhcpOption.RequestedAddress, requested]] }), from: FROM, proxyPort: false })
+  assert.deepEqual([plain.addresses, plain.events], [[], []])
+})
+
 test('proxy: arm64 without its asset is ignored with a reason in the timeline; with it, offered', async () => {
   const sink = new RecordingSink()
   const data = clientDatagram({ type: 1, mac: '52:54:00:00:00:08', options: pxeOptions(11) })

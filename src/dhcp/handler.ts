@@ -80,6 +80,7 @@ export class DhcpHandler {
   }
 
   async #proxy (ctx: Context): Promise<HandleResult> {
+    if (!ctx.in.proxyPort && ctx.type === MessageType.Request && ctx.client.kind !== ClientKind.None) return this.#observeSiteRequest(ctx)
     // PXE 2.1 §2.2: DISCOVER arrives on 67, the boot server REQUEST on 4011; the rest is not ours.
     const expected = ctx.in.proxyPort ? MessageType.Request : MessageType.Discover
     if (ctx.type !== expected) return { outcome: 'ignored', reason: `proxy mode ignores ${messageTypeName(ctx.type)} on port ${ctx.in.proxyPort ? '4011' : '67'}` }
@@ -94,6 +95,28 @@ export class DhcpHandler {
     }
     this.#event(ctx, replyType, `${replyType === MessageType.Ack ? 'acknowledged' : 'offered'} ${decision.bootFile} to ${ctx.mac}: ${decision.reason}, proxy mode`, decision, undefined)
     return result
+  }
+
+  /**
+   * A network-boot client's broadcast REQUEST to the site's DHCP server. When our proxy offer
+   * already names the boot file, iPXE and OVMF never come to 4011 (measured in the lab), so this
+   * is where proxy mode learns the client's address: a later TFTP or HTTP step by IP then finds
+   * its machine. We answer nothing; the address is the site server's to give.
+   */
+  #observeSiteRequest (ctx: Context): HandleResult {
+    const ip = getRequestedAddress(ctx.msg.options) ?? (ctx.msg.ciaddr !== '0.0.0.0' ? ctx.msg.ciaddr : undefined)
+    if (ip === undefined) return { outcome: 'ignored', reason: 'proxy mode: a REQUEST without an address to learn' }
+    this.#o.events.noteAddress(ctx.mac, ip)
+    const site = getServerId(ctx.msg.options)
+    this.#o.events.record({
+      source: 'dhcp',
+      type: 'dhcp.observed',
+      mac: ctx.mac,
+      ip,
+      message: `${ctx.mac} is taking ${ip} from the site DHCP server${site === undefined ? '' : ` ${site}`}; Anvil (proxy mode) supplies only the boot file`,
+      data: { xid: ctx.msg.xid, address: ip, siteServer: site ?? null, mode: 'proxy' }
+    })
+    return { outcome: 'ignored', reason: 'proxy mode: the site DHCP server answers REQUESTs; address noted' }
   }
 
   async #authoritative (ctx: Context): Promise<HandleResult> {
