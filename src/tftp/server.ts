@@ -42,6 +42,8 @@ export type TftpStats = {
   malformed: number
   bytesSent: number
   retransmits: number
+  /** Transfers the client ended after learning the size (tsize), before any data. */
+  sizeQueries: number
 }
 
 /** The TFTP service: a Service that also reports its bound address and counters. */
@@ -70,7 +72,7 @@ class TftpServer implements TftpService {
   #socket: Socket | undefined
   /** Transfers by client TID ("ip:port"); undefined while the file is being opened. */
   readonly #transfers = new Map<string, TransferSession | undefined>()
-  readonly #stats: TftpStats = { active: 0, completed: 0, failed: 0, refused: 0, malformed: 0, bytesSent: 0, retransmits: 0 }
+  readonly #stats: TftpStats = { active: 0, completed: 0, failed: 0, refused: 0, malformed: 0, bytesSent: 0, retransmits: 0, sizeQueries: 0 }
   #stopping = false
 
   constructor (opts: TftpServiceOptions) {
@@ -245,7 +247,12 @@ class TftpServer implements TftpService {
     const durationMs = Math.round(s.durationMs)
     const data = { file: s.file, blksize: s.blksize, windowsize: s.windowsize, tsize: s.tsize, timeout: s.timeout ?? null, bytes: s.bytes, size: s.size, blocks: s.blocks, retransmits: s.retransmits, durationMs }
     const peer = `${rinfo.address}:${rinfo.port}`
-    if (end.ok) {
+    if (end.sizeQuery === true) {
+      this.#stats.sizeQueries++
+      const message = `answered a size query for ${s.file} (${fmtBytes(s.size)} bytes): the client asked tsize and ended the transfer before any data, as UEFI PXE does before downloading`
+      this.#log.debug({ peer, ...data }, message)
+      this.#opts.events.record({ source: 'tftp', type: 'tftp.size', ip: rinfo.address, message, data })
+    } else if (end.ok) {
       this.#stats.completed++
       const message = `sent ${s.file} (${fmtBytes(s.bytes)} bytes) in ${secs} s, ${opts}`
       this.#log.info({ peer, ...data }, message)

@@ -4,7 +4,7 @@ import { decodePacket, Opcode, writeDataHeader, type TftpPacket } from './packet
 import { step, summarize, type Step, type TransferAction, type TransferState, type TransferSummary } from './transfer.ts'
 
 /** How a session ended. */
-export type SessionEnd = { readonly ok: boolean, readonly reason: string, readonly summary: TransferSummary }
+export type SessionEnd = { readonly ok: boolean, readonly reason: string, readonly summary: TransferSummary, readonly sizeQuery?: boolean }
 
 /**
  * Runs one transfer on its own connected socket (RFC 1350 §4: the server's TID): feeds datagrams and
@@ -80,7 +80,7 @@ export class TransferSession {
           this.#arm(a.ms)
           break
         case 'finish':
-          this.#end({ ok: a.ok, reason: a.reason, summary: a.summary })
+          this.#end(a.sizeQuery === true ? { ok: a.ok, reason: a.reason, summary: a.summary, sizeQuery: true } : { ok: a.ok, reason: a.reason, summary: a.summary })
           break
       }
     }

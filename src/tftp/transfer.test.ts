@@ -194,6 +194,19 @@ test('an ERROR from the client ends the transfer; nothing happens after the end'
   assert.deepEqual(timeout(e.state).actions, [])
 })
 
+test('tsize asked, then an ERROR before any data, is a size query (EDK2 does this before every download)', () => {
+  const probe = startTransfer('snponly.efi', 173792, opts(['blksize', '1468'], ['tsize', '0']), LIMITS, 0)
+  const end = finished(step(probe.state, { type: 'datagram', packet: { op: Opcode.ERROR, code: 8, message: 'User aborted the transfer' }, now: 1 }).actions)
+  assert.ok(end !== undefined && !end.ok)
+  assert.equal(end.sizeQuery, true)
+  assert.equal(end.summary.size, 173792)
+  // Without tsize, or once data has been acknowledged, an ERROR is a failure.
+  const plain = startTransfer('f', 5000, [], LIMITS, 0)
+  assert.equal(finished(step(plain.state, { type: 'datagram', packet: { op: Opcode.ERROR, code: 8, message: 'x' }, now: 1 }).actions)?.sizeQuery, undefined)
+  const later = ack(ack(probe.state, 0).state, 1)
+  assert.equal(finished(step(later.state, { type: 'datagram', packet: { op: Opcode.ERROR, code: 0, message: 'x' }, now: 2 }).actions)?.sizeQuery, undefined)
+})
+
 test('absoluteAck maps 16-bit ACK numbers across the rollover', () => {
   assert.equal(absoluteAck(1, 0), 0)
   assert.equal(absoluteAck(65536, 65535), 65535)

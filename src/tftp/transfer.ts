@@ -135,7 +135,17 @@ export type TransferAction =
   /** Read file bytes [offset, offset+length) and send them as DATA blocks first..first+count-1. */
   | { readonly type: 'sendBlocks', readonly first: number, readonly count: number, readonly offset: number, readonly length: number }
   | { readonly type: 'armTimer', readonly ms: number }
-  | { readonly type: 'finish', readonly ok: boolean, readonly reason: string, readonly summary: TransferSummary }
+  | {
+    readonly type: 'finish'
+    readonly ok: boolean
+    readonly reason: string
+    readonly summary: TransferSummary
+    /**
+     * The client asked tsize and ended the transfer before any data: a size query, not a failure.
+     * UEFI PXE (EDK2) does this before every download (RFC 2349 §4 allows it).
+     */
+    readonly sizeQuery?: boolean
+  }
 
 /** The machine's output: the next state and the actions to execute. */
 export type Step = { readonly state: TransferState, readonly actions: readonly TransferAction[] }
@@ -219,9 +229,10 @@ export function summarize (s: TransferState, now: number): TransferSummary {
   }
 }
 
-function finish (s: TransferState, base: number, ok: boolean, reason: string, now: number): Step {
+function finish (s: TransferState, base: number, ok: boolean, reason: string, now: number, sizeQuery = false): Step {
   const state: TransferState = { ...s, phase: Phase.DONE, base }
-  return { state, actions: [{ type: 'finish', ok, reason, summary: summarize(state, now) }] }
+  const summary = summarize(state, now)
+  return { state, actions: [sizeQuery ? { type: 'finish', ok, reason, summary, sizeQuery } : { type: 'finish', ok, reason, summary }] }
 }
 
 /** Maps a 16-bit ACK number to the absolute block in [base-1, base-1+65535] it names (rollover past 65535 wraps to 0). */
@@ -307,7 +318,7 @@ export function step (s: TransferState, e: TransferEvent): Step {
       return onAck(s, p.block, e.now)
     case Opcode.ERROR:
       // RFC 1350 §7: an ERROR ends the transfer and is never acknowledged.
-      return finish(s, s.base, false, `client sent error ${p.code}: ${p.message}`, e.now)
+      return finish(s, s.base, false, `client sent error ${p.code}: ${p.message}`, e.now, s.negotiated.tsize && s.base <= 1)
     case Opcode.RRQ:
     case Opcode.WRQ:
     case Opcode.DATA:
