@@ -12,6 +12,7 @@ packages=(
   atftp tftp-hpa curl                              # TFTP and HTTP clients
   kea-admin kea-dhcp4-server tftpd-hpa nginx-light wrk  # benchmark peers and load generators
   iproute2 tcpdump cpio zstd                       # namespaces, captures, initramfs
+  nftables                                         # random loss for the TFTP loss test where the kernel has no sch_netem
 )
 
 if [ "$(id -u)" != 0 ]; then
