@@ -1,6 +1,7 @@
-// `npm run bench -- [dhcp|tftp|http|all] [--quick] [--rounds N] [--write]`: Anvil side by side with the
+// `npm run bench -- [dhcp|tftp|http|all] [--quick] [--rounds N] [--write|--no-write]`: Anvil side by side with the
 // anchors (BENCHMARKS.md), in one run, in turns, over a veth pair between two namespaces.
-// Results are printed and written to docs/benchmarks.md (a --quick run only with --write).
+// Results are printed and written to docs/benchmarks.md (a --quick run only with --write;
+// --no-write keeps the file as it is).
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -19,17 +20,18 @@ const NEEDS: Record<BenchId, string[]> = {
   tftp: ['curl', 'atftp', 'in.tftpd'],
   http: ['curl', 'wrk', 'nginx']
 }
-const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|all] [--quick] [--rounds N] [--write]'
+const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|all] [--quick] [--rounds N] [--write|--no-write]'
 
 function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean, rounds: number | undefined } {
   let ids: BenchId[] = ['dhcp', 'tftp', 'http']
   let quick = false
-  let write = false
+  let write: boolean | undefined
   let rounds: number | undefined
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
     if (a === '--quick') quick = true
     else if (a === '--write') write = true
+    else if (a === '--no-write') write = false
     else if (a === '--rounds') {
       rounds = Number(argv[++i])
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds takes a number from 1 to 20\n${USAGE}`)
@@ -37,7 +39,7 @@ function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, 
     else if (a in BENCHES) ids = [a as BenchId]
     else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`)
   }
-  return { ids, quick, write: write || !quick, rounds }
+  return { ids, quick, write: write ?? !quick, rounds }
 }
 
 async function main (): Promise<number> {

@@ -122,7 +122,7 @@ async function round (ctx: BenchContext, def: ServerDef, root: string, all: Retu
     // One unmeasured fetch first, so that no server's first figure includes its start-up (a JIT
     // warming up, a cold file cache): the anchors get the same.
     const warm = all.single[0]
-    if (warm !== undefined) await fetchOnce(ctx, { client: 'atftp', blksize: 8192, window: 16 }, warm.file, limit)
+    if (warm !== undefined) await fetchOnce(ctx, { client: 'atftp', blksize: 1468, window: 16 }, warm.file, 30)
     for (const c of all.single) {
       checkTime(ctx)
       const o = await fetchOnce(ctx, c.fetch, c.file, limit)
@@ -135,8 +135,8 @@ async function round (ctx: BenchContext, def: ServerDef, root: string, all: Retu
       note(t.storms, c.key, def.name, s.mbps, s.failed, s.why)
       ctx.log(`tftp ${def.name} storm ${STORM_CLIENTS}× ${c.label}: ${fmt(s.mbps)} MB/s in all, ${s.failed} failed`)
     }
-    lossHow.push(await addLoss(1))
     try {
+      lossHow.push(await addLoss(1))
       for (const c of all.lossy) {
         checkTime(ctx)
         const o = await fetchOnce(ctx, c.fetch, c.file, lossLimit(ctx))
@@ -161,20 +161,25 @@ export async function benchTftp (ctx: BenchContext): Promise<Section> {
   const lossHow: string[] = []
   const rounds = ctx.rounds ?? (ctx.quick ? 1 : 3)
   let stopped: string | undefined
+  const errors: string[] = []
   let done = 0
   for (let i = 0; i < rounds && stopped === undefined; i++) {
     for (const def of defs) {
       try {
         await round(ctx, def, root, all, t, lossHow)
       } catch (err) {
-        if (!(err instanceof OutOfTime)) throw err
-        stopped = err.message
-        break
+        if (err instanceof OutOfTime) {
+          stopped = err.message
+          break
+        }
+        // A server that would not start, or loss that could not be set up: say so, go on.
+        errors.push(`round ${i + 1}, ${def.name}: ${(err as Error).message}`)
+        ctx.log(`tftp ${def.name}: ${(err as Error).message}`)
       }
     }
     done++
   }
-  return { id: 'tftp', markdown: render(defs, all, t, { rounds: done, stopped, loss: lossHow[0] ?? 'not applied', lossLimit: lossLimit(ctx) }) }
+  return { id: 'tftp', markdown: render(defs, all, t, { rounds: done, stopped, errors, loss: lossHow[0] ?? 'not applied', lossLimit: lossLimit(ctx) }) }
 }
 
 function cell (t: Tally, key: string, server: string, digits = 1): string {
@@ -193,7 +198,7 @@ function section (title: string, defs: readonly ServerDef[], list: readonly Case
   return `${title}\n\n${table(header, rows)}`
 }
 
-function render (defs: readonly ServerDef[], all: ReturnType<typeof cases>, t: { single: Tally, storms: Tally, lossy: Tally }, how: { rounds: number, stopped: string | undefined, loss: string, lossLimit: number }): string {
+function render (defs: readonly ServerDef[], all: ReturnType<typeof cases>, t: { single: Tally, storms: Tally, lossy: Tally }, how: { rounds: number, stopped: string | undefined, errors: readonly string[], loss: string, lossLimit: number }): string {
   const failures = [t.single, t.storms, t.lossy].flatMap(tally => [...tally.entries()].flatMap(([key, m]) =>
     [...m.entries()].filter(([, x]) => x.why.size > 0).map(([server, x]) => `- ${server}, ${key}: ${[...x.why].join('; ')}`)))
   return [
@@ -203,6 +208,7 @@ function render (defs: readonly ServerDef[], all: ReturnType<typeof cases>, t: {
     '',
     section(`Under loss (${how.loss}), one transfer per round, ${how.lossLimit} s limit:`, defs, all.lossy, t.lossy),
     ...(failures.length === 0 ? [] : ['', 'Failures:', '', ...failures]),
+    ...(how.errors.length === 0 ? [] : ['', 'Errors:', '', ...how.errors.map(e => `- ${e}`)]),
     ...(how.stopped === undefined ? [] : ['', `Stopped early: ${how.stopped}`])
   ].join('\n')
 }
