@@ -9,6 +9,7 @@ import { Timeline } from '../inventory/timeline.ts'
 import { MachineService } from '../inventory/machine-service.ts'
 import { systemClock } from '../inventory/ports.ts'
 import { BootAssets } from '../boot/assets.ts'
+import { FileCache } from '../boot/file-cache.ts'
 import { buildBootApp } from '../http/boot-app.ts'
 import { buildApiApp } from '../http/api-app.ts'
 import { counterFamilies, type MetricFamily } from '../http/metrics.ts'
@@ -62,6 +63,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     mkdirSync(bootRoot, { recursive: true })
   }
   const assets = new BootAssets(bootRoot)
+  const cache = new FileCache({ maxFileBytes: config.assetCache.maxFileMiB * 2 ** 20, maxBytes: config.assetCache.maxTotalMiB * 2 ** 20 })
   const server = config.server.address === undefined ? detectServerAddress(config.dhcp.interface) : { address: config.server.address, how: 'server.address' }
   log.info({ address: server.address, how: server.how }, 'machines reach this server at this address')
 
@@ -72,10 +74,11 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     events: timeline,
     baseUrl: () => baseUrl(),
     capabilities: { recheckSeconds: 30 },
+    cache,
     log
   })
   const http = fastifyService('http', bootApp, config.http.listen)
-  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp })
+  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp, cache })
   let dhcp: ReturnType<typeof createDhcpService> | undefined
   const metrics = async (): Promise<MetricFamily[]> => [
     ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),

@@ -70,6 +70,13 @@ const subnet = z.strictObject({
 export const configSchema = z.strictObject({
   dataDir: z.string().default('./var'),
   bootAssets: z.string().default('./boot-assets'),
+  /** Boot files held in memory for TFTP and HTTP (a boot storm reads each from disk once). */
+  assetCache: z.strictObject({
+    /** Files up to this many MiB are cached; larger ones are read from disk per request. */
+    maxFileMiB: z.int().min(0).max(4096).default(128),
+    /** MiB held in all; the least recently used files go first. */
+    maxTotalMiB: z.int().min(0).max(65536).default(512)
+  }).default({ maxFileMiB: 128, maxTotalMiB: 512 }),
   server: z.strictObject({
     /** The address machines use to reach us: DHCP next-server and the URLs in iPXE scripts. */
     address: ipv4.optional()

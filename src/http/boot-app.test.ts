@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { createHash, randomBytes } from 'node:crypto'
 import { buildBootApp } from './boot-app.ts'
 import { BootAssets } from '../boot/assets.ts'
+import { FileCache } from '../boot/file-cache.ts'
 import { createLogger } from '../log/logger.ts'
 import { makeInventory } from '../../test/helpers/inventory.ts'
 import { assertGolden } from '../../test/helpers/golden.ts'
@@ -65,7 +66,16 @@ describe('boot app', () => {
     assert.equal(res.json().error.code, 'ERR_INVALID_MAC')
   })
 
-  test('assets are served whole, by range, and with ETag revalidation', async () => {
+  const cachedApp = buildBootApp({ machines: inv.machines, assets: new BootAssets(root), events: inv.timeline, baseUrl: () => BASE, capabilities: { recheckSeconds: 30 }, cache: new FileCache({ maxFileBytes: 8 << 20, maxBytes: 16 << 20 }), log: createLogger('silent') })
+  after(async () => { await cachedApp.close() })
+
+  for (const [label, which] of [['streamed from disk', app], ['from the memory cache', cachedApp]] as const) {
+    test(`assets (${label}) are served whole, by range, and with ETag revalidation`, async () => {
+      await assetChecks(which)
+    })
+  }
+
+  async function assetChecks (app: ReturnType<typeof buildBootApp>): Promise<void> {
     const whole = await app.inject({ url: '/assets/snponly.efi' })
     assert.equal(whole.statusCode, 200)
     assert.equal(whole.rawPayload.length, payload.length)
@@ -89,7 +99,7 @@ describe('boot app', () => {
     assert.equal(Number(head.headers['content-length']), payload.length)
     assert.equal(head.rawPayload.length, 0)
     assert.equal((await app.inject({ url: '/assets/sub/x.bin' })).body, 'x')
-  })
+  }
 
   test('paths that leave the boot assets are refused', async () => {
     for (const url of ['/assets/../etc/passwd', '/assets/%2e%2e/%2e%2e/etc/passwd', '/assets/sub/../../x', '/assets/escape', '/assets//etc/passwd']) {

@@ -1,5 +1,6 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { BootAssets } from '../boot/assets.ts'
+import type { FileCache } from '../boot/file-cache.ts'
 import { renderChainScript, renderMachineScript } from '../boot/ipxe-script.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { Logger } from '../log/logger.ts'
@@ -17,6 +18,8 @@ export type BootAppDeps = {
   /** What machines use to reach this listener, e.g. http://10.77.0.1:8080 (known once it listens). */
   readonly baseUrl: () => string
   readonly capabilities: BootCapabilities
+  /** Files served from memory when they fit (shared with TFTP); streamed from disk otherwise. */
+  readonly cache?: FileCache
   readonly log: Logger
 }
 
@@ -76,9 +79,10 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
       }
       throw err
     }
+    const cached = req.method === 'HEAD' ? undefined : await deps.cache?.whole(asset)
     const started = process.hrtime.bigint()
     reply.hijack()
-    const bytes = sendAsset(req.raw, reply.raw, asset)
+    const bytes = sendAsset(req.raw, reply.raw, asset, cached)
     reply.raw.on('finish', () => {
       if (bytes === 0 || req.method === 'HEAD') return
       const ms = Number(process.hrtime.bigint() - started) / 1e6

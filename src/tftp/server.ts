@@ -5,7 +5,7 @@ import type { BootEventSink } from '../inventory/events.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { Service } from '../lib/service.ts'
 import type { Logger } from '../log/logger.ts'
-import { FileCache, type FileCacheLimits, type TransferMode } from './block-source.ts'
+import { FileCache, type TransferMode } from '../boot/file-cache.ts'
 import { decodePacket, encodeError, ErrorCode, Opcode, type RequestPacket } from './packet.ts'
 import { TransferSession, type SessionEnd } from './session.ts'
 import { startTransfer, type TransferLimits } from './transfer.ts'
@@ -29,8 +29,8 @@ export type TftpServiceOptions = {
   readonly events: BootEventSink
   readonly log: Logger
   readonly limits: TftpLimits
-  /** In-memory file cache; default files up to 64 MiB, 128 MiB in all. */
-  readonly cache?: FileCacheLimits
+  /** The server-wide in-memory file cache (shared with HTTP); by default one of its own, files up to 64 MiB, 128 MiB in all. */
+  readonly cache?: FileCache
 }
 
 /** Counters for metrics and tests. */
@@ -79,7 +79,7 @@ class TftpServer implements TftpService {
     this.#opts = opts
     const l = opts.limits
     this.#limits = { maxBlockSize: l.maxBlockSize, maxWindowSize: l.maxWindowSize, maxWindowBytes: l.maxWindowBytes ?? 1 << 20, timeout: l.timeout, retries: l.retries }
-    this.#cache = new FileCache(opts.cache ?? { maxFileBytes: 64 << 20, maxBytes: 128 << 20 })
+    this.#cache = opts.cache ?? new FileCache({ maxFileBytes: 64 << 20, maxBytes: 128 << 20 })
     this.#log = opts.log.child({ component: 'tftp' })
   }
 

@@ -1,5 +1,5 @@
 import type { Socket } from 'node:dgram'
-import type { BlockSource } from './block-source.ts'
+import type { BlockSource } from '../boot/file-cache.ts'
 import { decodePacket, Opcode, writeDataHeader, type TftpPacket } from './packet.ts'
 import { step, summarize, type Step, type TransferAction, type TransferState, type TransferSummary } from './transfer.ts'
 

@@ -37,7 +37,8 @@ export function toNetascii (src: Buffer): Buffer {
 
 /**
  * Boot files are few and fetched by many machines at once (a boot storm), so each is read from disk
- * once and served from memory. The key holds size and mtime, so a replaced file is read again.
+ * once and served from memory, by TFTP and HTTP alike (one instance per server). The key holds size
+ * and mtime, so a replaced file is read again.
  */
 export class FileCache {
   readonly #limits: FileCacheLimits
@@ -51,6 +52,15 @@ export class FileCache {
 
   /** Bytes currently held in memory. */
   get bytes (): number { return this.#bytes }
+
+  /**
+   * The whole file as it is, from memory, or undefined when it is larger than maxFileBytes (the
+   * caller then streams it from disk).
+   */
+  async whole (asset: ResolvedAsset): Promise<Buffer | undefined> {
+    const source = asset.size > this.#limits.maxFileBytes ? undefined : await this.open(asset, 'octet')
+    return source?.kind === 'memory' ? source.data : undefined
+  }
 
   /** A source for one transfer of `asset`; netascii is served from memory only (it changes offsets). */
   async open (asset: ResolvedAsset, mode: TransferMode): Promise<BlockSource> {
