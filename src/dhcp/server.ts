@@ -9,7 +9,7 @@ import type { Service } from '../lib/service.ts'
 import type { Logger } from '../log/logger.ts'
 import { DhcpHandler, type HandleResult, type Incoming } from './handler.ts'
 import { LeaseEngine } from './lease-engine.ts'
-import { GroupCommitter, type LeaseStore } from './lease-store.ts'
+import { GroupCommitter, pacedSchedule, type LeaseStore } from './lease-store.ts'
 import { HTTP_ASSETS_PREFIX, IPXE_SCRIPT_PATH } from './pxe.ts'
 import { parseSubnets } from './subnets.ts'
 
@@ -46,6 +46,13 @@ export type DhcpService = Service & {
 }
 
 const SWEEP_INTERVAL_MS = 30_000
+/**
+ * At most one lease commit (one fsync) per this many ms under load. An fsync costs about 0.2 ms
+ * here and blocks the event loop; committing per burst of a few requests spent most of the loop
+ * in fsync at 10,000 DORA/s and dropped requests at 12,000/s. Paced, the batch grows with the
+ * load instead (12,000/s at 0.1% drops, docs/benchmarks.md).
+ */
+const COMMIT_INTERVAL_MS = 2
 /** Room for a burst of requests while a commit's fsync blocks the loop. */
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024
 
@@ -144,8 +151,7 @@ class DhcpServer implements DhcpService {
     const engine = new LeaseEngine({ subnets: parseSubnets(this.#o.config.subnets), serverId: this.#o.serverAddress, localAddress: local, clock: Date })
     engine.load(await store.loadAll())
     this.#engine = engine
-    // setImmediate runs after the poll phase: every datagram already queued joins the batch.
-    this.#committer = new GroupCommitter(store, fn => { setImmediate(fn) })
+    this.#committer = new GroupCommitter(store, pacedSchedule(COMMIT_INTERVAL_MS))
     this.#sweep = setInterval(() => { this.#runSweep() }, SWEEP_INTERVAL_MS)
     this.#sweep.unref()
   }

@@ -9,12 +9,12 @@ import { createLogger } from '../log/logger.ts'
 import type { BootEvent, BootEventSink } from '../inventory/events.ts'
 import { createDhcpService } from './server.ts'
 
-type Options = { dhcp: Record<string, unknown>, serverAddress: string, db?: string, assets?: string, worker?: boolean }
+type Options = { dhcp: Record<string, unknown>, serverAddress: string, db?: string, assets?: string }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options
 const config = parseConfig({ dhcp: opts.dhcp }).dhcp
 const db = opts.db === undefined ? undefined : openDatabase(opts.db)
-const leaseStore = db === undefined ? undefined : new SqliteLeaseStore(db, { worker: opts.worker ?? false })
+const leaseStore = db === undefined ? undefined : new SqliteLeaseStore(db)
 const events: BootEventSink = {
   record (e: BootEvent): void { process.stdout.write(`EVENT ${JSON.stringify(e)}\n`) },
   noteAddress (mac: string, ip: string): void { process.stdout.write(`NOTE ${JSON.stringify({ mac, ip })}\n`) }
@@ -34,8 +34,6 @@ process.on('SIGUSR1', () => { process.stdout.write(`STATS ${JSON.stringify(svc.s
 process.once('SIGTERM', () => {
   svc.stop().then(() => {
     process.stdout.write(`STATS ${JSON.stringify(svc.stats())}\n`)
-    return leaseStore?.close()
-  }).then(() => {
     db?.$client.close()
     process.exit(0)
   }, (err: unknown) => {
