@@ -77,11 +77,9 @@ export const leases = sqliteTable('leases', {
   startsAt: integer('starts_at').notNull(),
   expiresAt: integer('expires_at').notNull(),
   updatedAt: integer('updated_at').notNull()
-}, (t) => [
-  index('leases_mac').on(t.mac),
-  index('leases_client_id').on(t.clientId),
-  index('leases_expires').on(t.state, t.expiresAt)
-])
+})
+// No secondary indexes on leases: the server holds them in memory and reads the table whole at
+// start, and each index cost every lease write a B-tree update (measured on the DHCP benchmark).
 
 /** Small key-value table for server state that must survive restarts (schema facts, secrets' ids). */
 export const meta = sqliteTable('meta', {

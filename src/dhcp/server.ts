@@ -49,10 +49,11 @@ const SWEEP_INTERVAL_MS = 30_000
 /**
  * At most one lease commit (one fsync) per this many ms under load. An fsync costs about 0.2 ms
  * here and blocks the event loop; committing per burst of a few requests spent most of the loop
- * in fsync at 10,000 DORA/s and dropped requests at 12,000/s. Paced, the batch grows with the
- * load instead (12,000/s at 0.1% drops, docs/benchmarks.md).
+ * in fsync and dropped requests at 12,000 DORA/s. Paced, the batch grows with the load instead:
+ * with 2 ms, 14,000/s still dropped 0.8%; with 4 ms, 0.5% (docs/benchmarks.md), and an ACK
+ * waits at most 4 ms more for its fsync.
  */
-const COMMIT_INTERVAL_MS = 2
+const COMMIT_INTERVAL_MS = 4
 /** Room for a burst of requests while a commit's fsync blocks the loop. */
 const RECV_BUFFER_BYTES = 4 * 1024 * 1024
 
