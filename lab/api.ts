@@ -1,31 +1,9 @@
 import { readFileSync } from 'node:fs'
+import type { EventView, MachineView } from '../src/http/api-types.ts'
 
-/** A machine as the admin API returns it (server contract: GET /api/v1/machines). */
-export type ApiMachine = {
-  readonly id: string
-  readonly uuid: string | null
-  readonly uuidStatus: string
-  readonly serial: string | null
-  readonly manufacturer: string | null
-  readonly product: string | null
-  readonly firmware: string | null
-  readonly arch: string | null
-  readonly ip: string | null
-  readonly macs: readonly string[]
-  readonly state: string
-  readonly stateReason: string | null
-  readonly lastSeenAt: string | null
-}
-
-/** One timeline event (GET /api/v1/machines/:id/events). */
-export type ApiEvent = {
-  readonly id: string | number
-  readonly at: string
-  readonly source: string
-  readonly type: string
-  readonly message: string
-  readonly data: unknown
-}
+/** The admin API's machine and event JSON (one declaration, shared with the server and the CLI). */
+export type ApiMachine = MachineView
+export type ApiEvent = EventView
 
 /** A small client for the admin API, with the bearer token read from the server's token file. */
 export class LabApi {

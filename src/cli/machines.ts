@@ -1,28 +1,7 @@
 import type { Command } from 'commander'
 import type { ApiClient } from './client.ts'
+import type { EventView, MachineView } from '../http/api-types.ts'
 import { renderData, renderFields, renderTable, type Column, type OutputFormat } from './output.ts'
-
-/** A machine as the API returns it. */
-export type MachineView = {
-  id: string
-  uuid: string | null
-  reportedUuid: string | null
-  uuidStatus: string
-  serial: string | null
-  manufacturer: string | null
-  product: string | null
-  firmware: string | null
-  arch: string | null
-  ip: string | null
-  macs: string[]
-  state: string
-  stateReason: string | null
-  createdAt: string
-  updatedAt: string
-  lastSeenAt: string
-}
-
-export type EventView = { id: number, at: string, source: string, type: string, message: string, mac: string | null, data: Record<string, unknown> | null }
 
 /** The UUID column says why an untrusted UUID is not the identity. */
 function uuidCell (m: MachineView): string {

@@ -7,7 +7,8 @@ import { GroupCommitter, MemoryLeaseStore } from './lease-store.ts'
 import { decodeDhcpPacket, type DhcpMessage } from './packet.ts'
 import { DhcpOption, MessageType, getServerId } from './options.ts'
 import { parseSubnets } from './subnets.ts'
-import { FIXTURE_NAMES, RecordingSink, clientDatagram, fixture, prng, pxeOptions } from './testing.ts'
+import { FIXTURE_NAMES, RecordingSink, clientDatagram, fixture, pxeOptions } from './testing.ts'
+import { prng } from '../lib/prng.ts'
 
 const BOOT = { biosBootFile: 'undionly.kpxe', efiX64BootFile: 'snponly.efi', efiArm64BootFile: 'arm64/snponly.efi', httpBaseUrl: 'http://10.77.0.1:8080' }
 const FROM = { address: '0.0.0.0', port: 68 }

@@ -6,7 +6,8 @@ import {
   DhcpOption, MessageType, getClientArches, getClientId, getClientNdi, getClientUuid, getHostname, getMaxMessageSize,
   getMessageType, getParameterList, getRequestedAddress, getServerId, getUserClasses, getVendorClass
 } from './options.ts'
-import { FIXTURE_NAMES, fixture, prng } from './testing.ts'
+import { FIXTURE_NAMES, fixture } from './testing.ts'
+import { prng } from '../lib/prng.ts'
 
 /** Bytes up to and including the End option of the options field: what carries meaning. */
 function significantLength (buf: Buffer): number {

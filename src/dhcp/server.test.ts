@@ -9,7 +9,8 @@ import { createDhcpService, dhcpBootFileNames, type DhcpService } from './server
 import { MemoryLeaseStore } from './lease-store.ts'
 import { decodeDhcpPacket } from './packet.ts'
 import { DhcpOption, MessageType } from './options.ts'
-import { RecordingSink, clientDatagram, prng, pxeOptions } from './testing.ts'
+import { RecordingSink, clientDatagram, pxeOptions } from './testing.ts'
+import { prng } from '../lib/prng.ts'
 
 const log = createLogger('silent')
 

@@ -21,18 +21,6 @@ export const FIXTURE_NAMES = [
   'udhcpc-1-discover.bin', 'udhcpc-2-offer.bin', 'udhcpc-3-request.bin', 'udhcpc-4-ack.bin'
 ] as const
 
-/** Seeded PRNG (mulberry32): reproducible random datagrams. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 export type ClientMessageInit = {
   type: number
   mac: string

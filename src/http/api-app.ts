@@ -7,6 +7,7 @@ import type { Machine, MachineEvent } from '../inventory/machine.ts'
 import { MachineState, UuidStatus } from '../inventory/machine.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { openApiDocument } from './openapi.ts'
+import type { EventView, MachineView } from './api-types.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
@@ -19,7 +20,7 @@ export type ApiAppDeps = {
 }
 
 /** A machine as the API shows it: times as ISO 8601 strings. */
-export function machineJson (m: Machine): Record<string, unknown> {
+export function machineJson (m: Machine): MachineView {
   return {
     ...m,
     createdAt: new Date(m.createdAt).toISOString(),
@@ -28,7 +29,7 @@ export function machineJson (m: Machine): Record<string, unknown> {
   }
 }
 
-export function eventJson (e: MachineEvent): Record<string, unknown> {
+export function eventJson (e: MachineEvent): EventView {
   return { id: e.id, at: new Date(e.at).toISOString(), source: e.source, type: e.type, message: e.message, mac: e.mac, data: e.data }
 }
 

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { MalformedPacketError } from '../lib/errors.ts'
 import { decodePacket, encodeError, encodePacket, ErrorCode, Opcode, writeDataHeader, type TftpPacket } from './packet.ts'
+import { prng } from '../lib/prng.ts'
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../../test/fixtures/tftp/${name}`, import.meta.url))
 
@@ -136,17 +137,6 @@ test('malformed datagrams name what is wrong', () => {
   }
 })
 
-/** Deterministic PRNG (mulberry32) so a failure can be replayed. */
-function rng (seed: number): () => number {
-  let a = seed
-  return () => {
-    a = (a + 0x6d2b79f5) | 0
-    let t = Math.imul(a ^ (a >>> 15), 1 | a)
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
-
 function decodesOrMalformed (buf: Buffer, label: string): void {
   try {
     const p = decodePacket(buf)
@@ -158,7 +148,7 @@ function decodesOrMalformed (buf: Buffer, label: string): void {
 }
 
 test('random datagrams never throw anything but MalformedPacketError', () => {
-  const rand = rng(0x7f7f)
+  const rand = prng(0x7f7f)
   const alphabet = [0, 0, 0, 0x61, 0x62, 0x30, 0x31, 0xff, 0xc3, 0xa9]
   for (let i = 0; i < 20_000; i++) {
     const len = Math.floor(rand() * 40)
@@ -171,7 +161,7 @@ test('random datagrams never throw anything but MalformedPacketError', () => {
 })
 
 test('mutated fixtures never throw anything but MalformedPacketError', () => {
-  const rand = rng(0x1350)
+  const rand = prng(0x1350)
   for (const name of FIXTURES) {
     const base = fixture(name).subarray(0, 96)
     for (let i = 0; i < 1000; i++) {

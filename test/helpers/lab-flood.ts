@@ -1,21 +1,10 @@
 import { readdirSync, readFileSync, existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { REPO_ROOT } from '../../lab/anvil.ts'
+import { prng } from '../../src/lib/prng.ts'
 
 /** One datagram of the flood: where it goes and what it holds. */
 export type FloodDatagram = { readonly port: number, readonly broadcast: boolean, readonly payload: Buffer }
-
-/** Small deterministic PRNG (mulberry32) so a failing flood can be replayed from its seed. */
-export function prng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /**
  * A BOOTREQUEST as QEMU's iPXE ROM sends it (RFC 2131 §2 fixed header, magic cookie, then options:
