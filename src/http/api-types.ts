@@ -2,22 +2,13 @@
  * The admin API's JSON, as the server sends it and its clients (the CLI, the lab) read it. One
  * declaration, so a field added on one side is a type error on the other.
  */
+import type { Machine } from '../inventory/machine.ts'
 
-/** A machine: GET /api/v1/machines and /api/v1/machines/:id. Times are ISO 8601 strings. */
-export type MachineView = {
-  readonly id: string
-  readonly uuid: string | null
-  readonly reportedUuid: string | null
-  readonly uuidStatus: string
-  readonly serial: string | null
-  readonly manufacturer: string | null
-  readonly product: string | null
-  readonly firmware: string | null
-  readonly arch: string | null
-  readonly ip: string | null
-  readonly macs: readonly string[]
-  readonly state: string
-  readonly stateReason: string | null
+/**
+ * A machine: GET /api/v1/machines and /api/v1/machines/:id. The domain's Machine with its times as
+ * ISO 8601 strings (machineJson spreads the domain object, so the two cannot drift apart).
+ */
+export type MachineView = Omit<Machine, 'createdAt' | 'updatedAt' | 'lastSeenAt'> & {
   readonly createdAt: string
   readonly updatedAt: string
   readonly lastSeenAt: string
