@@ -43,12 +43,3 @@ test('leases survive closing and reopening the database file', async () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
-
-test('a commit that fails rejects, and none of its batch is written', async () => {
-  const db = openDatabase(':memory:')
-  const store = new SqliteLeaseStore(db)
-  const bad = { ...lease(4, 'dd'), mac: null } as unknown as Lease
-  await assert.rejects(store.commit([lease(3, 'cc'), bad]), /NOT NULL/)
-  assert.deepEqual(await store.loadAll(), [])
-  db.$client.close()
-})

@@ -49,6 +49,14 @@ test('udhcpc gets, renews and releases a lease; reservation; leases survive a re
   writeFileSync(script, `#!/bin/sh\necho "$1 \${ip:-}" >> ${log}\ncase "$1" in\n  deconfig) ip addr flush dev "$interface" ;;\n  bound|renew) ip addr flush dev "$interface"; ip addr add "$ip/\${mask:-24}" dev "$interface" ;;\nesac\n`)
   chmodSync(script, 0o755)
   const events = (): string[] => existsSync(log) ? readFileSync(log, 'utf8').trim().split('\n') : []
+  /** A one-shot udhcpc run from a clean interface (optionally with a new MAC): the address it bound. */
+  const obtain = (mac?: string): string | undefined => {
+    pair.exec(pair.client, 'ip', ['addr', 'flush', 'dev', pair.clientIf])
+    if (mac !== undefined) pair.exec(pair.client, 'ip', ['link', 'set', pair.clientIf, 'address', mac])
+    writeFileSync(log, '')
+    pair.exec(pair.client, 'busybox', ['udhcpc', '-q', '-n', '-f', '-i', pair.clientIf, '-s', script, '-t', '10', '-T', '1'])
+    return events().find(l => l.startsWith('bound '))?.split(' ')[1]
+  }
   const options = {
     serverAddress: '10.214.0.1',
     db: dbFile,
@@ -83,32 +91,18 @@ test('udhcpc gets, renews and releases a lease; reservation; leases survive a re
     a.kill('SIGUSR2')
     await until('lease row released', () => leaseRows(dbFile).find(r => r.mac === MAC_A && r.state === 'released'))
     a.kill('SIGTERM')
-    pair.exec(pair.client, 'ip', ['addr', 'flush', 'dev', pair.clientIf])
     // 4. The same client comes back and gets its released address again.
-    writeFileSync(log, '')
-    pair.exec(pair.client, 'busybox', ['udhcpc', '-q', '-n', '-f', '-i', pair.clientIf, '-s', script, '-t', '10', '-T', '1'])
-    assert.equal(events().find(l => l.startsWith('bound '))?.split(' ')[1], addrA)
+    assert.equal(obtain(), addrA)
     // 5. A second client gets a different address; then the server restarts.
-    pair.exec(pair.client, 'ip', ['addr', 'flush', 'dev', pair.clientIf])
-    pair.exec(pair.client, 'ip', ['link', 'set', pair.clientIf, 'address', MAC_B])
-    writeFileSync(log, '')
-    pair.exec(pair.client, 'busybox', ['udhcpc', '-q', '-n', '-f', '-i', pair.clientIf, '-s', script, '-t', '10', '-T', '1'])
-    const addrB = events().find(l => l.startsWith('bound '))?.split(' ')[1]
+    const addrB = obtain(MAC_B)
     assert.ok(addrB !== undefined && addrB !== addrA, `B got ${addrB}`)
     assert.equal(await server.stop(), 0)
     server = new ServerProcess(pair, options)
     await server.waitFor(/^READY/)
     // Same client, fresh DISCOVER (udhcpc remembers nothing): only the stored lease says .101, not a free .10x.
-    pair.exec(pair.client, 'ip', ['addr', 'flush', 'dev', pair.clientIf])
-    writeFileSync(log, '')
-    pair.exec(pair.client, 'busybox', ['udhcpc', '-q', '-n', '-f', '-i', pair.clientIf, '-s', script, '-t', '10', '-T', '1'])
-    assert.equal(events().find(l => l.startsWith('bound '))?.split(' ')[1], addrB)
+    assert.equal(obtain(), addrB)
     // 6. Reservation.
-    pair.exec(pair.client, 'ip', ['addr', 'flush', 'dev', pair.clientIf])
-    pair.exec(pair.client, 'ip', ['link', 'set', pair.clientIf, 'address', MAC_R])
-    writeFileSync(log, '')
-    pair.exec(pair.client, 'busybox', ['udhcpc', '-q', '-n', '-f', '-i', pair.clientIf, '-s', script, '-t', '10', '-T', '1'])
-    assert.equal(events().find(l => l.startsWith('bound '))?.split(' ')[1], '10.214.0.50')
+    assert.equal(obtain(MAC_R), '10.214.0.50')
     assert.equal(leaseRows(dbFile).find(r => r.mac === MAC_R)?.state, 'bound')
     // udhcpc is a plain DHCP client: no timeline events.
     assert.deepEqual(server.events(), [])
