@@ -16,7 +16,7 @@ import { counterFamilies, type MetricFamily } from '../http/metrics.ts'
 import { createDhcpService } from '../dhcp/server.ts'
 import { createTftpService } from '../tftp/server.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
-import { ensureAdminToken } from './admin-token.ts'
+import { ensureAdminToken } from './data-dir-secrets.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
 
 /** A started server: what it bound, and how to stop it. */

@@ -126,6 +126,38 @@ export const configSchema = z.strictObject({
     biosBootFile: 'undionly.kpxe',
     efiArm64BootFile: 'arm64/snponly.efi',
     subnets: []
+  }),
+  power: z.strictObject({
+    /** BMC operations in flight at once, over all BMCs (one at a time per BMC, always). */
+    concurrency: z.int().min(1).max(1024).default(64),
+    /** Minimum time between two power-ons, so a rack does not draw its inrush current at once. */
+    powerOnStagger: duration.default(500),
+    /** Attempts after the first for a BMC that did not answer (never for wrong credentials). */
+    retries: z.int().min(0).max(10).default(2),
+    /** First retry delay; each further one doubles it. */
+    retryBackoff: duration.default(250),
+    /** How long a power on/off/cycle/reset may take to read back as done. */
+    readBackTimeout: duration.default(15_000),
+    /** How long a soft shutdown may take: it is up to the operating system. */
+    softOffTimeout: duration.default(120_000),
+    ipmi: z.strictObject({
+      /** Wait per IPMI request before retransmitting. */
+      timeout: duration.default(1000),
+      /** Retransmissions of one IPMI request before the BMC counts as unreachable. */
+      retries: z.int().min(0).max(10).default(3),
+      /** Cipher suite when a machine's BMC does not name one: auto picks the strongest offered. */
+      cipherSuite: z.union([z.literal('auto'), z.literal(3), z.literal(17)]).default('auto'),
+      /** An idle session is closed after this long (and reopened on the next command). */
+      idleClose: duration.default(300_000)
+    }).default({ timeout: 1000, retries: 3, cipherSuite: 'auto', idleClose: 300_000 })
+  }).default({
+    concurrency: 64,
+    powerOnStagger: 500,
+    retries: 2,
+    retryBackoff: 250,
+    readBackTimeout: 15_000,
+    softOffTimeout: 120_000,
+    ipmi: { timeout: 1000, retries: 3, cipherSuite: 'auto', idleClose: 300_000 }
   })
 }).superRefine((c, ctx) => {
   if (c.dhcp.mode === 'authoritative' && c.dhcp.subnets.length === 0) {
@@ -136,3 +168,4 @@ export const configSchema = z.strictObject({
 /** The validated configuration every part of the server receives. */
 export type Config = z.output<typeof configSchema>
 export type SubnetConfig = Config['dhcp']['subnets'][number]
+export type PowerConfig = Config['power']

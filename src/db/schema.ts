@@ -47,7 +47,7 @@ export const events = sqliteTable('events', {
   machineId: text('machine_id').references(() => machines.id, { onDelete: 'cascade' }),
   mac: text('mac'),
   at: integer('at').notNull(),
-  /** dhcp | tftp | http | api | inventory */
+  /** dhcp | tftp | http | api | inventory | power */
   source: text('source').notNull(),
   /** Dotted type, e.g. dhcp.offer, tftp.transfer, http.script, machine.created */
   type: text('type').notNull(),
@@ -85,4 +85,20 @@ export const leases = sqliteTable('leases', {
 export const meta = sqliteTable('meta', {
   key: text('key').primaryKey(),
   value: text('value').notNull()
+})
+
+/**
+ * A machine's BMC. The password is sealed (AES-256-GCM, src/lib/secret-box.ts) with the key in
+ * <dataDir>/secret.key and the machine id as additional data; it never leaves the server.
+ */
+export const bmcs = sqliteTable('bmcs', {
+  machineId: text('machine_id').primaryKey().references(() => machines.id, { onDelete: 'cascade' }),
+  /** IPv4 address or host name. */
+  address: text('address').notNull(),
+  port: integer('port').notNull(),
+  username: text('username').notNull(),
+  passwordSealed: text('password_sealed').notNull(),
+  /** auto | 3 | 17 */
+  cipherSuite: text('cipher_suite').notNull(),
+  updatedAt: integer('updated_at').notNull()
 })

@@ -1,5 +1,5 @@
 /** Where a timeline event came from. */
-export const EventSource = { dhcp: 'dhcp', tftp: 'tftp', http: 'http', api: 'api', inventory: 'inventory' } as const
+export const EventSource = { dhcp: 'dhcp', tftp: 'tftp', http: 'http', api: 'api', inventory: 'inventory', power: 'power' } as const
 export type EventSource = typeof EventSource[keyof typeof EventSource]
 
 /**

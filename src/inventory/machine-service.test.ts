@@ -89,3 +89,38 @@ test('lookup by MAC, UUID or serial, and a clear error otherwise', async () => {
   await assert.rejects(machines.get('m-nope'), { code: 'ERR_MACHINE_NOT_FOUND' })
   await assert.rejects(machines.registerBoot({ mac: 'zz' }), { code: 'ERR_INVALID_MAC' })
 })
+
+test('an enrolled machine is matched at its first boot by MAC, never duplicated, and becomes discovered', async () => {
+  const { machines } = makeInventory()
+  const enrolled = await machines.enroll({ mac: '52-54-00-77-00-21', serial: 'LAB0021' })
+  assert.equal(enrolled.state, 'enrolled')
+  assert.equal(enrolled.uuidStatus, 'missing')
+  const r = await machines.registerBoot({ mac: '52:54:00:77:00:21', uuid: UUID_A, serial: 'LAB0021', platform: 'pcbios' })
+  assert.equal(r.created, false)
+  assert.equal(r.machine.id, enrolled.id)
+  assert.equal(r.machine.state, 'discovered')
+  assert.equal(r.machine.uuid, UUID_A)
+  assert.equal((await machines.list()).length, 1)
+  const types = (await machines.events(enrolled.id)).map(e => e.type)
+  assert.deepEqual(types, ['machine.enrolled', 'machine.discovered'])
+})
+
+test('an enrolled machine is matched by its SMBIOS UUID when it boots from a NIC nobody told us about', async () => {
+  const { machines } = makeInventory()
+  const enrolled = await machines.enroll({ mac: '52:54:00:77:00:22', uuid: UUID_A.toUpperCase() })
+  assert.equal(enrolled.uuid, UUID_A)
+  const r = await machines.registerBoot({ mac: '52:54:00:77:00:99', uuid: UUID_A })
+  assert.equal(r.machine.id, enrolled.id)
+  assert.deepEqual([...r.machine.macs].sort(), ['52:54:00:77:00:22', '52:54:00:77:00:99'])
+  assert.equal((await machines.list()).length, 1)
+})
+
+test('enrolment refuses a known MAC or UUID, a bad MAC, and a placeholder UUID, with stable codes', async () => {
+  const { machines } = makeInventory()
+  const first = await machines.registerBoot({ mac: '52:54:00:77:00:23', uuid: UUID_A })
+  await assert.rejects(machines.enroll({ mac: '52:54:00:77:00:23' }), (err: { code: string, details: { id: string } }) => err.code === 'ERR_MACHINE_EXISTS' && err.details.id === first.machine.id)
+  await assert.rejects(machines.enroll({ mac: '52:54:00:77:00:24', uuid: UUID_A }), { code: 'ERR_MACHINE_EXISTS' })
+  await assert.rejects(machines.enroll({ mac: 'nope' }), { code: 'ERR_INVALID_MAC' })
+  await assert.rejects(machines.enroll({ mac: '52:54:00:77:00:25', uuid: '00000000-0000-0000-0000-000000000000' }), { code: 'ERR_INVALID_UUID' })
+  assert.equal((await machines.list()).length, 1)
+})

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { CodedError } from '../lib/errors.ts'
 import { normalizeMac, isMac } from '../lib/mac.ts'
 import { judgeUuid, cleanSmbiosString, canonicalUuid } from './identity.ts'
-import { MachineState, UuidStatus, type BootReport, type Machine, type MachineEvent } from './machine.ts'
+import { MachineState, UuidStatus, type BootReport, type Enrollment, type Machine, type MachineEvent } from './machine.ts'
 import type { Clock, MachineFilter, MachinePatch, MachineStore } from './ports.ts'
 import type { Timeline } from './timeline.ts'
 
@@ -69,6 +69,57 @@ export class MachineService {
     const m = await this.get(id)
     await this.#timeline.flush()
     return await this.#store.listEvents(m.id, options)
+  }
+
+  /**
+   * Registers a machine before it boots (`anvil machines add`). Its first network boot is then
+   * matched to this record by MAC or SMBIOS UUID, never duplicated. Serialised with boots.
+   */
+  async enroll (enrollment: Enrollment): Promise<Machine> {
+    const run = this.#queue.then(async () => {
+      const m = await this.#enroll(enrollment)
+      await this.#timeline.flush()
+      return m
+    })
+    this.#queue = run.catch(() => undefined)
+    return await run
+  }
+
+  async #enroll (e: Enrollment): Promise<Machine> {
+    if (!isMac(e.mac)) throw new CodedError('ERR_INVALID_MAC', `not a MAC address: ${JSON.stringify(e.mac)}`)
+    const mac = normalizeMac(e.mac)
+    const holder = await this.#store.findByMac(mac)
+    if (holder !== undefined) throw new CodedError('ERR_MACHINE_EXISTS', `MAC ${mac} already belongs to machine ${holder.id}`, { id: holder.id })
+    let uuid: string | null = null
+    if (e.uuid !== undefined) {
+      const verdict = judgeUuid(e.uuid)
+      if (verdict.uuid === null || verdict.status !== UuidStatus.valid) {
+        throw new CodedError('ERR_INVALID_UUID', `${JSON.stringify(e.uuid)} cannot identify a machine: ${verdict.reason}`)
+      }
+      const holders = await this.#store.findByUuid(verdict.uuid)
+      if (holders.length > 0) throw new CodedError('ERR_MACHINE_EXISTS', `SMBIOS UUID ${verdict.uuid} already belongs to machine ${holders.map(h => h.id).join(', ')}`, { id: holders[0]?.id })
+      uuid = verdict.uuid
+    }
+    const now = this.#clock.now()
+    const machine = await this.#store.create({
+      id: newMachineId(),
+      uuid,
+      reportedUuid: uuid,
+      uuidStatus: uuid === null ? UuidStatus.missing : UuidStatus.valid,
+      serial: cleanSmbiosString(e.serial),
+      manufacturer: null,
+      product: null,
+      firmware: null,
+      arch: null,
+      ip: null,
+      state: MachineState.enrolled,
+      stateReason: 'enrolled by an operator; has not network-booted yet',
+      createdAt: now,
+      updatedAt: now,
+      lastSeenAt: now
+    }, [mac])
+    this.#timeline.record({ source: 'api', type: 'machine.enrolled', machineId: machine.id, message: `enrolled by an operator with MAC ${mac}${uuid === null ? '' : ` and SMBIOS UUID ${uuid}`}`, data: { mac, uuid, serial: machine.serial } })
+    return machine
   }
 
   /** Records (or recognises) a machine from what iPXE reported, serialised per process. */
@@ -157,6 +208,10 @@ export class MachineService {
     }
     if (target.uuid !== null && trusted !== null && target.uuid !== trusted) {
       this.#timeline.record({ source: 'inventory', type: 'machine.identity', machineId: target.id, message: `SMBIOS UUID changed from ${target.uuid} to ${trusted} on MAC ${mac} (board replaced?)`, data: { from: target.uuid, to: trusted } })
+    }
+    if (target.state === MachineState.enrolled) {
+      Object.assign(patch, { state: MachineState.discovered, stateReason: 'first network boot of an enrolled machine' })
+      this.#timeline.record({ source: 'inventory', type: 'machine.discovered', machineId: target.id, message: `first network boot of this enrolled machine, recognised by ${byMac === undefined ? `its SMBIOS UUID ${trusted ?? ''}` : `MAC ${mac}`}`, data: { mac, uuid: trusted } })
     }
     const addMacs = target.macs.includes(mac) ? [] : [mac]
     if (addMacs.length > 0) {

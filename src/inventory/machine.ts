@@ -1,5 +1,7 @@
 /** Lifecycle states (PRODUCT.md, "The machine lifecycle"). */
 export const MachineState = {
+  /** Registered by an operator (with its BMC, say) before it ever network-booted. */
+  enrolled: 'enrolled',
   discovered: 'discovered',
   accepted: 'accepted',
   wiping: 'wiping',
@@ -45,6 +47,13 @@ export type Machine = {
   readonly createdAt: number
   readonly updatedAt: number
   readonly lastSeenAt: number
+}
+
+/** What an operator knows of a machine before it boots (`anvil machines add`). */
+export type Enrollment = {
+  readonly mac: string
+  readonly uuid?: string | undefined
+  readonly serial?: string | undefined
 }
 
 /** What a machine tells us about itself when it asks for its boot script (iPXE variables). */

@@ -24,6 +24,7 @@ export function decideBoot (machine: Machine, caps: BootCapabilities): BootDecis
       return { kind: 'local-disk', reason: 'the machine is provisioned: it boots its installed system from disk' }
     case MachineState.maintenance:
       return { kind: 'wait', reason: 'the machine is in maintenance: holding it at the network boot prompt', recheckSeconds: caps.recheckSeconds }
+    case MachineState.enrolled:
     case MachineState.discovered:
     case MachineState.accepted:
     case MachineState.wiping:
