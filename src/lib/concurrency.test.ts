@@ -3,8 +3,9 @@ import assert from 'node:assert/strict'
 import { KeyedSerializer, Semaphore } from './concurrency.ts'
 
 function deferred (): { promise: Promise<void>, resolve: () => void } {
-  const { promise, resolve } = Promise.withResolvers<void>()
-  return { promise, resolve: () => { resolve() } }
+  let open = (): void => {}
+  const promise = new Promise<void>((resolve) => { open = resolve })
+  return { promise, resolve: () => { open() } }
 }
 
 test('Semaphore holds tasks beyond its limit until a slot frees, in order', async () => {
