@@ -7,7 +7,10 @@ import type { Machine, MachineEvent } from '../inventory/machine.ts'
 import { MachineState, UuidStatus } from '../inventory/machine.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { openApiDocument } from './openapi.ts'
-import type { EventView, MachineView } from './api-types.ts'
+import type { BmcJson, EventView, MachineView } from './api-types.ts'
+import type { BmcRegistry, BmcView } from '../power/bmc-registry.ts'
+import type { PowerService } from '../power/power-service.ts'
+import { registerPowerRoutes } from './power-routes.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
@@ -17,16 +20,24 @@ export type ApiAppDeps = {
   /** Metric families for GET /metrics (Prometheus), gathered at scrape time. */
   readonly metrics?: () => Promise<MetricFamily[]>
   readonly log: Logger
+  /** BMCs and power; without them the power routes are absent and machines show `bmc: null`. */
+  readonly power?: { readonly registry: BmcRegistry, readonly service: PowerService }
 }
 
-/** A machine as the API shows it: times as ISO 8601 strings. */
-export function machineJson (m: Machine): MachineView {
+/** A machine as the API shows it: times as ISO 8601 strings, its BMC without the password. */
+export function machineJson (m: Machine, bmc?: BmcView): MachineView {
   return {
     ...m,
     createdAt: new Date(m.createdAt).toISOString(),
     updatedAt: new Date(m.updatedAt).toISOString(),
-    lastSeenAt: new Date(m.lastSeenAt).toISOString()
+    lastSeenAt: new Date(m.lastSeenAt).toISOString(),
+    bmc: bmc === undefined ? null : bmcJson(bmc)
   }
+}
+
+/** A BMC as the API shows it. Built field by field, so nothing secret can ride along. */
+export function bmcJson (b: BmcView): BmcJson {
+  return { address: b.address, port: b.port, user: b.username, cipherSuite: b.cipherSuite, updatedAt: new Date(b.updatedAt).toISOString() }
 }
 
 export function eventJson (e: MachineEvent): EventView {
@@ -80,12 +91,16 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
     }
   }, async (req) => {
     const filter = { ...(req.query.state === undefined ? {} : { state: req.query.state }), ...(req.query.uuidStatus === undefined ? {} : { uuidStatus: req.query.uuidStatus }) }
-    return { items: (await deps.machines.list(filter)).map(machineJson) }
+    const bmcs = await deps.power?.registry.views() ?? new Map<string, BmcView>()
+    return { items: (await deps.machines.list(filter)).map(m => machineJson(m, bmcs.get(m.id))) }
   })
 
-  app.get<{ Params: { id: string } }>('/api/v1/machines/:id', { schema: { params: idParams } }, async (req) => {
-    return machineJson(await deps.machines.get(req.params.id))
-  })
+  const view = async (key: string): Promise<MachineView> => {
+    const m = await deps.machines.get(key)
+    return machineJson(m, await deps.power?.registry.view(m.id))
+  }
+
+  app.get<{ Params: { id: string } }>('/api/v1/machines/:id', { schema: { params: idParams } }, async (req) => await view(req.params.id))
 
   app.get<{ Params: { id: string }, Querystring: { after?: number, limit?: number } }>('/api/v1/machines/:id/events', {
     schema: {
@@ -100,5 +115,6 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
     const options = { ...(req.query.after === undefined ? {} : { afterId: req.query.after }), ...(req.query.limit === undefined ? {} : { limit: req.query.limit }) }
     return { items: (await deps.machines.events(req.params.id, options)).map(eventJson) }
   })
+  if (deps.power !== undefined) registerPowerRoutes(app, { machines: deps.machines, registry: deps.power.registry, power: deps.power.service, view })
   return app
 }

@@ -12,6 +12,40 @@ export type MachineView = Omit<Machine, 'createdAt' | 'updatedAt' | 'lastSeenAt'
   readonly createdAt: string
   readonly updatedAt: string
   readonly lastSeenAt: string
+  /** The machine's BMC, never with its password; null when it has none. */
+  readonly bmc: BmcJson | null
+}
+
+/** A BMC as the API shows it: GET/PUT /api/v1/machines/:id/bmc. There is no password field, ever. */
+export type BmcJson = {
+  readonly address: string
+  readonly port: number
+  readonly user: string
+  readonly cipherSuite: 'auto' | 3 | 17
+  readonly updatedAt: string
+}
+
+/** GET/POST /api/v1/machines/:id/power. `action` and `tookMs` only after a POST. */
+export type PowerStateView = {
+  readonly machineId: string
+  readonly state: 'on' | 'off'
+  readonly action?: string
+  readonly tookMs?: number
+}
+
+/** GET/POST /api/v1/machines/:id/boot-device: the boot flags as the BMC reads them back. */
+export type BootDeviceView = {
+  readonly machineId: string
+  readonly device: 'pxe' | 'disk' | 'none' | 'other'
+  readonly persistent: boolean
+  readonly efi: boolean
+  /** False when the BMC does not vouch for persistent/efi (ipmi_sim, for one). */
+  readonly valid: boolean
+}
+
+/** GET /api/v1/power: every machine with a BMC, each with its state or the error that prevented reading it. */
+export type PowerStatusView = {
+  readonly machines: readonly { readonly machineId: string, readonly state?: 'on' | 'off', readonly error?: { readonly code: string, readonly message: string } }[]
 }
 
 /** A timeline event: GET /api/v1/machines/:id/events. */

@@ -14,6 +14,14 @@ const errorSchema = {
 
 const errorResponse = (description: string) => ({ description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } })
 
+const json = (description: string, schema: string) => ({ description, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } })
+const body = (schema: string) => ({ required: true, content: { 'application/json': { schema: { $ref: `#/components/schemas/${schema}` } } } })
+const BMC_ERRORS = {
+  409: errorResponse('ERR_NO_BMC'),
+  502: errorResponse('ERR_BMC_AUTH, ERR_BMC_CIPHER_UNSUPPORTED, ERR_BMC_COMPLETION, ERR_BMC_PROTOCOL, ERR_BMC_READBACK'),
+  504: errorResponse('ERR_BMC_UNREACHABLE')
+}
+
 const idParam = { name: 'id', in: 'path', required: true, description: 'Machine id, or a MAC, SMBIOS UUID or serial that names one machine', schema: { type: 'string' } }
 
 /** OpenAPI 3.1 description of the admin API (GET /api/v1/openapi.json). */
@@ -43,7 +51,42 @@ export const openApiDocument = {
           stateReason: { type: ['string', 'null'] },
           createdAt: { type: 'string', format: 'date-time' },
           updatedAt: { type: 'string', format: 'date-time' },
-          lastSeenAt: { type: 'string', format: 'date-time' }
+          lastSeenAt: { type: 'string', format: 'date-time' },
+          bmc: { oneOf: [{ $ref: '#/components/schemas/Bmc' }, { type: 'null' }] }
+        }
+      },
+      Bmc: {
+        type: 'object',
+        description: 'A BMC as shown: the password is write-only and never returned',
+        properties: {
+          address: { type: 'string' },
+          port: { type: 'integer', default: 623 },
+          user: { type: 'string' },
+          cipherSuite: { enum: ['auto', 3, 17] },
+          updatedAt: { type: 'string', format: 'date-time' }
+        }
+      },
+      BmcInput: {
+        type: 'object',
+        required: ['address', 'user', 'password'],
+        additionalProperties: false,
+        properties: {
+          address: { type: 'string', description: 'IPv4 address or host name' },
+          port: { type: 'integer', minimum: 1, maximum: 65535, default: 623 },
+          user: { type: 'string', maxLength: 16 },
+          password: { type: 'string', maxLength: 20, writeOnly: true, description: 'Sealed with AES-256-GCM at rest' },
+          cipherSuite: { enum: ['auto', 3, 17], default: 'auto' }
+        }
+      },
+      Power: { type: 'object', properties: { machineId: { type: 'string' }, state: { enum: ['on', 'off'] }, action: { type: 'string' }, tookMs: { type: 'integer' } } },
+      BootDevice: {
+        type: 'object',
+        properties: {
+          machineId: { type: 'string' },
+          device: { enum: ['pxe', 'disk', 'none', 'other'] },
+          persistent: { type: 'boolean' },
+          efi: { type: 'boolean' },
+          valid: { type: 'boolean', description: 'False when the BMC does not vouch for persistent/efi' }
         }
       },
       Event: {
@@ -51,7 +94,7 @@ export const openApiDocument = {
         properties: {
           id: { type: 'integer' },
           at: { type: 'string', format: 'date-time' },
-          source: { type: 'string', enum: ['dhcp', 'tftp', 'http', 'api', 'inventory'] },
+          source: { type: 'string', enum: ['dhcp', 'tftp', 'http', 'api', 'inventory', 'power'] },
           type: { type: 'string', example: 'dhcp.offer' },
           message: { type: 'string', description: 'What happened and why' },
           mac: { type: ['string', 'null'] },
@@ -73,6 +116,11 @@ export const openApiDocument = {
           400: errorResponse('ERR_VALIDATION'),
           401: errorResponse('ERR_UNAUTHORIZED')
         }
+      },
+      post: {
+        summary: 'Enrol a machine before it boots (matched by MAC or SMBIOS UUID at its first boot), optionally with its BMC',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['mac'], properties: { mac: { type: 'string' }, uuid: { type: 'string' }, serial: { type: 'string' }, bmc: { $ref: '#/components/schemas/BmcInput' } } } } } },
+        responses: { 201: json('The enrolled machine', 'Machine'), 400: errorResponse('ERR_VALIDATION, ERR_INVALID_MAC, ERR_INVALID_UUID, ERR_INVALID_BMC'), 409: errorResponse('ERR_MACHINE_EXISTS') }
       }
     },
     '/api/v1/machines/{id}': {
@@ -100,6 +148,35 @@ export const openApiDocument = {
           401: errorResponse('ERR_UNAUTHORIZED'),
           404: errorResponse('ERR_MACHINE_NOT_FOUND')
         }
+      }
+    },
+    '/api/v1/machines/{id}/bmc': {
+      get: { summary: 'The machine\'s BMC (no password)', parameters: [idParam], responses: { 200: json('The BMC', 'Bmc'), 404: errorResponse('ERR_MACHINE_NOT_FOUND'), 409: errorResponse('ERR_NO_BMC') } },
+      put: { summary: 'Set or replace the machine\'s BMC', parameters: [idParam], requestBody: body('BmcInput'), responses: { 200: json('The machine', 'Machine'), 400: errorResponse('ERR_INVALID_BMC, ERR_VALIDATION'), 404: errorResponse('ERR_MACHINE_NOT_FOUND') } },
+      delete: { summary: 'Forget the machine\'s BMC', parameters: [idParam], responses: { 204: { description: 'Removed' }, 409: errorResponse('ERR_NO_BMC') } }
+    },
+    '/api/v1/machines/{id}/power': {
+      get: { summary: 'Power state, asked of the BMC now', parameters: [idParam], responses: { 200: json('Power state', 'Power'), 404: errorResponse('ERR_MACHINE_NOT_FOUND'), ...BMC_ERRORS } },
+      post: {
+        summary: 'Chassis control (on, off, cycle, reset, soft), answered once the BMC reads back the resulting state',
+        parameters: [idParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['action'], properties: { action: { enum: ['on', 'off', 'cycle', 'reset', 'soft'] } } } } } },
+        responses: { 200: json('Power state read back', 'Power'), 400: errorResponse('ERR_VALIDATION'), 404: errorResponse('ERR_MACHINE_NOT_FOUND'), ...BMC_ERRORS }
+      }
+    },
+    '/api/v1/machines/{id}/boot-device': {
+      get: { summary: 'Boot flags as the BMC reports them', parameters: [idParam], responses: { 200: json('Boot flags', 'BootDevice'), ...BMC_ERRORS } },
+      post: {
+        summary: 'Set the next boot device, then read it back',
+        parameters: [idParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['device'], properties: { device: { enum: ['pxe', 'disk'] }, persistent: { type: 'boolean', default: false }, efi: { type: 'boolean', default: false } } } } } },
+        responses: { 200: json('Boot flags read back', 'BootDevice'), 400: errorResponse('ERR_VALIDATION'), ...BMC_ERRORS }
+      }
+    },
+    '/api/v1/power': {
+      get: {
+        summary: 'Power state of every machine with a BMC, queried concurrently over reused sessions',
+        responses: { 200: { description: 'One line per machine: its state, or the error that kept it from being read', content: { 'application/json': { schema: { type: 'object', properties: { machines: { type: 'array', items: { type: 'object', properties: { machineId: { type: 'string' }, state: { enum: ['on', 'off'] }, error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } } } } } } } }
       }
     },
     '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },

@@ -83,6 +83,11 @@ export class BmcRegistry {
     return stored === undefined ? undefined : view(stored)
   }
 
+  /** Every BMC without passwords, by machine id (one query for a machine list). */
+  async views (): Promise<Map<string, BmcView>> {
+    return new Map((await this.#o.store.list()).map(s => [s.machineId, view(s)]))
+  }
+
   /** Resolves a machine key to its id and opened BMC endpoint (ERR_NO_BMC when it has none). */
   async endpoint (machineKey: string, defaultSuite: CipherSuiteChoice): Promise<{ machineId: string, bmc: BmcEndpoint }> {
     const machine = await this.#o.machines.get(machineKey)
