@@ -4,6 +4,14 @@ import { listNamespaces } from './netns.ts'
 import { run, settlesWithin, sleep, tryRun } from './proc.ts'
 import type { LabState } from './start-lab.ts'
 
+function readPid (file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    return ''
+  }
+}
+
 /** True while the PID exists and lives in one of the lab's namespaces (so it is one of ours). */
 async function ownedAndAlive (pid: number, namespaces: readonly string[]): Promise<boolean> {
   if (pid <= 0) return false
@@ -27,7 +35,9 @@ export async function cleanupStaleLab (runDir: string): Promise<string[]> {
   const present = new Set(await listNamespaces())
   const namespaces = state.namespaces.filter(n => present.has(n))
   const removed: string[] = []
-  for (const pid of state.pids) {
+  // The QEMUs that BMCs started are nobody's children: their PIDs are in the chassis pid files.
+  const qemuPids = (state.chassisDirs ?? []).map(d => Number.parseInt(readPid(join(d, 'qemu.pid')), 10)).filter(p => p > 0)
+  for (const pid of [...qemuPids, ...state.pids]) {
     if (!await ownedAndAlive(pid, namespaces)) continue
     process.kill(pid, 'SIGTERM')
     const gone = async (): Promise<void> => {
@@ -40,6 +50,6 @@ export async function cleanupStaleLab (runDir: string): Promise<string[]> {
     if (await tryRun(['ip', 'netns', 'del', ns])) removed.push(`namespace ${ns}`)
   }
   if (state.hostIf !== '' && await tryRun(['ip', 'link', 'del', state.hostIf])) removed.push(`link ${state.hostIf}`)
-  writeFileSync(file, JSON.stringify({ ...state, pids: [], namespaces: [] }, null, 2) + '\n')
+  writeFileSync(file, JSON.stringify({ ...state, pids: [], namespaces: [], chassisDirs: [] }, null, 2) + '\n')
   return removed
 }

@@ -2,6 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { LabApi } from './api.ts'
 import { startAnvil, REPO_ROOT, type AnvilProcess, type DhcpMode } from './anvil.ts'
+import { BMC_NET, chassisDir, chassisQemuPid, createMgmtNetwork, startBmc, type LabBmc } from './bmc.ts'
 import { raArgv, siteDhcpArgv } from './dnsmasq.ts'
 import { LAB_NET, Teardown, addTap, attachHost, chooseHostLink, createRackNetwork, inNamespace, listNamespaces, type HostLink } from './netns.ts'
 import { startDaemon, stopDaemon, tryRun, type Daemon } from './proc.ts'
@@ -15,6 +16,8 @@ export type LabOptions = {
   readonly dhcpMode: DhcpMode
   /** VMs to start once Anvil is ready; more can be started later with startVm(). */
   readonly vms?: readonly VmIdentity[]
+  /** VMs that get a simulated BMC and stay powered off until a BMC powers them on (lab/bmc.ts). */
+  readonly bmcs?: readonly VmIdentity[]
   readonly logLevel?: string
   /** Progress lines for a human (the CLI prints them; tests may ignore them). */
   readonly onProgress?: (message: string) => void
@@ -31,10 +34,14 @@ export type Lab = {
   readonly anvil: AnvilProcess
   readonly api: LabApi
   readonly vms: ReadonlyMap<string, LabVm>
+  /** VMs behind simulated BMCs, by VM name. */
+  readonly bmcs: ReadonlyMap<string, LabBmc>
   /** The namespace of the site DHCP server (proxy mode only). */
   readonly siteNs: string | undefined
   startVm (identity: VmIdentity): Promise<LabVm>
   stopVm (name: string): Promise<void>
+  /** Gives a VM a BMC on the management segment; the VM stays off until the BMC powers it on. */
+  startBmc (identity: VmIdentity): Promise<LabBmc>
   /** Plugs another namespace (a test client) into the bridge; removed by stop(). */
   attachClient (role: string, address?: string): Promise<string>
   /** The shell line that points the CLI at this lab. */
@@ -45,7 +52,14 @@ export type Lab = {
 }
 
 /** What a crashed lab left behind, so `npm run lab -- --cleanup` can remove it. */
-export type LabState = { ns: string, namespaces: string[], hostIf: string, pids: number[] }
+export type LabState = {
+  ns: string
+  namespaces: string[]
+  hostIf: string
+  pids: number[]
+  /** Chassis directories of the BMCs: the QEMU a BMC started is in its qemu.pid. */
+  chassisDirs?: string[]
+}
 
 /**
  * Brings up the lab: namespace, bridge and host link, router advertisements, the site DHCP server
@@ -57,6 +71,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
   mkdirSync(runDir, { recursive: true })
   const teardown = new Teardown()
   const vms = new Map<string, LabVm>()
+  const bmcs = new Map<string, LabBmc>()
   const taps = new Set<string>()
   const state: LabState = { ns, namespaces: [ns], hostIf: '', pids: [] }
   const saveState = (s: LabState = state): void => writeFileSync(join(runDir, 'state.json'), JSON.stringify(s, null, 2) + '\n')
@@ -74,6 +89,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
     state.hostIf = hostLink.hostIf
     saveState()
     await createRackNetwork(ns, hostLink, teardown)
+    await createMgmtNetwork(ns)
     progress(`namespace ${ns}: br0 ${LAB_NET.serverAddress}/24 + ${LAB_NET.ipv6}, API link ${hostLink.hostAddress} ↔ ${hostLink.nsAddress}`)
     track(startDaemon({ name: 'dnsmasq-ra', argv: inNamespace(ns, raArgv(runDir)), logFile: join(runDir, 'dnsmasq-ra.log') }))
     let siteNs: string | undefined
@@ -90,13 +106,15 @@ export async function startLab (options: LabOptions): Promise<Lab> {
     saveState()
     progress(`anvil serving (dhcp ${options.dhcpMode}), log ${anvil.daemon.logFile}`)
 
+    // A tap outlives its VM until teardown, so a VM can be stopped and started again.
+    const ensureTap = async (identity: VmIdentity): Promise<void> => {
+      if (taps.has(identity.tap)) return
+      await addTap(ns, identity.tap, teardown)
+      taps.add(identity.tap)
+    }
     const startVm = async (identity: VmIdentity): Promise<LabVm> => {
-      if (vms.has(identity.name)) throw new Error(`${identity.name} is already running`)
-      // A tap outlives its VM until teardown, so a VM can be stopped and started again.
-      if (!taps.has(identity.tap)) {
-        await addTap(ns, identity.tap, teardown)
-        taps.add(identity.tap)
-      }
+      if (vms.has(identity.name) || bmcs.has(identity.name)) throw new Error(`${identity.name} is already running`)
+      await ensureTap(identity)
       await prepareVm(identity, runDir)
       const files = vmFiles(runDir, identity)
       const daemon = track(startDaemon({ name: identity.name, argv: inNamespace(ns, qemuArgv(identity, runDir)), logFile: files.stdoutLog }))
@@ -105,6 +123,16 @@ export async function startLab (options: LabOptions): Promise<Lab> {
       progress(`${identity.name}: ${identity.firmware} ${identity.mac} serial ${identity.serial} uuid ${identity.uuid}, console ${files.serialLog}`)
       return vm
     }
+    const startVmBmc = async (identity: VmIdentity): Promise<LabBmc> => {
+      if (vms.has(identity.name) || bmcs.has(identity.name)) throw new Error(`${identity.name} is already running`)
+      await ensureTap(identity)
+      state.chassisDirs = [...(state.chassisDirs ?? []), chassisDir(runDir, identity)]
+      saveState()
+      const bmc = await startBmc(ns, identity, runDir, { teardown, track: (d) => { track(d) } })
+      bmcs.set(identity.name, bmc)
+      progress(`${identity.name}: ${identity.firmware} ${identity.mac}, powered off; BMC ${bmc.address}:${bmc.port} user ${bmc.user} password ${bmc.password}, console ${bmc.serialLog}`)
+      return bmc
+    }
     const lab: Lab = {
       ns,
       runDir,
@@ -112,8 +140,10 @@ export async function startLab (options: LabOptions): Promise<Lab> {
       anvil,
       api: new LabApi(anvil.endpoint, anvil.tokenFile),
       vms,
+      bmcs,
       siteNs,
       startVm,
+      startBmc: startVmBmc,
       stopVm: async (name) => {
         const vm = vms.get(name)
         if (vm === undefined) return
@@ -133,6 +163,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
         if (failures.length > 0) throw new Error(`lab teardown left work undone:\n  ${failures.join('\n  ')}`)
         state.pids = []
         state.namespaces = []
+        state.chassisDirs = []
         saveState()
       },
       leftovers: async () => {
@@ -140,15 +171,21 @@ export async function startLab (options: LabOptions): Promise<Lab> {
         const left = [...namespaces].filter(n => present.has(n)).map(n => `namespace ${n}`)
         if (await tryRun(['ip', 'link', 'show', hostLink.hostIf])) left.push(`link ${hostLink.hostIf}`)
         for (const d of daemons) if (d.alive()) left.push(`${d.name} (pid ${d.pid})`)
+        for (const b of bmcs.values()) {
+          const pid = await chassisQemuPid(b.dir, b.vm)
+          if (pid !== undefined) left.push(`QEMU of ${b.vm.name} (pid ${pid})`)
+        }
         return left
       }
     }
     for (const vm of options.vms ?? []) await startVm(vm)
+    for (const vm of options.bmcs ?? []) await startVmBmc(vm)
+    if ((options.bmcs ?? []).length > 0) progress(`BMCs on ${BMC_NET.iface} ${BMC_NET.anvilAddress}/${BMC_NET.prefixLength} (Anvil's side), port ${BMC_NET.port}`)
     return lab
   } catch (err) {
     const failures = await teardown.run()
     if (failures.length > 0) progress(`teardown after a failed start left: ${failures.join('; ')}`)
-    else saveState(Object.assign(state, { pids: [], namespaces: [] }))
+    else saveState(Object.assign(state, { pids: [], namespaces: [], chassisDirs: [] }))
     throw err
   }
 }
