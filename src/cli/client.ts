@@ -26,25 +26,39 @@ export class ApiClient {
   }
 
   async get<T> (path: string): Promise<T> {
+    return await this.request<T>('GET', path)
+  }
+
+  async post<T> (path: string, body: unknown): Promise<T> {
+    return await this.request<T>('POST', path, body)
+  }
+
+  /**
+   * One API call. The timeout is generous: a power action answers only once the BMC reads back
+   * the new state, and a soft shutdown waits for the operating system.
+   */
+  async request<T> (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const url = this.#endpoint + path
     let res: Response
+    const headers: Record<string, string> = { authorization: `Bearer ${this.#readToken()}`, accept: 'application/json' }
+    if (body !== undefined) headers['content-type'] = 'application/json'
     try {
-      res = await fetch(url, { headers: { authorization: `Bearer ${this.#readToken()}`, accept: 'application/json' }, signal: AbortSignal.timeout(30_000) })
+      res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(300_000) })
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
       throw new CodedError('ERR_API_UNREACHABLE', `cannot reach the Anvil API at ${this.#endpoint} (${cause}): is \`anvil serve\` running? (--endpoint / ANVIL_ENDPOINT)`)
     }
     const text = await res.text()
-    let body: unknown
+    let answer: unknown
     try {
-      body = text === '' ? undefined : JSON.parse(text)
+      answer = text === '' ? undefined : JSON.parse(text)
     } catch {
       throw new CodedError('ERR_API_RESPONSE', `the API at ${url} answered ${res.status} with something that is not JSON`)
     }
     if (!res.ok) {
-      const e = (body as { error?: { code?: string, message?: string } } | undefined)?.error
+      const e = (answer as { error?: { code?: string, message?: string } } | undefined)?.error
       throw new CodedError(e?.code ?? 'ERR_API_RESPONSE', e?.message ?? `the API answered ${res.status}`)
     }
-    return body as T
+    return answer as T
   }
 }

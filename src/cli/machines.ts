@@ -1,4 +1,7 @@
-import type { Command } from 'commander'
+import { Option, type Command } from 'commander'
+import { CodedError } from '../lib/errors.ts'
+import { parseCipherSuite, parsePort } from './power.ts'
+import { readSecretFromStdin } from './stdin.ts'
 import type { ApiClient } from './client.ts'
 import type { EventView, MachineView } from '../http/api-types.ts'
 import { renderData, renderFields, renderTable, type Column, type OutputFormat } from './output.ts'
@@ -55,9 +58,32 @@ export function registerMachineCommands (program: Command, ctx: CliContext): voi
           ['uuid', m.uuid], ['reported uuid', m.reportedUuid], ['uuid status', m.uuidStatus],
           ['serial', m.serial], ['manufacturer', m.manufacturer], ['product', m.product],
           ['firmware', m.firmware], ['arch', m.arch], ['ip', m.ip], ['macs', m.macs],
+          ['bmc', m.bmc === null ? null : `${m.bmc.user}@${m.bmc.address}:${m.bmc.port} (cipher suite ${m.bmc.cipherSuite})`],
           ['first seen', m.createdAt], ['last seen', m.lastSeenAt]
         ])
         : renderData(m, format))
+    })
+
+  machines.command('add').description('enrol a machine before it boots; its first PXE boot is matched to this record')
+    .requiredOption('--mac <mac>', 'a MAC address of the machine (the one it PXE boots from)')
+    .option('--uuid <uuid>', 'its SMBIOS system UUID')
+    .option('--serial <serial>', 'its serial number')
+    .option('--bmc-address <host>', 'BMC IPv4 address or host name')
+    .option('--bmc-port <port>', 'BMC RMCP+ UDP port', parsePort)
+    .option('--bmc-user <name>', 'BMC user')
+    .option('--bmc-password-stdin', 'read the BMC password from standard input')
+    .addOption(new Option('--bmc-cipher-suite <suite>', 'auto (strongest offered), 3 or 17').argParser(parseCipherSuite))
+    .action(async (o: { mac: string, uuid?: string, serial?: string, bmcAddress?: string, bmcPort?: number, bmcUser?: string, bmcPasswordStdin?: boolean, bmcCipherSuite?: 'auto' | 3 | 17 }) => {
+      const bmcGiven = o.bmcAddress !== undefined || o.bmcUser !== undefined || o.bmcPasswordStdin === true || o.bmcPort !== undefined
+      if (bmcGiven && (o.bmcAddress === undefined || o.bmcUser === undefined || o.bmcPasswordStdin !== true)) {
+        throw new CodedError('ERR_USAGE', 'a BMC needs --bmc-address, --bmc-user and --bmc-password-stdin together')
+      }
+      const bmc = bmcGiven
+        ? { address: o.bmcAddress, user: o.bmcUser, password: await readSecretFromStdin('--bmc-password-stdin'), ...(o.bmcPort === undefined ? {} : { port: o.bmcPort }), ...(o.bmcCipherSuite === undefined ? {} : { cipherSuite: o.bmcCipherSuite }) }
+        : undefined
+      const m = await ctx.client().post<MachineView>('/api/v1/machines', { mac: o.mac, ...(o.uuid === undefined ? {} : { uuid: o.uuid }), ...(o.serial === undefined ? {} : { serial: o.serial }), ...(bmc === undefined ? {} : { bmc }) })
+      const format = ctx.output()
+      ctx.print(format === 'table' ? `enrolled ${m.id} (MAC ${m.macs.join(', ')}${m.bmc === null ? '' : `, BMC ${m.bmc.address}:${m.bmc.port}`})\n` : renderData(m, format))
     })
 
   machines.command('timeline').alias('events').description('every step of the machine\'s boots, with the reason for each decision')

@@ -4,6 +4,7 @@ import { loadConfig } from '../config/load.ts'
 import { isCodedError } from '../lib/errors.ts'
 import { ApiClient } from './client.ts'
 import { registerMachineCommands } from './machines.ts'
+import { registerBmcCommands, registerBootdevCommand, registerPowerCommands } from './power.ts'
 import { parseOutputFormat, type OutputFormat } from './output.ts'
 
 /** What `anvil serve` runs; injected so the CLI module does not import the whole server. */
@@ -28,7 +29,7 @@ function clientFrom (opts: GlobalOptions): ApiClient {
 /** Builds the `anvil` command tree. */
 export function buildProgram (serve: ServeAction, print: (text: string) => void = (t) => process.stdout.write(t)): Command {
   const program = new Command('anvil')
-    .description('Anvil: bare-metal provisioning (DHCP, TFTP, HTTP boot, inventory)')
+    .description('Anvil: bare-metal provisioning (DHCP, TFTP, HTTP boot, inventory, power)')
     .option('--endpoint <url>', 'admin API URL (env ANVIL_ENDPOINT; default http://127.0.0.1:8081)')
     .option('--token-file <file>', 'admin API token file (env ANVIL_TOKEN_FILE; default ./var/admin.token)')
     .option('-c, --config <file>', 'server config file (env ANVIL_CONFIG)')
@@ -42,11 +43,15 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
       await serve(opts.config ?? program.opts<GlobalOptions>().config ?? process.env.ANVIL_CONFIG)
     })
 
-  registerMachineCommands(program, {
+  const ctx = {
     client: () => clientFrom(program.opts<GlobalOptions>()),
     output: (): OutputFormat => parseOutputFormat(program.opts<GlobalOptions>().output),
     print
-  })
+  }
+  registerMachineCommands(program, ctx)
+  registerBmcCommands(program, ctx)
+  registerPowerCommands(program, ctx)
+  registerBootdevCommand(program, ctx)
   return program
 }
 
