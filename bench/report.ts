@@ -5,7 +5,10 @@ import { cpus, totalmem } from 'node:os'
 import type { Section } from './context.ts'
 import { run, which } from './proc.ts'
 
-const TITLES: Record<Section['id'], string> = { dhcp: 'DHCP', tftp: 'TFTP', http: 'HTTP boot files' }
+/** Every section's id; 'ipmi' is declared by bench/ipmi.ts until context.ts's Section names it. */
+export type SectionId = Section['id'] | 'ipmi'
+
+const TITLES: Record<SectionId, string> = { dhcp: 'DHCP', tftp: 'TFTP', http: 'HTTP boot files', ipmi: 'IPMI power status' }
 
 const begin = (id: string): string => `<!-- bench:${id}:begin -->`
 const end = (id: string): string => `<!-- bench:${id}:end -->`
@@ -31,13 +34,15 @@ export async function machineLine (): Promise<string> {
     `atftp ${await version(['atftp', '--version'], /atftp-(\S+)/)}`,
     `tftpd-hpa ${await version(['in.tftpd', '-V'], /tftp-hpa ([\d.]+)/)}`,
     `nginx ${await version(['nginx', '-v'], /nginx\/(\S+)/)}`,
-    `wrk ${await version(['wrk', '-v'], /wrk (\S+)/)}`
+    `wrk ${await version(['wrk', '-v'], /wrk (\S+)/)}`,
+    `ipmitool ${await version(['ipmitool', '-V'], /version (\S+)/)}`,
+    `ipmi_sim ${await version(['ipmi_sim', '--version'], /version (\S+)/)}`
   ]
   return `nproc ${nproc}, ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${kernel}, Node ${process.version}; ${tools.join(', ')}`
 }
 
 /** The block written between a protocol's markers. */
-export function resultBlock (section: Section, meta: { command: string, date: string, machine: string, commit: string, quick: boolean }): string {
+export function resultBlock (section: { readonly markdown: string }, meta: { command: string, date: string, machine: string, commit: string, quick: boolean }): string {
   return [
     `Measured ${meta.date} with \`${meta.command}\` (commit ${meta.commit})${meta.quick ? ', a **--quick smoke run: not figures to compare**' : ''}.`,
     `Machine: ${meta.machine}.`,
@@ -50,7 +55,7 @@ export function resultBlock (section: Section, meta: { command: string, date: st
  * Replaces each section's block in the document (adding a heading and markers at the end when the
  * protocol has none yet); everything outside the markers is left as it was.
  */
-export function updateDocument (file: string, blocks: ReadonlyArray<{ id: Section['id'], text: string }>): void {
+export function updateDocument (file: string, blocks: ReadonlyArray<{ id: SectionId, text: string }>): void {
   let doc = existsSync(file) ? readFileSync(file, 'utf8') : '# Benchmarks\n'
   for (const { id, text } of blocks) {
     const a = doc.indexOf(begin(id))

@@ -1,4 +1,4 @@
-// `npm run bench -- [dhcp|tftp|http|all] [--quick] [--rounds N] [--write|--no-write]`: Anvil side by side with the
+// `npm run bench -- [dhcp|tftp|http|ipmi|all] [--quick] [--rounds N] [--write|--no-write]`: Anvil side by side with the
 // anchors (BENCHMARKS.md), in one run, in turns, over a veth pair between two namespaces.
 // Results are printed and written to docs/benchmarks.md (a --quick run only with --write;
 // --no-write keeps the file as it is).
@@ -8,22 +8,25 @@ import { fileURLToPath } from 'node:url'
 import { dir, type BenchContext, type Section } from './context.ts'
 import { benchDhcp } from './dhcp.ts'
 import { benchHttp } from './http.ts'
+import { benchIpmi, type IpmiSection } from './ipmi.ts'
 import { benchTftp } from './tftp.ts'
 import { createPair, deletePair } from './netns.ts'
 import { killAll, run, stopStarting, which } from './proc.ts'
 import { machineLine, resultBlock, updateDocument } from './report.ts'
 
-const BENCHES = { dhcp: benchDhcp, tftp: benchTftp, http: benchHttp } as const
+const BENCHES = { dhcp: benchDhcp, tftp: benchTftp, http: benchHttp, ipmi: benchIpmi } as const
+const ALL: BenchId[] = ['dhcp', 'tftp', 'http', 'ipmi']
 type BenchId = keyof typeof BENCHES
 const NEEDS: Record<BenchId, string[]> = {
   dhcp: ['perfdhcp', 'kea-dhcp4', 'dnsmasq'],
   tftp: ['curl', 'atftp', 'in.tftpd'],
-  http: ['curl', 'wrk', 'nginx']
+  http: ['curl', 'wrk', 'nginx'],
+  ipmi: ['ipmi_sim', 'ipmitool']
 }
-const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|all] [--quick] [--rounds N] [--write|--no-write]'
+const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|ipmi|all] [--quick] [--rounds N] [--write|--no-write]'
 
 function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean, rounds: number | undefined } {
-  let ids: BenchId[] = ['dhcp', 'tftp', 'http']
+  let ids: BenchId[] = ALL
   let quick = false
   let write: boolean | undefined
   let rounds: number | undefined
@@ -35,7 +38,7 @@ function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, 
     else if (a === '--rounds') {
       rounds = Number(argv[++i])
       if (!Number.isInteger(rounds) || rounds < 1 || rounds > 20) throw new Error(`--rounds takes a number from 1 to 20\n${USAGE}`)
-    } else if (a === 'all') ids = ['dhcp', 'tftp', 'http']
+    } else if (a === 'all') ids = ALL
     else if (a in BENCHES) ids = [a as BenchId]
     else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`)
   }
@@ -56,7 +59,7 @@ async function main (): Promise<number> {
   }
   const missing = [...new Set(['ip', 'taskset', 'ss', ...opts.ids.flatMap(id => NEEDS[id])])].filter(t => which(t) === undefined)
   if (missing.length > 0) {
-    process.stderr.write(`bench: missing programs: ${missing.join(', ')} (Debian: kea-admin kea-dhcp4-server dnsmasq-base curl atftp tftpd-hpa nginx-light wrk iproute2 util-linux)\n`)
+    process.stderr.write(`bench: missing programs: ${missing.join(', ')} (Debian: kea-admin kea-dhcp4-server dnsmasq-base curl atftp tftpd-hpa nginx-light wrk openipmi ipmitool iproute2 util-linux)\n`)
     return 1
   }
   const repo = fileURLToPath(new URL('..', import.meta.url))
@@ -83,7 +86,7 @@ async function main (): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  const sections: Section[] = []
+  const sections: Array<Section | IpmiSection> = []
   try {
     await createPair()
     for (const id of opts.ids) {
@@ -93,7 +96,7 @@ async function main (): Promise<number> {
   } finally {
     await cleanup()
   }
-  const command = `npm run bench -- ${opts.ids.length === 3 ? 'all' : opts.ids.join(' ')}${opts.quick ? ' --quick' : ''}${opts.rounds === undefined ? '' : ` --rounds ${opts.rounds}`}`
+  const command = `npm run bench -- ${opts.ids.length === ALL.length ? 'all' : opts.ids.join(' ')}${opts.quick ? ' --quick' : ''}${opts.rounds === undefined ? '' : ` --rounds ${opts.rounds}`}`
   const commit = (await run(['git', '-C', repo, 'rev-parse', '--short', 'HEAD'], { timeoutMs: 5000 })).stdout.trim()
   const meta = { command, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', machine: await machineLine(), commit, quick: opts.quick }
   const blocks = sections.map(s => ({ id: s.id, text: resultBlock(s, meta) }))
