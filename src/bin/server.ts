@@ -16,7 +16,13 @@ import { counterFamilies, type MetricFamily } from '../http/metrics.ts'
 import { createDhcpService } from '../dhcp/server.ts'
 import { createTftpService } from '../tftp/server.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
-import { ensureAdminToken } from './data-dir-secrets.ts'
+import { ensureAdminToken, ensureSecretKey } from './data-dir-secrets.ts'
+import { SqliteBmcStore } from '../db/bmc-store.ts'
+import { SecretBox } from '../lib/secret-box.ts'
+import { BmcRegistry } from '../power/bmc-registry.ts'
+import { PowerService } from '../power/power-service.ts'
+import { IpmiBmcClient } from '../power/ipmi-bmc-client.ts'
+import { IpmiSession } from '../ipmi/client.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
 
 /** A started server: what it bound, and how to stop it. */
@@ -56,6 +62,17 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const store = new SqliteMachineStore(db)
   const timeline = new Timeline({ store, clock: systemClock, onError: (err) => log.error({ err }, 'could not write timeline events') })
   const machines = new MachineService({ store, timeline, clock: systemClock })
+  const { key, file: keyFile, created: keyCreated } = ensureSecretKey(dataDir)
+  if (keyCreated) log.info({ file: keyFile }, 'wrote a new key for BMC passwords at rest: back it up with the database')
+  const registry = new BmcRegistry({ machines, store: new SqliteBmcStore(db), secrets: new SecretBox(key), events: timeline, clock: systemClock })
+  const ipmiLog = log.child({ svc: 'ipmi' })
+  const bmcClient = new IpmiBmcClient({
+    open: async (target) => await IpmiSession.open(target, { logger: ipmiLog }),
+    timeoutMs: config.power.ipmi.timeout,
+    retries: config.power.ipmi.retries,
+    idleCloseMs: config.power.ipmi.idleClose
+  })
+  const power = new PowerService({ registry, client: bmcClient, events: timeline, clock: systemClock, config: config.power })
 
   const bootRoot = resolve(config.bootAssets)
   if (!existsSync(bootRoot)) {
@@ -84,7 +101,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),
     ...(dhcp === undefined ? [] : counterFamilies('dhcp', dhcp.stats()))
   ]
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics }), config.api.listen)
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power } }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))
@@ -164,6 +181,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
           log.error({ err, service: service.name }, 'service did not stop cleanly')
         }
       }
+      await bmcClient.close()
       await timeline.flush()
       db.$client.close()
     })()
