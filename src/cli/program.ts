@@ -5,6 +5,7 @@ import { isCodedError } from '../lib/errors.ts'
 import { ApiClient } from './client.ts'
 import { registerMachineCommands } from './machines.ts'
 import { registerBmcCommands, registerBootdevCommand, registerPowerCommands } from './power.ts'
+import { registerIpmiCommand } from './ipmi.ts'
 import { parseOutputFormat, type OutputFormat } from './output.ts'
 
 /** What `anvil serve` runs; injected so the CLI module does not import the whole server. */
@@ -52,6 +53,7 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
   registerBmcCommands(program, ctx)
   registerPowerCommands(program, ctx)
   registerBootdevCommand(program, ctx)
+  registerIpmiCommand(program, ctx)
   return program
 }
 

@@ -1,11 +1,12 @@
 import { isCodedError, type CodedError } from '../lib/errors.ts'
 import { KeyedSerializer, Semaphore } from '../lib/concurrency.ts'
-import { BmcError, BmcErrorCode } from '../ipmi/errors.ts'
+import { BmcErrorCode } from '../ipmi/errors.ts'
 import type { BootEventSink } from '../inventory/events.ts'
 import type { Clock } from '../inventory/ports.ts'
 import type { PowerConfig } from '../config/schema.ts'
 import type { BmcRegistry } from './bmc-registry.ts'
 import type { BmcClient, BmcEndpoint, BootDeviceReading, BootDeviceSetting, PowerAction, PowerState } from './bmc.ts'
+import { checkBootReadBack, describeBootSetting, readBackPower } from './read-back.ts'
 
 export type PowerServiceOptions = {
   readonly registry: BmcRegistry
@@ -27,9 +28,6 @@ export type PowerStatusLine = { readonly machineId: string, readonly state?: Pow
 
 /** Errors worth another try: the BMC did not answer, or dropped our session. Never wrong credentials. */
 const TRANSIENT = new Set<string>([BmcErrorCode.unreachable, BmcErrorCode.sessionClosed, BmcErrorCode.protocol])
-
-/** The state each action must read back as. */
-const EXPECTED: Record<PowerAction, PowerState> = { on: 'on', off: 'off', soft: 'off', cycle: 'on', reset: 'on' }
 
 const defaultSleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
@@ -93,7 +91,7 @@ export class PowerService {
   /** Sets the next boot device and reads the boot flags back. */
   async setBootDevice (machineKey: string, setting: BootDeviceSetting): Promise<BootDeviceReading> {
     const { machineId, bmc } = await this.#o.registry.endpoint(machineKey, this.#o.config.ipmi.cipherSuite)
-    const what = `boot device ${describe(setting)}`
+    const what = `boot device ${describeBootSetting(setting)}`
     try {
       const reading = await this.#perBmc.run(bmcKey(bmc), async () => {
         await this.#limited(async () => { await this.#o.client.setBootDevice(bmc, setting) })
@@ -141,19 +139,12 @@ export class PowerService {
   }
 
   async #readBackPower (bmc: BmcEndpoint, action: PowerAction): Promise<PowerState> {
-    const want = EXPECTED[action]
-    const timeout = action === 'soft' ? this.#o.config.softOffTimeout : this.#o.config.readBackTimeout
-    const deadline = this.#o.clock.now() + timeout
-    let last: PowerState
-    for (;;) {
-      last = await this.#limited(async () => await this.#o.client.powerState(bmc))
-      if (last === want || this.#o.clock.now() >= deadline) break
-      await this.#sleep(this.#poll)
-    }
-    if (last !== want) {
-      throw new BmcError(BmcErrorCode.readBack, `power ${action} was accepted, but the BMC still reads back ${last} after ${timeout / 1000} s`, { action, expected: want, actual: last })
-    }
-    return last
+    return await readBackPower(async () => await this.#limited(async () => await this.#o.client.powerState(bmc)), action, {
+      timeoutMs: action === 'soft' ? this.#o.config.softOffTimeout : this.#o.config.readBackTimeout,
+      pollMs: this.#poll,
+      sleep: this.#sleep,
+      clock: this.#o.clock
+    })
   }
 
   #recordFailure (machineId: string, what: string, err: unknown): void {
@@ -165,21 +156,6 @@ export class PowerService {
 /** A BMC is one device whatever the credentials: serialize by where it lives. */
 function bmcKey (bmc: BmcEndpoint): string {
   return `${bmc.address}:${bmc.port}`
-}
-
-function describe (s: BootDeviceSetting): string {
-  return `${s.device}${s.persistent ? ', persistent' : ', next boot only'}${s.efi ? ', EFI' : ', legacy'}`
-}
-
-/** The device must read back; persistence and EFI only when the BMC marks its flags valid. */
-function checkBootReadBack (want: BootDeviceSetting, got: BootDeviceReading): void {
-  const mismatch: string[] = []
-  if (got.device !== want.device) mismatch.push(`device ${got.device}`)
-  if (got.valid && got.persistent !== want.persistent) mismatch.push(got.persistent ? 'persistent' : 'next boot only')
-  if (got.valid && got.efi !== want.efi) mismatch.push(got.efi ? 'EFI' : 'legacy')
-  if (mismatch.length > 0) {
-    throw new BmcError(BmcErrorCode.readBack, `boot device ${describe(want)} was accepted, but the BMC reads back ${mismatch.join(', ')}`, { expected: want, actual: got })
-  }
 }
 
 function errorJson (err: unknown): { code: string, message: string } {
