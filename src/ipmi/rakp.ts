@@ -210,8 +210,13 @@ export function encodeRakp2 (m: Rakp2): Buffer {
   return w.toBuffer()
 }
 
-/** Decode RAKP Message 2; an error status may end early. */
-export function decodeRakp2 (buf: Buffer): Rakp2 {
+function exactRest (r: BufferReader, length: number | undefined, what: string): Buffer {
+  if (length !== undefined && r.remaining !== length) r.fail(`${what} is ${r.remaining} bytes, not ${length}`)
+  return r.rest()
+}
+
+/** Decode RAKP Message 2; an error status may end early. `authCodeLength` (the suite's) is enforced when given. */
+export function decodeRakp2 (buf: Buffer, authCodeLength?: number): Rakp2 {
   const r = new BufferReader(buf)
   const tag = r.u8('tag')
   const status = r.u8('status')
@@ -222,7 +227,7 @@ export function decodeRakp2 (buf: Buffer): Rakp2 {
   const consoleSessionId = r.u32le('console session ID')
   const bmcRandom = r.bytes(16, 'BMC random')
   const bmcGuid = r.bytes(16, 'BMC GUID')
-  return { tag, status, consoleSessionId, bmcRandom, bmcGuid, authCode: r.rest() }
+  return { tag, status, consoleSessionId, bmcRandom, bmcGuid, authCode: exactRest(r, authCodeLength, 'RAKP 2 AuthCode') }
 }
 
 /** Encode RAKP Message 3. */
@@ -232,14 +237,14 @@ export function encodeRakp3 (m: Rakp3): Buffer {
   return w.toBuffer()
 }
 
-/** Decode RAKP Message 3 (tests and fixtures). */
-export function decodeRakp3 (buf: Buffer): Rakp3 {
+/** Decode RAKP Message 3 (tests and fixtures); `authCodeLength` is enforced when given. */
+export function decodeRakp3 (buf: Buffer, authCodeLength?: number): Rakp3 {
   const r = new BufferReader(buf)
   const tag = r.u8('tag')
   const status = r.u8('status')
   r.skip(2, 'reserved')
   const bmcSessionId = r.u32le('BMC session ID')
-  return { tag, status, bmcSessionId, authCode: r.rest() }
+  return { tag, status, bmcSessionId, authCode: exactRest(r, authCodeLength, 'RAKP 3 AuthCode') }
 }
 
 /** Encode RAKP Message 4 (tests that stand in for a BMC). */
@@ -251,13 +256,13 @@ export function encodeRakp4 (m: Rakp4): Buffer {
   return w.toBuffer()
 }
 
-/** Decode RAKP Message 4; an error status may end early. */
-export function decodeRakp4 (buf: Buffer): Rakp4 {
+/** Decode RAKP Message 4; an error status may end early. `checkLength` (the suite's) is enforced when given. */
+export function decodeRakp4 (buf: Buffer, checkLength?: number): Rakp4 {
   const r = new BufferReader(buf)
   const tag = r.u8('tag')
   const status = r.u8('status')
   if (status !== 0 && r.remaining < 6) return { tag, status, consoleSessionId: undefined, integrityCheck: Buffer.alloc(0) }
   r.skip(2, 'reserved')
   const consoleSessionId = r.u32le('console session ID')
-  return { tag, status, consoleSessionId, integrityCheck: r.rest() }
+  return { tag, status, consoleSessionId, integrityCheck: exactRest(r, checkLength, 'RAKP 4 integrity check value') }
 }

@@ -177,7 +177,7 @@ function refusal (what: string, status: number): HandshakeOutput {
 function onRakp2 (state: HandshakeState, phase: Phase & { name: 'rakp2' }, bytes: Buffer): HandshakeOutput {
   const packet = decodeSessionPacket(bytes, 0)
   if (packet.format !== 'v2.0' || packet.payloadType !== PayloadType.rakp2) return ignore('not a RAKP 2')
-  const rsp = decodeRakp2(packet.payload)
+  const rsp = decodeRakp2(packet.payload, phase.suite.keyExchangeLength)
   if (rsp.tag !== phase.tag) return ignore('RAKP 2 for another request')
   if (rsp.status !== 0) return refusal('RAKP 2', rsp.status)
   if (rsp.consoleSessionId !== state.config.consoleSessionId) return ignore('RAKP 2 for another console session')
@@ -203,7 +203,7 @@ function onRakp2 (state: HandshakeState, phase: Phase & { name: 'rakp2' }, bytes
 function onRakp4 (state: HandshakeState, phase: Phase & { name: 'rakp4' }, bytes: Buffer): HandshakeOutput {
   const packet = decodeSessionPacket(bytes, 0)
   if (packet.format !== 'v2.0' || packet.payloadType !== PayloadType.rakp4) return ignore('not a RAKP 4')
-  const rsp = decodeRakp4(packet.payload)
+  const rsp = decodeRakp4(packet.payload, phase.suite.rakp4Length)
   if (rsp.tag !== phase.tag) return ignore('RAKP 4 for another request')
   if (rsp.status !== 0) return refusal('RAKP 4', rsp.status)
   if (rsp.consoleSessionId !== state.config.consoleSessionId) return ignore('RAKP 4 for another console session')
