@@ -50,9 +50,9 @@ export async function listNamespaces (): Promise<string[]> {
   return out.split('\n').map(l => l.split(' ')[0] ?? '').filter(n => n.length > 0)
 }
 
-/** A fresh namespace name for tests: anvlab-<6 hex>, never the interactive lab's "rack". */
-export function testNamespaceName (): string {
-  return `anvlab-${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`
+/** A fresh namespace name for tests: <prefix>-<6 hex> (anvlab by default), never the interactive lab's "rack". */
+export function testNamespaceName (prefix = 'anvlab'): string {
+  return `${prefix}-${randomInt(0, 0xffffff).toString(16).padStart(6, '0')}`
 }
 
 /**

@@ -128,8 +128,8 @@ export async function writeBootDisk (file: string): Promise<void> {
   // (INT 10h AH=0Eh; SeaBIOS's serial console copies it to the serial port), then halt forever.
   //   xor ax,ax; mov ds,ax; mov si,7C1Ah; cld
   //   next: lodsb; or al,al; jz stop; mov ah,0Eh; mov bx,7; int 10h; jmp next
-  //   stop: cli; hlt; jmp stop
-  Buffer.from('31c08ed8be1a7cfcac08c07409b40ebb0700cd10ebf2faf4ebfc', 'hex').copy(mbr, 0)
+  //   stop: sti; halt: hlt; jmp halt   (interrupts on: SeaBIOS's serial console flushes from its timer)
+  Buffer.from('31c08ed8be1a7cfcac08c07409b40ebb0700cd10ebf2fbf4ebfd', 'hex').copy(mbr, 0)
   Buffer.from(`\r\n${DISK_BOOT_MESSAGE}\r\n\x00`, 'latin1').copy(mbr, 0x1a)
   // The boot signature SeaBIOS checks before it jumps to the sector.
   mbr[510] = 0x55

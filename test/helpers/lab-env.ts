@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT, type DhcpMode } from '../../lab/anvil.ts'
 import { listNamespaces, testNamespaceName } from '../../lab/netns.ts'
-import { OVMF } from '../../lab/qemu.ts'
+import { OVMF, type VmIdentity } from '../../lab/qemu.ts'
 import { startLab, type Lab } from '../../lab/start-lab.ts'
 
 function hasProgram (name: string): boolean {
@@ -39,11 +39,15 @@ export function labSkipReason (): string | undefined {
 /** A lab for one test: its own namespace (anvlab-<random>) and run directory. */
 export type TestLab = { readonly lab: Lab, readonly runDir: string, cleanup (failed: boolean): Promise<void> }
 
-/** Starts a lab for a test; cleanup() stops it, checks nothing is left, and removes the run directory unless the test failed. */
-export async function startTestLab (dhcpMode: DhcpMode, logLevel = 'debug'): Promise<TestLab> {
-  const ns = testNamespaceName()
+/**
+ * Starts a lab for a test; cleanup() stops it, checks nothing is left, and removes the run directory
+ * unless the test failed. `bmcs`: VMs to give simulated BMCs (powered off), in a namespace named
+ * with `prefix` (anvbmc for the power tests, so they are told apart from the boot tests' anvlab).
+ */
+export async function startTestLab (dhcpMode: DhcpMode, logLevel = 'debug', options: { bmcs?: readonly VmIdentity[], prefix?: string } = {}): Promise<TestLab> {
+  const ns = testNamespaceName(options.prefix)
   const runDir = mkdtempSync(join(tmpdir(), `${ns}-`))
-  const lab = await startLab({ ns, runDir, dhcpMode, logLevel })
+  const lab = await startLab({ ns, runDir, dhcpMode, logLevel, ...(options.bmcs === undefined ? {} : { bmcs: options.bmcs }) })
   return {
     lab,
     runDir,
