@@ -7,7 +7,7 @@ const CODEC_FILES = ['src/dhcp/packet.ts', 'src/dhcp/options.ts', 'src/dhcp/pxe.
 const DOMAIN_FILES = ['src/inventory/**/*.ts', 'src/boot/**/*.ts', 'src/dhcp/lease-engine.ts']
 
 export default [
-  { ignores: ['dist/**', 'node_modules/**', 'migrations/**', 'lab/run/**', 'bench/run/**', 'var/**'] },
+  { ignores: ['dist/**', 'node_modules/**', 'migrations/**', 'lab/run/**', 'bench/run/**', 'var/**', 'src/proto/generated/**'] },
   ...neostandard({ ts: true }),
   {
     files: ['**/*.ts'],

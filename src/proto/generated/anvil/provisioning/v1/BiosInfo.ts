@@ -1,0 +1,20 @@
+// Original file: src/proto/provisioning.proto
+
+
+export interface BiosInfo {
+  'vendor'?: (string);
+  'version'?: (string);
+  /**
+   * as SMBIOS gives it (mm/dd/yyyy)
+   */
+  'date'?: (string);
+}
+
+export interface BiosInfo__Output {
+  'vendor': (string);
+  'version': (string);
+  /**
+   * as SMBIOS gives it (mm/dd/yyyy)
+   */
+  'date': (string);
+}

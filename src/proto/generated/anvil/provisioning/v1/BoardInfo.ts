@@ -1,0 +1,16 @@
+// Original file: src/proto/provisioning.proto
+
+
+export interface BoardInfo {
+  'manufacturer'?: (string);
+  'product'?: (string);
+  'serial'?: (string);
+  'version'?: (string);
+}
+
+export interface BoardInfo__Output {
+  'manufacturer': (string);
+  'product': (string);
+  'serial': (string);
+  'version': (string);
+}

@@ -1,0 +1,28 @@
+// Original file: src/proto/provisioning.proto
+
+
+export interface CpuInfo {
+  'model'?: (string);
+  'sockets'?: (number);
+  /**
+   * physical cores in all sockets
+   */
+  'cores'?: (number);
+  /**
+   * logical CPUs
+   */
+  'threads'?: (number);
+}
+
+export interface CpuInfo__Output {
+  'model': (string);
+  'sockets': (number);
+  /**
+   * physical cores in all sockets
+   */
+  'cores': (number);
+  /**
+   * logical CPUs
+   */
+  'threads': (number);
+}

@@ -1,0 +1,27 @@
+// Original file: src/proto/provisioning.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface Dimm {
+  'locator'?: (string);
+  'sizeBytes'?: (number | string | Long);
+  'speedMts'?: (number);
+  /**
+   * "DDR4", "RAM", ...
+   */
+  'type'?: (string);
+  'manufacturer'?: (string);
+  'serial'?: (string);
+}
+
+export interface Dimm__Output {
+  'locator': (string);
+  'sizeBytes': (number);
+  'speedMts': (number);
+  /**
+   * "DDR4", "RAM", ...
+   */
+  'type': (string);
+  'manufacturer': (string);
+  'serial': (string);
+}

@@ -1,0 +1,8 @@
+// Original file: src/proto/provisioning.proto
+
+
+export interface PowerOffTask {
+}
+
+export interface PowerOffTask__Output {
+}

@@ -1,0 +1,28 @@
+// Original file: src/proto/provisioning.proto
+
+
+export interface SystemInfo {
+  /**
+   * SMBIOS type 1, canonical lower-case string
+   */
+  'uuid'?: (string);
+  'serial'?: (string);
+  'manufacturer'?: (string);
+  'product'?: (string);
+  'sku'?: (string);
+  'family'?: (string);
+  'version'?: (string);
+}
+
+export interface SystemInfo__Output {
+  /**
+   * SMBIOS type 1, canonical lower-case string
+   */
+  'uuid': (string);
+  'serial': (string);
+  'manufacturer': (string);
+  'product': (string);
+  'sku': (string);
+  'family': (string);
+  'version': (string);
+}

@@ -1,0 +1,27 @@
+// Original file: src/proto/provisioning.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface TaskProgress {
+  'taskId'?: (string);
+  'disk'?: (string);
+  'bytesDone'?: (number | string | Long);
+  'bytesTotal'?: (number | string | Long);
+  'rateBytesPerSecond'?: (number | string | Long);
+  /**
+   * "wipe" | "verify"
+   */
+  'phase'?: (string);
+}
+
+export interface TaskProgress__Output {
+  'taskId': (string);
+  'disk': (string);
+  'bytesDone': (number);
+  'bytesTotal': (number);
+  'rateBytesPerSecond': (number);
+  /**
+   * "wipe" | "verify"
+   */
+  'phase': (string);
+}

@@ -1,0 +1,10 @@
+// Original file: src/proto/provisioning.proto
+
+
+export interface Welcome {
+  'machineId'?: (string);
+}
+
+export interface Welcome__Output {
+  'machineId': (string);
+}
