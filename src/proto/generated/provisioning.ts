@@ -1,30 +1,30 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
-import type { AgentMessage as _anvil_provisioning_v1_AgentMessage, AgentMessage__Output as _anvil_provisioning_v1_AgentMessage__Output } from './anvil/provisioning/v1/AgentMessage.ts';
-import type { BiosInfo as _anvil_provisioning_v1_BiosInfo, BiosInfo__Output as _anvil_provisioning_v1_BiosInfo__Output } from './anvil/provisioning/v1/BiosInfo.ts';
-import type { BmcInfo as _anvil_provisioning_v1_BmcInfo, BmcInfo__Output as _anvil_provisioning_v1_BmcInfo__Output } from './anvil/provisioning/v1/BmcInfo.ts';
-import type { BoardInfo as _anvil_provisioning_v1_BoardInfo, BoardInfo__Output as _anvil_provisioning_v1_BoardInfo__Output } from './anvil/provisioning/v1/BoardInfo.ts';
-import type { ChassisInfo as _anvil_provisioning_v1_ChassisInfo, ChassisInfo__Output as _anvil_provisioning_v1_ChassisInfo__Output } from './anvil/provisioning/v1/ChassisInfo.ts';
-import type { CpuInfo as _anvil_provisioning_v1_CpuInfo, CpuInfo__Output as _anvil_provisioning_v1_CpuInfo__Output } from './anvil/provisioning/v1/CpuInfo.ts';
-import type { Dimm as _anvil_provisioning_v1_Dimm, Dimm__Output as _anvil_provisioning_v1_Dimm__Output } from './anvil/provisioning/v1/Dimm.ts';
-import type { Disk as _anvil_provisioning_v1_Disk, Disk__Output as _anvil_provisioning_v1_Disk__Output } from './anvil/provisioning/v1/Disk.ts';
-import type { EraseReport as _anvil_provisioning_v1_EraseReport, EraseReport__Output as _anvil_provisioning_v1_EraseReport__Output } from './anvil/provisioning/v1/EraseReport.ts';
-import type { HardwareReport as _anvil_provisioning_v1_HardwareReport, HardwareReport__Output as _anvil_provisioning_v1_HardwareReport__Output } from './anvil/provisioning/v1/HardwareReport.ts';
-import type { Hello as _anvil_provisioning_v1_Hello, Hello__Output as _anvil_provisioning_v1_Hello__Output } from './anvil/provisioning/v1/Hello.ts';
-import type { MemoryInfo as _anvil_provisioning_v1_MemoryInfo, MemoryInfo__Output as _anvil_provisioning_v1_MemoryInfo__Output } from './anvil/provisioning/v1/MemoryInfo.ts';
-import type { Nic as _anvil_provisioning_v1_Nic, Nic__Output as _anvil_provisioning_v1_Nic__Output } from './anvil/provisioning/v1/Nic.ts';
-import type { PciDevice as _anvil_provisioning_v1_PciDevice, PciDevice__Output as _anvil_provisioning_v1_PciDevice__Output } from './anvil/provisioning/v1/PciDevice.ts';
-import type { PowerOffTask as _anvil_provisioning_v1_PowerOffTask, PowerOffTask__Output as _anvil_provisioning_v1_PowerOffTask__Output } from './anvil/provisioning/v1/PowerOffTask.ts';
+import type { AgentMessageInput as _anvil_provisioning_v1_AgentMessageInput, AgentMessage as _anvil_provisioning_v1_AgentMessage } from './anvil/provisioning/v1/AgentMessage.ts';
+import type { BiosInfoInput as _anvil_provisioning_v1_BiosInfoInput, BiosInfo as _anvil_provisioning_v1_BiosInfo } from './anvil/provisioning/v1/BiosInfo.ts';
+import type { BmcInfoInput as _anvil_provisioning_v1_BmcInfoInput, BmcInfo as _anvil_provisioning_v1_BmcInfo } from './anvil/provisioning/v1/BmcInfo.ts';
+import type { BoardInfoInput as _anvil_provisioning_v1_BoardInfoInput, BoardInfo as _anvil_provisioning_v1_BoardInfo } from './anvil/provisioning/v1/BoardInfo.ts';
+import type { ChassisInfoInput as _anvil_provisioning_v1_ChassisInfoInput, ChassisInfo as _anvil_provisioning_v1_ChassisInfo } from './anvil/provisioning/v1/ChassisInfo.ts';
+import type { CpuInfoInput as _anvil_provisioning_v1_CpuInfoInput, CpuInfo as _anvil_provisioning_v1_CpuInfo } from './anvil/provisioning/v1/CpuInfo.ts';
+import type { DimmInput as _anvil_provisioning_v1_DimmInput, Dimm as _anvil_provisioning_v1_Dimm } from './anvil/provisioning/v1/Dimm.ts';
+import type { DiskInput as _anvil_provisioning_v1_DiskInput, Disk as _anvil_provisioning_v1_Disk } from './anvil/provisioning/v1/Disk.ts';
+import type { EraseReportInput as _anvil_provisioning_v1_EraseReportInput, EraseReport as _anvil_provisioning_v1_EraseReport } from './anvil/provisioning/v1/EraseReport.ts';
+import type { HardwareReportInput as _anvil_provisioning_v1_HardwareReportInput, HardwareReport as _anvil_provisioning_v1_HardwareReport } from './anvil/provisioning/v1/HardwareReport.ts';
+import type { HelloInput as _anvil_provisioning_v1_HelloInput, Hello as _anvil_provisioning_v1_Hello } from './anvil/provisioning/v1/Hello.ts';
+import type { MemoryInfoInput as _anvil_provisioning_v1_MemoryInfoInput, MemoryInfo as _anvil_provisioning_v1_MemoryInfo } from './anvil/provisioning/v1/MemoryInfo.ts';
+import type { NicInput as _anvil_provisioning_v1_NicInput, Nic as _anvil_provisioning_v1_Nic } from './anvil/provisioning/v1/Nic.ts';
+import type { PciDeviceInput as _anvil_provisioning_v1_PciDeviceInput, PciDevice as _anvil_provisioning_v1_PciDevice } from './anvil/provisioning/v1/PciDevice.ts';
+import type { PowerOffTaskInput as _anvil_provisioning_v1_PowerOffTaskInput, PowerOffTask as _anvil_provisioning_v1_PowerOffTask } from './anvil/provisioning/v1/PowerOffTask.ts';
 import type { ProvisioningClient as _anvil_provisioning_v1_ProvisioningClient, ProvisioningDefinition as _anvil_provisioning_v1_ProvisioningDefinition } from './anvil/provisioning/v1/Provisioning.ts';
-import type { RebootTask as _anvil_provisioning_v1_RebootTask, RebootTask__Output as _anvil_provisioning_v1_RebootTask__Output } from './anvil/provisioning/v1/RebootTask.ts';
-import type { ServerMessage as _anvil_provisioning_v1_ServerMessage, ServerMessage__Output as _anvil_provisioning_v1_ServerMessage__Output } from './anvil/provisioning/v1/ServerMessage.ts';
-import type { SystemInfo as _anvil_provisioning_v1_SystemInfo, SystemInfo__Output as _anvil_provisioning_v1_SystemInfo__Output } from './anvil/provisioning/v1/SystemInfo.ts';
-import type { Task as _anvil_provisioning_v1_Task, Task__Output as _anvil_provisioning_v1_Task__Output } from './anvil/provisioning/v1/Task.ts';
-import type { TaskProgress as _anvil_provisioning_v1_TaskProgress, TaskProgress__Output as _anvil_provisioning_v1_TaskProgress__Output } from './anvil/provisioning/v1/TaskProgress.ts';
-import type { TaskResult as _anvil_provisioning_v1_TaskResult, TaskResult__Output as _anvil_provisioning_v1_TaskResult__Output } from './anvil/provisioning/v1/TaskResult.ts';
-import type { Welcome as _anvil_provisioning_v1_Welcome, Welcome__Output as _anvil_provisioning_v1_Welcome__Output } from './anvil/provisioning/v1/Welcome.ts';
-import type { WipeTask as _anvil_provisioning_v1_WipeTask, WipeTask__Output as _anvil_provisioning_v1_WipeTask__Output } from './anvil/provisioning/v1/WipeTask.ts';
+import type { RebootTaskInput as _anvil_provisioning_v1_RebootTaskInput, RebootTask as _anvil_provisioning_v1_RebootTask } from './anvil/provisioning/v1/RebootTask.ts';
+import type { ServerMessageInput as _anvil_provisioning_v1_ServerMessageInput, ServerMessage as _anvil_provisioning_v1_ServerMessage } from './anvil/provisioning/v1/ServerMessage.ts';
+import type { SystemInfoInput as _anvil_provisioning_v1_SystemInfoInput, SystemInfo as _anvil_provisioning_v1_SystemInfo } from './anvil/provisioning/v1/SystemInfo.ts';
+import type { TaskInput as _anvil_provisioning_v1_TaskInput, Task as _anvil_provisioning_v1_Task } from './anvil/provisioning/v1/Task.ts';
+import type { TaskProgressInput as _anvil_provisioning_v1_TaskProgressInput, TaskProgress as _anvil_provisioning_v1_TaskProgress } from './anvil/provisioning/v1/TaskProgress.ts';
+import type { TaskResultInput as _anvil_provisioning_v1_TaskResultInput, TaskResult as _anvil_provisioning_v1_TaskResult } from './anvil/provisioning/v1/TaskResult.ts';
+import type { WelcomeInput as _anvil_provisioning_v1_WelcomeInput, Welcome as _anvil_provisioning_v1_Welcome } from './anvil/provisioning/v1/Welcome.ts';
+import type { WipeTaskInput as _anvil_provisioning_v1_WipeTaskInput, WipeTask as _anvil_provisioning_v1_WipeTask } from './anvil/provisioning/v1/WipeTask.ts';
 
 type SubtypeConstructor<Constructor extends new (...args: any) => any, Subtype> = {
   new(...args: ConstructorParameters<Constructor>): Subtype;
@@ -34,30 +34,30 @@ export interface ProtoGrpcType {
   anvil: {
     provisioning: {
       v1: {
-        AgentMessage: MessageTypeDefinition<_anvil_provisioning_v1_AgentMessage, _anvil_provisioning_v1_AgentMessage__Output>
-        BiosInfo: MessageTypeDefinition<_anvil_provisioning_v1_BiosInfo, _anvil_provisioning_v1_BiosInfo__Output>
-        BmcInfo: MessageTypeDefinition<_anvil_provisioning_v1_BmcInfo, _anvil_provisioning_v1_BmcInfo__Output>
-        BoardInfo: MessageTypeDefinition<_anvil_provisioning_v1_BoardInfo, _anvil_provisioning_v1_BoardInfo__Output>
-        ChassisInfo: MessageTypeDefinition<_anvil_provisioning_v1_ChassisInfo, _anvil_provisioning_v1_ChassisInfo__Output>
-        CpuInfo: MessageTypeDefinition<_anvil_provisioning_v1_CpuInfo, _anvil_provisioning_v1_CpuInfo__Output>
-        Dimm: MessageTypeDefinition<_anvil_provisioning_v1_Dimm, _anvil_provisioning_v1_Dimm__Output>
-        Disk: MessageTypeDefinition<_anvil_provisioning_v1_Disk, _anvil_provisioning_v1_Disk__Output>
-        EraseReport: MessageTypeDefinition<_anvil_provisioning_v1_EraseReport, _anvil_provisioning_v1_EraseReport__Output>
-        HardwareReport: MessageTypeDefinition<_anvil_provisioning_v1_HardwareReport, _anvil_provisioning_v1_HardwareReport__Output>
-        Hello: MessageTypeDefinition<_anvil_provisioning_v1_Hello, _anvil_provisioning_v1_Hello__Output>
-        MemoryInfo: MessageTypeDefinition<_anvil_provisioning_v1_MemoryInfo, _anvil_provisioning_v1_MemoryInfo__Output>
-        Nic: MessageTypeDefinition<_anvil_provisioning_v1_Nic, _anvil_provisioning_v1_Nic__Output>
-        PciDevice: MessageTypeDefinition<_anvil_provisioning_v1_PciDevice, _anvil_provisioning_v1_PciDevice__Output>
-        PowerOffTask: MessageTypeDefinition<_anvil_provisioning_v1_PowerOffTask, _anvil_provisioning_v1_PowerOffTask__Output>
+        AgentMessage: MessageTypeDefinition<_anvil_provisioning_v1_AgentMessageInput, _anvil_provisioning_v1_AgentMessage>
+        BiosInfo: MessageTypeDefinition<_anvil_provisioning_v1_BiosInfoInput, _anvil_provisioning_v1_BiosInfo>
+        BmcInfo: MessageTypeDefinition<_anvil_provisioning_v1_BmcInfoInput, _anvil_provisioning_v1_BmcInfo>
+        BoardInfo: MessageTypeDefinition<_anvil_provisioning_v1_BoardInfoInput, _anvil_provisioning_v1_BoardInfo>
+        ChassisInfo: MessageTypeDefinition<_anvil_provisioning_v1_ChassisInfoInput, _anvil_provisioning_v1_ChassisInfo>
+        CpuInfo: MessageTypeDefinition<_anvil_provisioning_v1_CpuInfoInput, _anvil_provisioning_v1_CpuInfo>
+        Dimm: MessageTypeDefinition<_anvil_provisioning_v1_DimmInput, _anvil_provisioning_v1_Dimm>
+        Disk: MessageTypeDefinition<_anvil_provisioning_v1_DiskInput, _anvil_provisioning_v1_Disk>
+        EraseReport: MessageTypeDefinition<_anvil_provisioning_v1_EraseReportInput, _anvil_provisioning_v1_EraseReport>
+        HardwareReport: MessageTypeDefinition<_anvil_provisioning_v1_HardwareReportInput, _anvil_provisioning_v1_HardwareReport>
+        Hello: MessageTypeDefinition<_anvil_provisioning_v1_HelloInput, _anvil_provisioning_v1_Hello>
+        MemoryInfo: MessageTypeDefinition<_anvil_provisioning_v1_MemoryInfoInput, _anvil_provisioning_v1_MemoryInfo>
+        Nic: MessageTypeDefinition<_anvil_provisioning_v1_NicInput, _anvil_provisioning_v1_Nic>
+        PciDevice: MessageTypeDefinition<_anvil_provisioning_v1_PciDeviceInput, _anvil_provisioning_v1_PciDevice>
+        PowerOffTask: MessageTypeDefinition<_anvil_provisioning_v1_PowerOffTaskInput, _anvil_provisioning_v1_PowerOffTask>
         Provisioning: SubtypeConstructor<typeof grpc.Client, _anvil_provisioning_v1_ProvisioningClient> & { service: _anvil_provisioning_v1_ProvisioningDefinition }
-        RebootTask: MessageTypeDefinition<_anvil_provisioning_v1_RebootTask, _anvil_provisioning_v1_RebootTask__Output>
-        ServerMessage: MessageTypeDefinition<_anvil_provisioning_v1_ServerMessage, _anvil_provisioning_v1_ServerMessage__Output>
-        SystemInfo: MessageTypeDefinition<_anvil_provisioning_v1_SystemInfo, _anvil_provisioning_v1_SystemInfo__Output>
-        Task: MessageTypeDefinition<_anvil_provisioning_v1_Task, _anvil_provisioning_v1_Task__Output>
-        TaskProgress: MessageTypeDefinition<_anvil_provisioning_v1_TaskProgress, _anvil_provisioning_v1_TaskProgress__Output>
-        TaskResult: MessageTypeDefinition<_anvil_provisioning_v1_TaskResult, _anvil_provisioning_v1_TaskResult__Output>
-        Welcome: MessageTypeDefinition<_anvil_provisioning_v1_Welcome, _anvil_provisioning_v1_Welcome__Output>
-        WipeTask: MessageTypeDefinition<_anvil_provisioning_v1_WipeTask, _anvil_provisioning_v1_WipeTask__Output>
+        RebootTask: MessageTypeDefinition<_anvil_provisioning_v1_RebootTaskInput, _anvil_provisioning_v1_RebootTask>
+        ServerMessage: MessageTypeDefinition<_anvil_provisioning_v1_ServerMessageInput, _anvil_provisioning_v1_ServerMessage>
+        SystemInfo: MessageTypeDefinition<_anvil_provisioning_v1_SystemInfoInput, _anvil_provisioning_v1_SystemInfo>
+        Task: MessageTypeDefinition<_anvil_provisioning_v1_TaskInput, _anvil_provisioning_v1_Task>
+        TaskProgress: MessageTypeDefinition<_anvil_provisioning_v1_TaskProgressInput, _anvil_provisioning_v1_TaskProgress>
+        TaskResult: MessageTypeDefinition<_anvil_provisioning_v1_TaskResultInput, _anvil_provisioning_v1_TaskResult>
+        Welcome: MessageTypeDefinition<_anvil_provisioning_v1_WelcomeInput, _anvil_provisioning_v1_Welcome>
+        WipeTask: MessageTypeDefinition<_anvil_provisioning_v1_WipeTaskInput, _anvil_provisioning_v1_WipeTask>
       }
     }
   }

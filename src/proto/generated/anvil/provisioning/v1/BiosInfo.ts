@@ -1,7 +1,7 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface BiosInfo {
+export interface BiosInfoInput {
   'vendor'?: (string);
   'version'?: (string);
   /**
@@ -10,7 +10,7 @@ export interface BiosInfo {
   'date'?: (string);
 }
 
-export interface BiosInfo__Output {
+export interface BiosInfo {
   'vendor': (string);
   'version': (string);
   /**

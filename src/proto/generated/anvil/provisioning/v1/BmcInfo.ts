@@ -1,13 +1,13 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface BmcInfo {
+export interface BmcInfoInput {
   'ip'?: (string);
   'mac'?: (string);
   'ipSource'?: (string);
 }
 
-export interface BmcInfo__Output {
+export interface BmcInfo {
   'ip': (string);
   'mac': (string);
   'ipSource': (string);

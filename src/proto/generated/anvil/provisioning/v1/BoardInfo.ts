@@ -1,14 +1,14 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface BoardInfo {
+export interface BoardInfoInput {
   'manufacturer'?: (string);
   'product'?: (string);
   'serial'?: (string);
   'version'?: (string);
 }
 
-export interface BoardInfo__Output {
+export interface BoardInfo {
   'manufacturer': (string);
   'product': (string);
   'serial': (string);

@@ -1,7 +1,7 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface ChassisInfo {
+export interface ChassisInfoInput {
   'manufacturer'?: (string);
   /**
    * SMBIOS type 3 chassis type, named (e.g. "Rack Mount Chassis")
@@ -11,7 +11,7 @@ export interface ChassisInfo {
   'assetTag'?: (string);
 }
 
-export interface ChassisInfo__Output {
+export interface ChassisInfo {
   'manufacturer': (string);
   /**
    * SMBIOS type 3 chassis type, named (e.g. "Rack Mount Chassis")

@@ -1,7 +1,7 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface CpuInfo {
+export interface CpuInfoInput {
   'model'?: (string);
   'sockets'?: (number);
   /**
@@ -14,7 +14,7 @@ export interface CpuInfo {
   'threads'?: (number);
 }
 
-export interface CpuInfo__Output {
+export interface CpuInfo {
   'model': (string);
   'sockets': (number);
   /**

@@ -2,7 +2,7 @@
 
 import type { Long } from '@grpc/proto-loader';
 
-export interface Dimm {
+export interface DimmInput {
   'locator'?: (string);
   'sizeBytes'?: (number | string | Long);
   'speedMts'?: (number);
@@ -14,7 +14,7 @@ export interface Dimm {
   'serial'?: (string);
 }
 
-export interface Dimm__Output {
+export interface Dimm {
   'locator': (string);
   'sizeBytes': (number);
   'speedMts': (number);

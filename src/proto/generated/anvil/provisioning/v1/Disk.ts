@@ -2,7 +2,7 @@
 
 import type { Long } from '@grpc/proto-loader';
 
-export interface Disk {
+export interface DiskInput {
   /**
    * vda, nvme0n1, sda
    */
@@ -37,7 +37,7 @@ export interface Disk {
   'discard'?: (boolean);
 }
 
-export interface Disk__Output {
+export interface Disk {
   /**
    * vda, nvme0n1, sda
    */

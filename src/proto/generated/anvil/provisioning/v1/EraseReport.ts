@@ -2,7 +2,7 @@
 
 import type { Long } from '@grpc/proto-loader';
 
-export interface EraseReport {
+export interface EraseReportInput {
   'disk'?: (string);
   'serial'?: (string);
   /**
@@ -18,7 +18,7 @@ export interface EraseReport {
   'refused'?: (string);
 }
 
-export interface EraseReport__Output {
+export interface EraseReport {
   'disk': (string);
   'serial': (string);
   /**

@@ -1,7 +1,7 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface Hello {
+export interface HelloInput {
   'agentVersion'?: (string);
   /**
    * The MAC of the interface the agent reached the server on (lower case, colon separated).
@@ -13,7 +13,7 @@ export interface Hello {
   'bootDisk'?: (string);
 }
 
-export interface Hello__Output {
+export interface Hello {
   'agentVersion': (string);
   /**
    * The MAC of the interface the agent reached the server on (lower case, colon separated).

@@ -1,9 +1,9 @@
 // Original file: src/proto/provisioning.proto
 
-import type { Dimm as _anvil_provisioning_v1_Dimm, Dimm__Output as _anvil_provisioning_v1_Dimm__Output } from '../../../anvil/provisioning/v1/Dimm.ts';
+import type { DimmInput as _anvil_provisioning_v1_DimmInput, Dimm as _anvil_provisioning_v1_Dimm } from '../../../anvil/provisioning/v1/Dimm.ts';
 import type { Long } from '@grpc/proto-loader';
 
-export interface MemoryInfo {
+export interface MemoryInfoInput {
   /**
    * MemTotal from /proc/meminfo
    */
@@ -11,10 +11,10 @@ export interface MemoryInfo {
   /**
    * SMBIOS type 17, populated slots only
    */
-  'dimms'?: (_anvil_provisioning_v1_Dimm)[];
+  'dimms'?: (_anvil_provisioning_v1_DimmInput)[];
 }
 
-export interface MemoryInfo__Output {
+export interface MemoryInfo {
   /**
    * MemTotal from /proc/meminfo
    */
@@ -22,5 +22,5 @@ export interface MemoryInfo__Output {
   /**
    * SMBIOS type 17, populated slots only
    */
-  'dimms': (_anvil_provisioning_v1_Dimm__Output)[];
+  'dimms': (_anvil_provisioning_v1_Dimm)[];
 }

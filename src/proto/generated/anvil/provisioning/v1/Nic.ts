@@ -1,7 +1,7 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface Nic {
+export interface NicInput {
   'name'?: (string);
   'mac'?: (string);
   'driver'?: (string);
@@ -13,7 +13,7 @@ export interface Nic {
   'pciAddress'?: (string);
 }
 
-export interface Nic__Output {
+export interface Nic {
   'name': (string);
   'mac': (string);
   'driver': (string);

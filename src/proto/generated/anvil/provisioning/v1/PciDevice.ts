@@ -1,7 +1,7 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface PciDevice {
+export interface PciDeviceInput {
   /**
    * 0000:00:03.0
    */
@@ -15,7 +15,7 @@ export interface PciDevice {
   'driver'?: (string);
 }
 
-export interface PciDevice__Output {
+export interface PciDevice {
   /**
    * 0000:00:03.0
    */

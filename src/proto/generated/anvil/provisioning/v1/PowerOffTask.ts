@@ -1,8 +1,8 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface PowerOffTask {
+export interface PowerOffTaskInput {
 }
 
-export interface PowerOffTask__Output {
+export interface PowerOffTask {
 }

@@ -1,8 +1,8 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface RebootTask {
+export interface RebootTaskInput {
 }
 
-export interface RebootTask__Output {
+export interface RebootTask {
 }

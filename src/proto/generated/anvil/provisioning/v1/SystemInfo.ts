@@ -1,7 +1,7 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface SystemInfo {
+export interface SystemInfoInput {
   /**
    * SMBIOS type 1, canonical lower-case string
    */
@@ -14,7 +14,7 @@ export interface SystemInfo {
   'version'?: (string);
 }
 
-export interface SystemInfo__Output {
+export interface SystemInfo {
   /**
    * SMBIOS type 1, canonical lower-case string
    */

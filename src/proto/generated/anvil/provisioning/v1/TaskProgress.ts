@@ -2,7 +2,7 @@
 
 import type { Long } from '@grpc/proto-loader';
 
-export interface TaskProgress {
+export interface TaskProgressInput {
   'taskId'?: (string);
   'disk'?: (string);
   'bytesDone'?: (number | string | Long);
@@ -14,7 +14,7 @@ export interface TaskProgress {
   'phase'?: (string);
 }
 
-export interface TaskProgress__Output {
+export interface TaskProgress {
   'taskId': (string);
   'disk': (string);
   'bytesDone': (number);

@@ -1,23 +1,23 @@
 // Original file: src/proto/provisioning.proto
 
-import type { EraseReport as _anvil_provisioning_v1_EraseReport, EraseReport__Output as _anvil_provisioning_v1_EraseReport__Output } from '../../../anvil/provisioning/v1/EraseReport.ts';
+import type { EraseReportInput as _anvil_provisioning_v1_EraseReportInput, EraseReport as _anvil_provisioning_v1_EraseReport } from '../../../anvil/provisioning/v1/EraseReport.ts';
 
-export interface TaskResult {
+export interface TaskResultInput {
   'taskId'?: (string);
   'ok'?: (boolean);
   /**
    * why, when not ok
    */
   'error'?: (string);
-  'eraseReports'?: (_anvil_provisioning_v1_EraseReport)[];
+  'eraseReports'?: (_anvil_provisioning_v1_EraseReportInput)[];
 }
 
-export interface TaskResult__Output {
+export interface TaskResult {
   'taskId': (string);
   'ok': (boolean);
   /**
    * why, when not ok
    */
   'error': (string);
-  'eraseReports': (_anvil_provisioning_v1_EraseReport__Output)[];
+  'eraseReports': (_anvil_provisioning_v1_EraseReport)[];
 }

@@ -1,10 +1,10 @@
 // Original file: src/proto/provisioning.proto
 
 
-export interface Welcome {
+export interface WelcomeInput {
   'machineId'?: (string);
 }
 
-export interface Welcome__Output {
+export interface Welcome {
   'machineId': (string);
 }

@@ -15,7 +15,7 @@ export const _anvil_provisioning_v1_WipeTask_Method = {
   ZEROES: 'ZEROES',
 } as const;
 
-export type _anvil_provisioning_v1_WipeTask_Method =
+export type _anvil_provisioning_v1_WipeTask_MethodInput =
   | 'METHOD_UNSPECIFIED'
   | 0
   /**
@@ -29,10 +29,10 @@ export type _anvil_provisioning_v1_WipeTask_Method =
   | 'ZEROES'
   | 2
 
-export type _anvil_provisioning_v1_WipeTask_Method__Output = typeof _anvil_provisioning_v1_WipeTask_Method[keyof typeof _anvil_provisioning_v1_WipeTask_Method]
+export type _anvil_provisioning_v1_WipeTask_Method = typeof _anvil_provisioning_v1_WipeTask_Method[keyof typeof _anvil_provisioning_v1_WipeTask_Method]
 
-export interface WipeTask {
-  'method'?: (_anvil_provisioning_v1_WipeTask_Method);
+export interface WipeTaskInput {
+  'method'?: (_anvil_provisioning_v1_WipeTask_MethodInput);
   /**
    * disk names; empty means every disk the agent reported
    */
@@ -43,8 +43,8 @@ export interface WipeTask {
   'verifySamples'?: (number);
 }
 
-export interface WipeTask__Output {
-  'method': (_anvil_provisioning_v1_WipeTask_Method__Output);
+export interface WipeTask {
+  'method': (_anvil_provisioning_v1_WipeTask_Method);
   /**
    * disk names; empty means every disk the agent reported
    */
