@@ -3,7 +3,7 @@ import { createSocket, type Socket } from 'node:dgram'
 import { once } from 'node:events'
 import { decodeAsfPong, encodeAsfPing, type AsfPong } from './asf.ts'
 import { CLOSE_SESSION_CODES, encodeCloseSession } from './commands/close-session.ts'
-import { SET_SESSION_PRIVILEGE_CODES, encodeSetSessionPrivilegeLevel } from './commands/set-session-privilege-level.ts'
+import { SET_SESSION_PRIVILEGE_CODES, decodeSetSessionPrivilegeLevel, encodeSetSessionPrivilegeLevel } from './commands/set-session-privilege-level.ts'
 import { userKey } from './crypto.ts'
 import { BmcError, BmcErrorCode, IpmiCompletionError } from './errors.ts'
 import { REMOTE_CONSOLE_SWID, type LanResponse } from './lan-message.ts'
@@ -97,7 +97,7 @@ export class IpmiSession implements IpmiTransport {
       session.#armKeepAlive()
       return session
     } catch (err) {
-      socket.close()
+      try { socket.close() } catch { /* already closed by a failed session */ }
       throw err
     }
   }
@@ -138,9 +138,12 @@ export class IpmiSession implements IpmiTransport {
       this.#teardown()
       throw err
     })
-    if (rsp.completionCode === 0) return
+    // §22.18: the answer is the level now in force; less than asked is a refusal too.
+    const granted = rsp.completionCode === 0 && rsp.data.length > 0 ? decodeSetSessionPrivilegeLevel(rsp.data) : undefined
+    if (granted !== undefined && granted >= privilege) return
     this.#teardown()
-    const name = SET_SESSION_PRIVILEGE_CODES[rsp.completionCode] ?? `completion code ${hex(rsp.completionCode)}`
+    if (rsp.completionCode === 0 && granted === undefined) throw new BmcError(BmcErrorCode.protocol, 'Set Session Privilege Level answered without a level')
+    const name = rsp.completionCode === 0 ? `level ${String(granted)} granted` : SET_SESSION_PRIVILEGE_CODES[rsp.completionCode] ?? `completion code ${hex(rsp.completionCode)}`
     throw new BmcError(BmcErrorCode.auth, `Set Session Privilege Level refused: ${name}`, { completionCode: rsp.completionCode, privilege })
   }
 

@@ -14,7 +14,7 @@ import {
   decodeOpenSessionResponse, decodeRakp2, decodeRakp4, encodeOpenSessionRequest, encodeRakp1, encodeRakp3, rakpStatusName
 } from './rakp.ts'
 import { decodeSessionPacket, encodeV15Packet, encodeV20Packet, PayloadType } from './rmcp-plus.ts'
-import type { IpmiRequest } from './types.ts'
+import { NetFn, type IpmiRequest } from './types.ts'
 
 /** What the handshake needs; randomness comes in from the caller so the machine stays pure. */
 export type HandshakeConfig = {
@@ -109,7 +109,8 @@ function decodePreSessionResponse (bytes: Buffer, rqSeq: number, cmd: number): L
   const message = packet.format === 'v1.5' ? packet.message : packet.payloadType === PayloadType.ipmi && !packet.encrypted ? packet.payload : undefined
   if (message === undefined) return 'not a clear IPMI message'
   const rsp = decodeLanResponse(message)
-  if (rsp.cmd !== cmd || rsp.rqSeq !== rqSeq) return 'response to another request'
+  // §13.8: our answer comes from the BMC to our software ID, with the App response NetFn (07h).
+  if (rsp.cmd !== cmd || rsp.rqSeq !== rqSeq || rsp.netFn !== NetFn.app + 1 || rsp.rqAddr !== REMOTE_CONSOLE_SWID) return 'response to another request'
   return rsp
 }
 
