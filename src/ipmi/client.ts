@@ -313,7 +313,7 @@ export async function asfPing (host: string, port = 623, timeoutMs = 1000): Prom
   try {
     socket.connect(port, host)
     await once(socket, 'connect')
-    const tag = randomBytes(1)[0] as number % 0xff // FFh would mean "no response wanted" (ASF 2.0 §3.2.4)
+    const tag = (randomBytes(1)[0] as number) % 0xff // FFh would mean "no response wanted" (ASF 2.0 §3.2.4)
     const started = performance.now()
     return await new Promise<AsfPingResult>((resolve, reject) => {
       const timer = setTimeout(() => { reject(new BmcError(BmcErrorCode.unreachable, `no presence pong from ${host}:${port} within ${timeoutMs} ms`)) }, timeoutMs)
