@@ -88,8 +88,7 @@ export class IpmiSession implements IpmiTransport {
     socket.on('error', (err) => { dropped++; opts.logger?.debug({ host: target.host, err: err.message }, 'ipmi: socket error') })
     try {
       opts.signal?.throwIfAborted()
-      socket.connect(target.port ?? 623, target.host)
-      await once(socket, 'connect', opts.signal === undefined ? {} : { signal: opts.signal })
+      await connect(socket, target.host, target.port ?? 623, opts.signal)
       const established = await runHandshake(socket, config, target, opts, () => { dropped++ })
       const session = new IpmiSession(socket, established, target, opts)
       session.#dropped = dropped
@@ -240,6 +239,17 @@ export class IpmiSession implements IpmiTransport {
   }
 }
 
+/** Connect the socket (resolving the host); a failure is ERR_BMC_UNREACHABLE, an abort stays an abort. */
+async function connect (socket: Socket, host: string, port: number, signal: AbortSignal | undefined): Promise<void> {
+  socket.connect(port, host)
+  try {
+    await once(socket, 'connect', signal === undefined ? {} : { signal })
+  } catch (err) {
+    if (signal?.aborted === true) throw err
+    throw new BmcError(BmcErrorCode.unreachable, `cannot reach ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`, { host, port }, { cause: err })
+  }
+}
+
 function handshakeConfig (target: IpmiTarget): HandshakeConfig {
   const username = Buffer.from(target.username, 'utf8')
   const password = Buffer.from(target.password, 'utf8')
@@ -311,8 +321,7 @@ export async function asfPing (host: string, port = 623, timeoutMs = 1000): Prom
   const socket = createSocket('udp4')
   socket.on('error', () => { /* ICMP errors on a connected socket: treated as silence */ })
   try {
-    socket.connect(port, host)
-    await once(socket, 'connect')
+    await connect(socket, host, port, undefined)
     const tag = (randomBytes(1)[0] as number) % 0xff // FFh would mean "no response wanted" (ASF 2.0 §3.2.4)
     const started = performance.now()
     return await new Promise<AsfPingResult>((resolve, reject) => {
