@@ -4,12 +4,12 @@ import { datagram, loadSessionFixture, type SessionFixture } from '../../test/fi
 import { MalformedPacketError } from '../lib/errors.ts'
 import { decodeCipherSuiteRecords, decodeGetChannelCipherSuites, chooseSuite } from './commands/get-channel-cipher-suites.ts'
 import {
-  aesKey, CIPHER_SUITES, decryptPayload, deriveKeys, integrityAuthCode, rakp2AuthCode, rakp3AuthCode, rakp4IntegrityCheck,
+  aesKey, CIPHER_SUITES, decryptPayload, deriveKeys, encryptPayload, integrityAuthCode, rakp2AuthCode, rakp3AuthCode, rakp4IntegrityCheck,
   sessionIntegrityKey, userKey, type RakpParams
 } from './crypto.ts'
 import { decodeLanRequest, decodeLanResponse, encodeLanResponse } from './lan-message.ts'
 import { decodeOpenSessionRequest, decodeOpenSessionResponse, decodeRakp1, decodeRakp2, decodeRakp3, decodeRakp4 } from './rakp.ts'
-import { decodeSessionPacket, encodeV20Packet, PayloadType, type V20Packet } from './rmcp-plus.ts'
+import { decodeSessionPacket, encodeV15Packet, encodeV20Packet, PayloadType, type V20Packet } from './rmcp-plus.ts'
 import {
   acceptSequence, EMPTY_WINDOW, IntegrityCheckError, openResponse, sealRequest, startHandshake, stepHandshake,
   type EstablishedSession, type HandshakeConfig, type HandshakeOutput
@@ -259,5 +259,86 @@ describe('inbound session sequence window (§6.12.13)', () => {
   test('wraps around 2^32', () => {
     const w = acceptSequence(EMPTY_WINDOW, 0xfffffffe) ?? assert.fail()
     assert.ok(acceptSequence(w, 1) !== undefined)
+  })
+})
+
+describe('cipher suite 17 end to end against a BMC built from the OpenSSL-checked primitives', () => {
+  const suite = CIPHER_SUITES[17]
+  const kuid = userKey(Buffer.from('anvil-pw'))
+  const guid = Buffer.from('a123456789abcdefa123456789abcdef', 'hex')
+  const bmcRandom = Buffer.alloc(16, 0x5a)
+  const bmcSessionId = 0x0badcafe
+  // Get Channel Cipher Suites data as a BMC offering 3 and 17 would send it: channel 1, records C0h 03h …, C0h 11h ….
+  const list = Buffer.from('01c003014181c011034481', 'hex')
+
+  function bmcSays (payloadType: number, payload: Buffer): Buffer {
+    return encodeV20Packet({ payloadType: payloadType as 0, encrypted: false, authenticated: false, sessionId: 0, sessionSeq: 0, payload })
+  }
+
+  test('auto picks 17 from the list, RAKP uses 32-byte codes and a 16-byte ICV, messages carry 16-byte AuthCodes', () => {
+    const config: HandshakeConfig = { username: Buffer.from('admin'), kuid, privilege: 4, cipherSuite: 'auto', consoleSessionId: 0x01020304, consoleRandom: Buffer.alloc(16, 0xa5) }
+    let out = expectSend(startHandshake(config))
+    const caps = encodeLanResponse({ rqAddr: 0x81, netFn: 7, rqLun: 0, rsAddr: 0x20, rqSeq: 0, rsLun: 0, cmd: 0x38, completionCode: 0, data: Buffer.from('0197040300000000', 'hex') })
+    out = expectSend(stepHandshake(out.state, { type: 'datagram', bytes: bmcSays(PayloadType.ipmi, caps) }))
+    const suites = encodeLanResponse({ rqAddr: 0x81, netFn: 7, rqLun: 0, rsAddr: 0x20, rqSeq: 1, rsLun: 0, cmd: 0x54, completionCode: 0, data: list })
+    out = expectSend(stepHandshake(out.state, { type: 'datagram', bytes: bmcSays(PayloadType.ipmi, suites) }))
+    const proposal = decodeOpenSessionRequest(v20(out.bytes).payload)
+    assert.deepEqual([proposal.authentication, proposal.integrity, proposal.confidentiality], [3, 4, 1])
+
+    const algorithms = { authentication: 3, integrity: 4, confidentiality: 1 }
+    const opened = Buffer.concat([Buffer.of(proposal.tag, 0, 4, 0), Buffer.alloc(8)])
+    opened.writeUInt32LE(config.consoleSessionId, 4)
+    opened.writeUInt32LE(bmcSessionId, 8)
+    const openRsp = Buffer.concat([opened, Buffer.from('0000000803000000', 'hex'), Buffer.from('0100000804000000', 'hex'), Buffer.from('0200000801000000', 'hex')])
+    assert.deepEqual(decodeOpenSessionResponse(openRsp).algorithms, algorithms)
+    out = expectSend(stepHandshake(out.state, { type: 'datagram', bytes: bmcSays(PayloadType.openSessionResponse, openRsp) }))
+
+    const rakp1 = decodeRakp1(v20(out.bytes).payload)
+    const params: RakpParams = { consoleSessionId: config.consoleSessionId, bmcSessionId, consoleRandom: rakp1.consoleRandom, bmcRandom, bmcGuid: guid, role: rakp1.role, username: rakp1.username }
+    const rakp2 = Buffer.concat([Buffer.of(rakp1.tag, 0, 0, 0), Buffer.alloc(4), bmcRandom, guid, rakp2AuthCode(suite, kuid, params)])
+    rakp2.writeUInt32LE(config.consoleSessionId, 4)
+    out = expectSend(stepHandshake(out.state, { type: 'datagram', bytes: bmcSays(PayloadType.rakp2, rakp2) }))
+    const rakp3 = decodeRakp3(v20(out.bytes).payload, 32)
+    assert.deepEqual(rakp3.authCode, rakp3AuthCode(suite, kuid, params))
+
+    const sik = sessionIntegrityKey(suite, kuid, params)
+    const rakp4 = Buffer.concat([Buffer.of(rakp1.tag, 0, 0, 0), Buffer.alloc(4), rakp4IntegrityCheck(suite, sik, params)])
+    rakp4.writeUInt32LE(config.consoleSessionId, 4)
+    assert.equal(rakp4.length, 8 + 16)
+    const done = stepHandshake(out.state, { type: 'datagram', bytes: bmcSays(PayloadType.rakp4, rakp4) })
+    assert.equal(done.kind, 'established')
+    assert.equal(done.session.suite.id, 17)
+
+    // The BMC's answer to a request, sealed with K1 (HMAC-SHA256-128) and K2 (AES-CBC-128).
+    const keys = deriveKeys(suite, sik)
+    const request = v20(sealRequest(done.session, 1, Buffer.from('2018c88104017a', 'hex'), Buffer.alloc(16, 1)), 16)
+    assert.equal(request.authCode.length, 16)
+    assert.deepEqual(integrityAuthCode(suite, keys.k1, request.signed), request.authCode)
+    const answer = encodeLanResponse({ rqAddr: 0x81, netFn: 7, rqLun: 0, rsAddr: 0x20, rqSeq: 1, rsLun: 0, cmd: 1, completionCode: 0, data: Buffer.of(0x20) })
+    const sealed = encodeV20Packet({
+      payloadType: PayloadType.ipmi,
+      encrypted: true,
+      authenticated: true,
+      sessionId: config.consoleSessionId,
+      sessionSeq: 1,
+      payload: encryptPayload(aesKey(keys.k2), Buffer.alloc(16, 2), answer),
+      authCode: signed => integrityAuthCode(suite, keys.k1, signed)
+    })
+    assert.deepEqual([...openResponse(done.session, sealed).message.data], [0x20])
+  })
+
+  test('a RAKP 2 made with another password fails with ERR_BMC_AUTH', () => {
+    const config: HandshakeConfig = { username: Buffer.from('admin'), kuid, privilege: 4, cipherSuite: 17, consoleSessionId: 9, consoleRandom: Buffer.alloc(16, 1) }
+    let out = expectSend(startHandshake(config))
+    const caps = encodeLanResponse({ rqAddr: 0x81, netFn: 7, rqLun: 0, rsAddr: 0x20, rqSeq: 0, rsLun: 0, cmd: 0x38, completionCode: 0, data: Buffer.from('0197040300000000', 'hex') })
+    out = expectSend(stepHandshake(out.state, { type: 'datagram', bytes: encodeV15Packet(caps) }))
+    const openRsp = Buffer.concat([Buffer.from('00000400', 'hex'), Buffer.from('0900000001000000', 'hex'), Buffer.from('000000080300000001000008040000000200000801000000', 'hex')])
+    out = expectSend(stepHandshake(out.state, { type: 'datagram', bytes: bmcSays(PayloadType.openSessionResponse, openRsp) }))
+    const params: RakpParams = { consoleSessionId: 9, bmcSessionId: 1, consoleRandom: config.consoleRandom, bmcRandom, bmcGuid: guid, role: 0x14, username: Buffer.from('admin') }
+    const forged = rakp2AuthCode(suite, userKey(Buffer.from('other-pw')), params)
+    const rakp2 = Buffer.concat([Buffer.from('0000000009000000', 'hex'), bmcRandom, guid, forged])
+    const done = stepHandshake(out.state, { type: 'datagram', bytes: bmcSays(PayloadType.rakp2, rakp2) })
+    assert.equal(done.kind, 'failed')
+    assert.equal(done.error.code, 'ERR_BMC_AUTH')
   })
 })
