@@ -102,3 +102,54 @@ export const bmcs = sqliteTable('bmcs', {
   cipherSuite: text('cipher_suite').notNull(),
   updatedAt: integer('updated_at').notNull()
 })
+
+/** The latest hardware report of each machine, as the agent sent it (JSON of the proto message). */
+export const machineHardware = sqliteTable('machine_hardware', {
+  machineId: text('machine_id').primaryKey().references(() => machines.id, { onDelete: 'cascade' }),
+  report: text('report').notNull(),
+  reportedAt: integer('reported_at').notNull()
+})
+
+/**
+ * One-time tokens the boot script hands the discovery agent. Only a SHA-256 of the token is kept:
+ * the database alone cannot impersonate an agent. A token is spent by its first session.
+ */
+export const agentTokens = sqliteTable('agent_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
+  issuedAt: integer('issued_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  usedAt: integer('used_at')
+}, (t) => [index('agent_tokens_machine').on(t.machineId)])
+
+/** Work for a machine's agent (wipe, reboot, power off): queued until an agent takes it. */
+export const tasks = sqliteTable('tasks', {
+  id: text('id').primaryKey(),
+  machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
+  /** wipe | reboot | powerOff */
+  kind: text('kind').notNull(),
+  /** JSON: the task's parameters (method, disks). */
+  params: text('params').notNull(),
+  /** queued | running | done | failed */
+  state: text('state').notNull(),
+  error: text('error'),
+  createdAt: integer('created_at').notNull(),
+  startedAt: integer('started_at'),
+  finishedAt: integer('finished_at')
+}, (t) => [index('tasks_machine').on(t.machineId, t.state)])
+
+/** Per-disk outcome of a wipe: what was erased, how, and whether it read back as zeroes. */
+export const eraseReports = sqliteTable('erase_reports', {
+  id: integer('id').primaryKey({ autoIncrement: true }),
+  machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
+  taskId: text('task_id').notNull(),
+  disk: text('disk').notNull(),
+  serial: text('serial'),
+  method: text('method').notNull(),
+  bytesWritten: integer('bytes_written').notNull(),
+  durationMs: integer('duration_ms').notNull(),
+  verified: integer('verified', { mode: 'boolean' }).notNull(),
+  /** Non-null: the disk was left untouched, and why. */
+  refused: text('refused'),
+  at: integer('at').notNull()
+}, (t) => [index('erase_reports_machine').on(t.machineId, t.id)])

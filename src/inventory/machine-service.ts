@@ -122,6 +122,26 @@ export class MachineService {
     return machine
   }
 
+  /**
+   * Moves a machine to another lifecycle state, if it is in one of `from` (any when absent); the
+   * change and its reason go into the timeline. Serialised with boots and enrolments.
+   */
+  async transition (key: string, to: MachineState, reason: string, options: { from?: readonly MachineState[], source?: 'api' | 'inventory' } = {}): Promise<Machine> {
+    const run = this.#queue.then(async () => {
+      const m = await this.get(key)
+      if (options.from !== undefined && !options.from.includes(m.state)) {
+        throw new CodedError('ERR_INVALID_STATE', `machine ${m.id} is ${m.state}; this needs it to be ${options.from.join(' or ')}`, { id: m.id, state: m.state, allowed: options.from })
+      }
+      if (m.state === to && m.stateReason === reason) return m
+      const updated = await this.#store.update(m.id, { state: to, stateReason: reason, updatedAt: this.#clock.now() })
+      this.#timeline.record({ source: options.source ?? 'inventory', type: 'machine.state', machineId: m.id, message: `${m.state} → ${to}: ${reason}`, data: { from: m.state, to } })
+      await this.#timeline.flush()
+      return updated
+    })
+    this.#queue = run.catch(() => undefined)
+    return await run
+  }
+
   /** Records (or recognises) a machine from what iPXE reported, serialised per process. */
   async registerBoot (report: BootReport): Promise<Registration> {
     const run = this.#queue.then(async () => {

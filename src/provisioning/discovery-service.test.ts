@@ -1,0 +1,135 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { makeInventory } from '../../test/helpers/inventory.ts'
+import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
+import { DiscoveryService } from './discovery-service.ts'
+import type { HardwareReport, TaskInput } from './agent-gateway.ts'
+
+const HELLO = { agentVersion: '1', bootMac: '52:54:00:77:00:11', bootDisk: '' }
+
+function report (manufacturer = 'Anvil Lab'): HardwareReport {
+  return {
+    system: { uuid: 'a4e1ab00-0077-4000-8000-000000000011', serial: 'LAB0001', manufacturer, product: 'VM', sku: '', family: '', version: '' },
+    baseboard: null,
+    bios: null,
+    chassis: null,
+    cpu: { model: 'QEMU Virtual CPU', sockets: 1, cores: 1, threads: 1 },
+    memory: { totalBytes: 512 * 2 ** 20, dimms: [] },
+    disks: [{ name: 'vda', sizeBytes: 64 * 2 ** 20, model: '', serial: 'DISK1', wwn: '', rotational: false, removable: false, transport: 'virtio', byId: [], partitionTable: '', signatures: [], readOnly: false, logicalBlockSize: 512, discard: false }],
+    nics: [{ name: 'eth0', mac: '52:54:00:77:00:11', driver: 'virtio_net', speedMbps: 0, link: true, pciAddress: '0000:00:03.0' }],
+    pci: [],
+    bmc: null,
+    kernel: '6.1.0'
+  }
+}
+
+async function setup (autoAccept = [] as Record<string, string>[]) {
+  const inv = makeInventory()
+  const store = new SqliteDiscoveryStore(inv.db)
+  const discovery = new DiscoveryService({ machines: inv.machines, store, events: inv.timeline, clock: inv.clock, tokenTtlMs: 3_600_000, autoAccept })
+  const { machine } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: 'a4e1ab00-0077-4000-8000-000000000011', serial: 'LAB0001' })
+  return { inv, store, discovery, machine }
+}
+
+async function first (it: AsyncIterable<TaskInput>): Promise<TaskInput> {
+  for await (const t of it) return t
+  throw new Error('the task stream ended')
+}
+
+test('a token opens one session only; unknown and expired tokens are refused', async () => {
+  const { discovery, machine, inv } = await setup()
+  const token = await discovery.issueToken(machine.id)
+  assert.deepEqual(await discovery.openSession(token, HELLO, '10.77.0.100'), { machineId: machine.id })
+  await assert.rejects(discovery.openSession(token, HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_USED' })
+  await assert.rejects(discovery.openSession('made-up', HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_INVALID' })
+  const old = await discovery.issueToken(machine.id)
+  inv.clock.advance(3_600_001)
+  await assert.rejects(discovery.openSession(old, HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_INVALID' })
+  const all = await inv.store.listEvents(machine.id)
+  assert.ok(!JSON.stringify(all).includes(token), 'tokens never reach the timeline')
+})
+
+test('hardware is stored; a machine not accepted is never wiped; accept then wipe hands the task to the agent', async () => {
+  const { discovery, machine, inv } = await setup()
+  await discovery.hardwareReported(machine.id, report())
+  assert.equal((await discovery.hardware(machine.id)).report.disks[0]?.serial, 'DISK1')
+  assert.equal((await inv.machines.get(machine.id)).state, 'discovered')
+  await assert.rejects(discovery.wipe(machine.id, { method: 'fast', disks: [] }), { code: 'ERR_NOT_ACCEPTED' })
+  await discovery.accept(machine.id)
+  const task = await discovery.wipe(machine.id, { method: 'zeroes', disks: ['vda'] })
+  assert.equal((await inv.machines.get(machine.id)).state, 'wiping')
+  await assert.rejects(discovery.wipe(machine.id, { method: 'fast', disks: [] }), { code: 'ERR_NOT_ACCEPTED' })
+
+  const ctl = new AbortController()
+  const handed = await first(discovery.tasks(machine.id, ctl.signal))
+  assert.deepEqual(handed, { id: task.id, wipe: { method: 'ZEROES', disks: ['vda'], verifySamples: 0 } })
+  for (const done of [0, 1, 2, 30, 31, 64].map(m => m * 2 ** 20)) {
+    discovery.progress(machine.id, { taskId: task.id, disk: 'vda', bytesDone: done, bytesTotal: 64 * 2 ** 20, rateBytesPerSecond: 2 ** 20, phase: 'wipe' })
+  }
+  const live = await discovery.taskViews(machine.id)
+  assert.equal(live[0]?.progress[0]?.bytesDone, 64 * 2 ** 20)
+  await discovery.result(machine.id, { taskId: task.id, ok: true, error: '', eraseReports: [{ disk: 'vda', serial: 'DISK1', method: 'zeroes', bytesWritten: 64 * 2 ** 20, durationMs: 900, verified: true, refused: '' }] })
+  const m = await inv.machines.get(machine.id)
+  assert.equal(m.state, 'ready')
+  assert.match(m.stateReason ?? '', /vda 64 MiB in 0\.9 s, verified/)
+  assert.deepEqual((await discovery.eraseReports(machine.id)).map(e => [e.disk, e.serial, e.verified, e.refused]), [['vda', 'DISK1', true, null]])
+  const types = (await inv.machines.events(machine.id)).map(e => e.type)
+  const progressEvents = types.filter(t => t === 'wipe.progress').length
+  assert.equal(progressEvents, 3, 'an event per new 10% step: 0% (1% and 3% share it), 46% (48% shares it), 100%')
+  for (const t of ['agent.hardware', 'wipe.started', 'wipe.done', 'machine.state']) assert.ok(types.includes(t), t)
+  ctl.abort()
+})
+
+test('a task running when the session drops is queued again for the next session; a failed wipe is an error with the reason', async () => {
+  const { discovery, machine, inv } = await setup()
+  await discovery.accept(machine.id)
+  const task = await discovery.wipe(machine.id, { method: 'fast', disks: [] })
+  const ctl = new AbortController()
+  assert.equal((await first(discovery.tasks(machine.id, ctl.signal))).id, task.id)
+  ctl.abort()
+  discovery.sessionClosed(machine.id, 'the machine rebooted')
+  await discovery.openSession(await discovery.issueToken(machine.id), HELLO, '10.77.0.100')
+  const again = new AbortController()
+  assert.equal((await first(discovery.tasks(machine.id, again.signal))).id, task.id)
+  await discovery.result(machine.id, { taskId: task.id, ok: false, error: 'vda: EIO at 4096', eraseReports: [] })
+  const m = await inv.machines.get(machine.id)
+  assert.equal(m.state, 'error')
+  assert.match(m.stateReason ?? '', /EIO/)
+  again.abort()
+})
+
+test('the task stream waits for work and ends when aborted', async () => {
+  const { discovery, machine } = await setup()
+  await discovery.accept(machine.id)
+  const ctl = new AbortController()
+  const waiting = first(discovery.tasks(machine.id, ctl.signal))
+  await new Promise((resolve) => setImmediate(resolve))
+  const task = await discovery.wipe(machine.id, { method: 'fast', disks: [] })
+  assert.equal((await waiting).id, task.id)
+  const idle = new AbortController()
+  const ended = (async () => { for await (const _ of discovery.tasks(machine.id, idle.signal)) return 'task'; return 'ended' })()
+  idle.abort()
+  assert.equal(await ended, 'ended')
+  ctl.abort()
+})
+
+test('auto-accept rules accept a discovered machine whose hardware matches', async () => {
+  const { discovery, machine, inv } = await setup([{ 'system.manufacturer': 'Other*' }, { 'system.manufacturer': 'Anvil*', 'nics.mac': '52:54:00:*' }])
+  await discovery.hardwareReported(machine.id, report())
+  const m = await inv.machines.get(machine.id)
+  assert.equal(m.state, 'accepted')
+  assert.match(m.stateReason ?? '', /discovery\.autoAccept\[1\]/)
+  const { discovery: strict, machine: other, inv: inv2 } = await setup([{ 'system.manufacturer': 'Other*' }])
+  await strict.hardwareReported(other.id, report())
+  assert.equal((await inv2.machines.get(other.id)).state, 'discovered')
+})
+
+test('reject is refused while wiping, allowed otherwise', async () => {
+  const { discovery, machine } = await setup()
+  await discovery.accept(machine.id)
+  await discovery.wipe(machine.id, { method: 'fast', disks: [] })
+  await assert.rejects(discovery.reject(machine.id), { code: 'ERR_INVALID_STATE' })
+  const { discovery: d2, machine: m2 } = await setup()
+  assert.equal((await d2.reject(m2.id)).state, 'rejected')
+  assert.equal((await d2.accept(m2.id)).state, 'accepted')
+})

@@ -1,0 +1,42 @@
+import type { TaskProgress } from './agent-gateway.ts'
+
+/** The latest progress of one disk of a running task. */
+export type DiskProgress = {
+  readonly disk: string
+  readonly phase: string
+  readonly bytesDone: number
+  readonly bytesTotal: number
+  readonly rateBytesPerSecond: number
+  readonly at: number
+}
+
+/** Percent steps kept in the timeline; live progress (every update) is served from memory. */
+const STEP_PERCENT = 10
+
+/**
+ * Live progress of running tasks, per disk. `update` says when a report is worth a timeline event:
+ * a new phase, or a further 10% — so a wipe leaves a dozen events per disk, not thousands.
+ */
+export class ProgressBoard {
+  readonly #byTask = new Map<string, Map<string, DiskProgress & { step: number }>>()
+
+  /** Records the report; returns the step when it should become a timeline event, else undefined. */
+  update (p: TaskProgress, now: number): number | undefined {
+    const disks = this.#byTask.get(p.taskId) ?? new Map()
+    this.#byTask.set(p.taskId, disks)
+    const pct = p.bytesTotal > 0 ? Math.min(100, Math.floor((p.bytesDone / p.bytesTotal) * 100)) : 100
+    const step = Math.floor(pct / STEP_PERCENT)
+    const before = disks.get(p.disk)
+    disks.set(p.disk, { disk: p.disk, phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rateBytesPerSecond: p.rateBytesPerSecond, at: now, step })
+    if (before !== undefined && before.phase === p.phase && before.step >= step) return undefined
+    return step
+  }
+
+  of (taskId: string): DiskProgress[] {
+    return [...(this.#byTask.get(taskId)?.values() ?? [])].map(({ step: _step, ...d }) => d)
+  }
+
+  forget (taskId: string): void {
+    this.#byTask.delete(taskId)
+  }
+}
