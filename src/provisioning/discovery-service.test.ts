@@ -32,8 +32,9 @@ async function setup (autoAccept = [] as Record<string, string>[]) {
 }
 
 async function first (it: AsyncIterable<TaskInput>): Promise<TaskInput> {
-  for await (const t of it) return t
-  throw new Error('the task stream ended')
+  const next = await it[Symbol.asyncIterator]().next()
+  if (next.done === true) throw new Error('the task stream ended')
+  return next.value
 }
 
 test('a token opens one session only; unknown and expired tokens are refused', async () => {
@@ -107,7 +108,7 @@ test('the task stream waits for work and ends when aborted', async () => {
   const task = await discovery.wipe(machine.id, { method: 'fast', disks: [] })
   assert.equal((await waiting).id, task.id)
   const idle = new AbortController()
-  const ended = (async () => { for await (const _ of discovery.tasks(machine.id, idle.signal)) return 'task'; return 'ended' })()
+  const ended = discovery.tasks(machine.id, idle.signal)[Symbol.asyncIterator]().next().then(r => r.done === true ? 'ended' : 'task')
   idle.abort()
   assert.equal(await ended, 'ended')
   ctl.abort()
