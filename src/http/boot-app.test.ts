@@ -60,6 +60,44 @@ describe('boot app', () => {
     assert.equal((await inv.machines.list()).length, 1)
   })
 
+  test('with the discovery environment built, a discovered machine gets the bootenv script with a fresh token', async () => {
+    const tokens: string[] = []
+    const withAgent = buildBootApp({
+      machines: inv.machines,
+      assets: new BootAssets(root),
+      events: inv.timeline,
+      baseUrl: () => BASE,
+      capabilities: { recheckSeconds: 30 },
+      agent: {
+        available: async () => true,
+        prepare: async (machineId) => {
+          tokens.push(`token-${tokens.length + 1}-${machineId}`)
+          return { grpc: '10.77.0.1:8443', token: tokens.at(-1) as string, fingerprint: 'ab'.repeat(32) }
+        }
+      },
+      log: createLogger('silent')
+    })
+    try {
+      const url = '/boot.ipxe?uuid=8C1F0A5E-77A0-4A0B-9D41-000000000002&mac=52:54:00:77:00:12&serial=LAB0002&platform=pcbios&buildarch=i386'
+      const res = await withAgent.inject({ url, remoteAddress: '10.77.0.102' })
+      const machine = (await inv.machines.list()).find(m => m.serial === 'LAB0002')
+      assert.ok(machine)
+      assertGolden(res.body.replaceAll(machine.id, 'm-ID'), join(GOLDEN, 'discovered-bootenv.ipxe'))
+      const again = await withAgent.inject({ url, remoteAddress: '10.77.0.102' })
+      assert.equal(tokens.length, 2, 'each boot gets its own token')
+      assert.ok(again.body.includes(`anvil.token=${tokens[1] as string}`))
+      const events = await inv.machines.events(machine.id)
+      assert.match(events.at(-1)?.message ?? '', /served the bootenv script/)
+      assert.ok(!JSON.stringify(events).includes(tokens[0] as string), 'tokens stay out of the timeline')
+      // A rejected machine boots its disk, bootenv or not.
+      await inv.machines.transition(machine.id, 'rejected', 'test')
+      assert.match((await withAgent.inject({ url })).body, /\nexit\n/)
+      assert.equal(tokens.length, 2)
+    } finally {
+      await withAgent.close()
+    }
+  })
+
   test('a bad MAC is a 400 with a stable code', async () => {
     const res = await app.inject({ url: '/boot.ipxe?mac=nonsense' })
     assert.equal(res.statusCode, 400)

@@ -1,7 +1,7 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { BootAssets } from '../boot/assets.ts'
 import type { FileCache } from '../boot/file-cache.ts'
-import { renderChainScript, renderMachineScript } from '../boot/ipxe-script.ts'
+import { renderChainScript, renderMachineScript, type AgentBoot } from '../boot/ipxe-script.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MachineService } from '../inventory/machine-service.ts'
@@ -17,10 +17,20 @@ export type BootAppDeps = {
   readonly events: Timeline
   /** What machines use to reach this listener, e.g. http://10.77.0.1:8080 (known once it listens). */
   readonly baseUrl: () => string
-  readonly capabilities: BootCapabilities
+  readonly capabilities: Omit<BootCapabilities, 'bootenv'>
+  /** The discovery environment; without it machines wait at the iPXE prompt. */
+  readonly agent?: AgentBootProvider
   /** Files served from memory when they fit (shared with TFTP); streamed from disk otherwise. */
   readonly cache?: FileCache
   readonly log: Logger
+}
+
+/** Hands a machine the discovery environment: is it built, and a fresh token for this boot. */
+export interface AgentBootProvider {
+  /** The kernel and initramfs exist (checked per request, so a build lands without a restart). */
+  available (): Promise<boolean>
+  /** A single-use token for this machine, the gRPC endpoint and the certificate fingerprint. */
+  prepare (machineId: string): Promise<AgentBoot>
 }
 
 type ScriptQuery = Partial<Record<'uuid' | 'mac' | 'serial' | 'manufacturer' | 'product' | 'platform' | 'buildarch', string>>
@@ -53,17 +63,19 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
     const { machine, created } = await deps.machines.registerBoot({
       mac, uuid: present(q.uuid), serial: present(q.serial), manufacturer: present(q.manufacturer), product: present(q.product), platform: present(q.platform), buildarch: present(q.buildarch), ip
     })
-    const decision = decideBoot(machine, deps.capabilities)
+    const bootenv = await deps.agent?.available() ?? false
+    const decision = decideBoot(machine, { ...deps.capabilities, bootenv })
+    const agent = decision.kind === 'bootenv' ? await deps.agent?.prepare(machine.id) : undefined
     deps.events.record({
       source: 'http',
       type: 'http.script',
       machineId: machine.id,
       ip,
-      message: `served the ${decision.kind === 'wait' ? 'wait' : 'local-disk'} script${created ? ' to a new machine' : ''}: ${decision.reason}`,
+      message: `served the ${decision.kind} script${created ? ' to a new machine' : ''}: ${decision.reason}`,
       data: { decision: decision.kind, state: machine.state, platform: q.platform ?? null, buildarch: q.buildarch ?? null, uuid: q.uuid ?? null, ip }
     })
     await deps.events.flush()
-    return renderMachineScript(machine, decision, deps.baseUrl())
+    return renderMachineScript(machine, decision, deps.baseUrl(), agent)
   })
 
   const serveAsset = async (req: FastifyRequest<{ Params: { '*': string } }>, reply: FastifyReply): Promise<void> => {

@@ -4,11 +4,24 @@ import { MachineState, type Machine } from '../inventory/machine.ts'
 export type BootDecision =
   | { readonly kind: 'wait', readonly reason: string, readonly recheckSeconds: number }
   | { readonly kind: 'local-disk', readonly reason: string }
+  | { readonly kind: 'bootenv', readonly reason: string }
 
 /** What the server can offer; grows as the discovery environment and installer land. */
 export type BootCapabilities = {
   /** Seconds between re-checks while a machine waits for something. */
   readonly recheckSeconds: number
+  /** The discovery environment (boot-assets/bootenv/) is built and can be served. */
+  readonly bootenv: boolean
+}
+
+/** Why each state boots the discovery environment (the reason goes into the timeline). */
+const BOOTENV_REASON: Partial<Record<MachineState, string>> = {
+  [MachineState.enrolled]: 'first boot of an enrolled machine: booting the discovery environment to report its hardware',
+  [MachineState.discovered]: 'the machine is discovered: booting the discovery environment to report its hardware and wait for acceptance',
+  [MachineState.accepted]: 'the machine is accepted: booting the discovery environment to take its tasks (wipe)',
+  [MachineState.wiping]: 'a wipe is pending: booting the discovery environment to run it',
+  [MachineState.ready]: 'the machine is ready: booting the discovery environment to wait for an assignment',
+  [MachineState.resetting]: 'the machine is resetting: booting the discovery environment to wipe it'
 }
 
 /**
@@ -29,10 +42,12 @@ export function decideBoot (machine: Machine, caps: BootCapabilities): BootDecis
     case MachineState.accepted:
     case MachineState.wiping:
     case MachineState.ready:
-    case MachineState.installing:
     case MachineState.resetting:
+      if (caps.bootenv) return { kind: 'bootenv', reason: BOOTENV_REASON[machine.state] as string }
+      return { kind: 'wait', reason: `the machine is ${machine.state} and this server has no discovery environment yet (boot-assets/bootenv/ is not built: npm run build:bootenv): waiting`, recheckSeconds: caps.recheckSeconds }
+    case MachineState.installing:
     case MachineState.deprovisioning:
-      return { kind: 'wait', reason: `the machine is ${machine.state} and this server has no discovery environment yet (boot-assets/bootenv/ is not built): waiting`, recheckSeconds: caps.recheckSeconds }
+      return { kind: 'wait', reason: `the machine is ${machine.state}, which this server does not drive yet: waiting`, recheckSeconds: caps.recheckSeconds }
     case MachineState.error:
       return { kind: 'wait', reason: `the machine is in error (${machine.stateReason ?? 'no reason recorded'}): waiting for an operator`, recheckSeconds: caps.recheckSeconds }
   }
