@@ -36,7 +36,8 @@ export async function machineLine (): Promise<string> {
     `nginx ${await version(['nginx', '-v'], /nginx\/(\S+)/)}`,
     `wrk ${await version(['wrk', '-v'], /wrk (\S+)/)}`,
     `ipmitool ${await version(['ipmitool', '-V'], /version (\S+)/)}`,
-    `ipmi_sim ${await version(['ipmi_sim', '--version'], /version (\S+)/)}`
+    // ipmi_sim reports its own 1.0.x; the OpenIPMI release is the Debian package's version.
+    `openipmi ${await version(['dpkg-query', '-W', 'openipmi'], /openipmi\s+(\S+)/)}`
   ]
   return `nproc ${nproc}, ${cpu}, ${Math.round(totalmem() / 2 ** 30)} GiB, kernel ${kernel}, Node ${process.version}; ${tools.join(', ')}`
 }
