@@ -11,6 +11,8 @@ import type { BmcJson, EventView, MachineView } from './api-types.ts'
 import type { BmcRegistry, BmcView } from '../power/bmc-registry.ts'
 import type { PowerService } from '../power/power-service.ts'
 import { registerPowerRoutes } from './power-routes.ts'
+import { registerDiscoveryRoutes } from './discovery-routes.ts'
+import type { DiscoveryService } from '../provisioning/discovery-service.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
@@ -22,6 +24,8 @@ export type ApiAppDeps = {
   readonly log: Logger
   /** BMCs and power; without them the power routes are absent and machines show `bmc: null`. */
   readonly power?: { readonly registry: BmcRegistry, readonly service: PowerService }
+  /** Hardware, acceptance and wipes; without it those routes are absent. */
+  readonly discovery?: DiscoveryService
 }
 
 /** A machine as the API shows it: times as ISO 8601 strings, its BMC without the password. */
@@ -115,6 +119,7 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
     const options = { ...(req.query.after === undefined ? {} : { afterId: req.query.after }), ...(req.query.limit === undefined ? {} : { limit: req.query.limit }) }
     return { items: (await deps.machines.events(req.params.id, options)).map(eventJson) }
   })
+  if (deps.discovery !== undefined) registerDiscoveryRoutes(app, { discovery: deps.discovery, view })
   if (deps.power !== undefined) registerPowerRoutes(app, { machines: deps.machines, registry: deps.power.registry, power: deps.power.service, view })
   return app
 }

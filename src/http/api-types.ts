@@ -3,6 +3,8 @@
  * declaration, so a field added on one side is a type error on the other.
  */
 import type { Machine } from '../inventory/machine.ts'
+import type { HardwareReport } from '../provisioning/agent-gateway.ts'
+import type { StoredTask } from '../provisioning/discovery-ports.ts'
 
 /**
  * A machine: GET /api/v1/machines and /api/v1/machines/:id. The domain's Machine with its times as
@@ -57,4 +59,28 @@ export type EventView = {
   readonly message: string
   readonly mac: string | null
   readonly data: Record<string, unknown> | null
+}
+
+/** GET /api/v1/machines/:id/hardware: the agent's latest report (src/proto/provisioning.proto HardwareReport). */
+export type HardwareView = { readonly machineId: string, readonly reportedAt: string, readonly hardware: HardwareReport }
+
+/** A task (GET /api/v1/machines/:id/tasks, POST .../wipe) with live per-disk progress while it runs. */
+export type TaskJson = Omit<StoredTask, 'createdAt' | 'startedAt' | 'finishedAt'> & {
+  readonly createdAt: string
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+  readonly progress: readonly { readonly disk: string, readonly phase: string, readonly bytesDone: number, readonly bytesTotal: number, readonly rateBytesPerSecond: number, readonly at: string }[]
+}
+
+/** One disk's erase report: GET /api/v1/machines/:id/erase-reports. */
+export type EraseReportView = {
+  readonly taskId: string
+  readonly disk: string
+  readonly serial: string | null
+  readonly method: string
+  readonly bytesWritten: number
+  readonly durationMs: number
+  readonly verified: boolean
+  readonly refused: string | null
+  readonly at: string
 }

@@ -1,0 +1,62 @@
+import type { FastifyInstance } from 'fastify'
+import type { DiscoveryService, TaskView } from '../provisioning/discovery-service.ts'
+import type { EraseReportRecord, WipeMethod } from '../provisioning/discovery-ports.ts'
+import type { EraseReportView, HardwareView, MachineView, TaskJson } from './api-types.ts'
+
+export type DiscoveryRouteDeps = {
+  readonly discovery: DiscoveryService
+  readonly view: (machineId: string) => Promise<MachineView>
+}
+
+const idParams = { type: 'object', required: ['id'], properties: { id: { type: 'string', minLength: 1, maxLength: 128 } } } as const
+const iso = (t: number | null): string | null => t === null ? null : new Date(t).toISOString()
+
+function taskJson (t: TaskView): TaskJson {
+  return { ...t, createdAt: iso(t.createdAt) as string, startedAt: iso(t.startedAt), finishedAt: iso(t.finishedAt), progress: t.progress.map(p => ({ ...p, at: iso(p.at) as string })) }
+}
+
+function eraseJson (e: EraseReportRecord): EraseReportView {
+  const { machineId: _m, ...rest } = e
+  return { ...rest, at: iso(e.at) as string }
+}
+
+/** Hardware, the acceptance gate, wipes and their reports. */
+export function registerDiscoveryRoutes (app: FastifyInstance, deps: DiscoveryRouteDeps): void {
+  app.get<{ Params: { id: string } }>('/api/v1/machines/:id/hardware', { schema: { params: idParams } }, async (req): Promise<HardwareView> => {
+    const hw = await deps.discovery.hardware(req.params.id)
+    return { machineId: hw.machineId, reportedAt: iso(hw.reportedAt) as string, hardware: hw.report }
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/machines/:id/accept', { schema: { params: idParams } }, async (req): Promise<MachineView> => {
+    return await deps.view((await deps.discovery.accept(req.params.id)).id)
+  })
+
+  app.post<{ Params: { id: string } }>('/api/v1/machines/:id/reject', { schema: { params: idParams } }, async (req): Promise<MachineView> => {
+    return await deps.view((await deps.discovery.reject(req.params.id)).id)
+  })
+
+  app.post<{ Params: { id: string }, Body: { method?: WipeMethod, disks?: string[] } | undefined }>('/api/v1/machines/:id/wipe', {
+    schema: {
+      params: idParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        properties: {
+          method: { enum: ['fast', 'zeroes'] },
+          disks: { type: 'array', maxItems: 256, items: { type: 'string', pattern: '^[A-Za-z0-9_.:-]{1,64}$' } }
+        }
+      }
+    }
+  }, async (req, reply) => {
+    const task = await deps.discovery.wipe(req.params.id, { method: req.body?.method ?? 'fast', disks: req.body?.disks ?? [] })
+    return await reply.code(202).send(taskJson({ ...task, progress: [] }))
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/machines/:id/tasks', { schema: { params: idParams } }, async (req) => {
+    return { items: (await deps.discovery.taskViews(req.params.id)).map(taskJson) }
+  })
+
+  app.get<{ Params: { id: string } }>('/api/v1/machines/:id/erase-reports', { schema: { params: idParams } }, async (req) => {
+    return { items: (await deps.discovery.eraseReports(req.params.id)).map(eraseJson) }
+  })
+}
