@@ -1,0 +1,39 @@
+import { Metadata, status, type StatusObject } from '@grpc/grpc-js'
+import { isCodedError } from '../lib/errors.ts'
+import type { Logger } from '../log/logger.ts'
+
+/**
+ * The one mapping from stable error codes to gRPC statuses (like src/http/errors.ts for HTTP).
+ * Only these codes reach the agent with their message; anything else is INTERNAL.
+ */
+const STATUS: Record<string, status> = {
+  ERR_AGENT_TOKEN_MISSING: status.UNAUTHENTICATED,
+  ERR_AGENT_TOKEN_INVALID: status.UNAUTHENTICATED,
+  ERR_AGENT_TOKEN_USED: status.UNAUTHENTICATED,
+  ERR_AGENT_PROTOCOL: status.INVALID_ARGUMENT,
+  ERR_AGENT_HELLO_TIMEOUT: status.DEADLINE_EXCEEDED,
+  ERR_VALIDATION: status.INVALID_ARGUMENT,
+  ERR_MACHINE_NOT_FOUND: status.NOT_FOUND,
+  ERR_SERVER_STOPPING: status.UNAVAILABLE
+}
+
+/** Trailer that carries the stable code, so an agent can tell a used token from an unknown one. */
+export const ERROR_CODE_TRAILER = 'anvil-error-code'
+
+/**
+ * A status for `err`: mapped coded errors keep their code (in the trailer) and message; anything
+ * else is logged here and answered as INTERNAL without its message (it may hold internals).
+ */
+export function toStatus (err: unknown, log: Logger, context: Record<string, unknown> = {}): StatusObject {
+  const metadata = new Metadata()
+  if (isCodedError(err)) {
+    const code = STATUS[err.code]
+    if (code !== undefined) {
+      metadata.set(ERROR_CODE_TRAILER, err.code)
+      return { code, details: err.message, metadata }
+    }
+  }
+  log.error({ err, ...context }, 'provisioning call failed')
+  metadata.set(ERROR_CODE_TRAILER, 'ERR_INTERNAL')
+  return { code: status.INTERNAL, details: 'internal error; see the server log', metadata }
+}

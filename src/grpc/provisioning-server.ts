@@ -1,0 +1,142 @@
+/**
+ * The provisioning gRPC listener (TLS only): serves `anvil.provisioning.v1.Provisioning/Session`
+ * to discovery agents, one AgentSession per stream, everything else through the AgentGateway.
+ */
+import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js'
+import { CodedError } from '../lib/errors.ts'
+import type { Service } from '../lib/service.ts'
+import type { Logger } from '../log/logger.ts'
+import type { AgentGateway } from '../provisioning/agent-gateway.ts'
+import { AgentSession, type SessionCall } from './agent-session.ts'
+import { loadProvisioningProto } from './proto.ts'
+
+export type ProvisioningServiceOptions = {
+  /** "IP:port"; port 0 picks a free port (see address()). */
+  readonly listen: string
+  readonly gateway: AgentGateway
+  /** PEM key and certificate, e.g. from ensureServerCertificate(). */
+  readonly tls: { readonly keyPem: string, readonly certPem: string }
+  readonly log: Logger
+  /** The .proto to load (default: src/proto/provisioning.proto beside the sources). */
+  readonly protoFile?: string
+  /** Default 30 s. */
+  readonly helloTimeoutMs?: number
+  /** How long stop() lets streams finish before cutting connections (default 5 s). */
+  readonly shutdownGraceMs?: number
+}
+
+/** The provisioning listener: a Service that reports its bound address once started. */
+export type ProvisioningService = Service & { address (): { host: string, port: number } }
+
+/**
+ * Server channel options. Keepalive: the server pings every 20 s and drops a connection whose
+ * ping is unanswered for 20 s, so a dead agent is noticed within ~40 s (its stream is cancelled
+ * and the gateway told). Sizes: a hardware report is well under 1 MiB even for a large server;
+ * 2 MiB leaves room without letting a peer make us buffer much.
+ */
+const SERVER_OPTIONS: ChannelOptions = {
+  'grpc.keepalive_time_ms': 20_000,
+  'grpc.keepalive_timeout_ms': 20_000,
+  'grpc.max_receive_message_length': 2 * 1024 * 1024,
+  'grpc.max_send_message_length': 1024 * 1024,
+  // An agent opens one stream; a few more cover reconnect overlap, not a flood.
+  'grpc.max_concurrent_streams': 8
+}
+
+/** Creates the provisioning service; nothing listens before start(). */
+export function createProvisioningService (opts: ProvisioningServiceOptions): ProvisioningService {
+  return new ProvisioningServer(opts)
+}
+
+class ProvisioningServer implements ProvisioningService {
+  readonly name = 'grpc'
+  readonly #opts: ProvisioningServiceOptions
+  readonly #log: Logger
+  readonly #sessions = new Map<AgentSession, Promise<void>>()
+  #server: Server | undefined
+  #address: { host: string, port: number } | undefined
+  #stopping: Promise<void> | undefined
+
+  constructor (opts: ProvisioningServiceOptions) {
+    this.#opts = opts
+    this.#log = opts.log.child({ component: 'grpc' })
+  }
+
+  async start (signal: AbortSignal): Promise<void> {
+    const proto = await loadProvisioningProto(this.#opts.protoFile)
+    const server = new Server(SERVER_OPTIONS)
+    server.addService(proto.anvil.provisioning.v1.Provisioning.service, {
+      Session: (call: SessionCall) => { this.#onSession(call) }
+    })
+    const { host, port } = splitListen(this.#opts.listen)
+    // No client certificates: agents authenticate with their token (checkClientCertificate false).
+    const creds = ServerCredentials.createSsl(null, [{ private_key: Buffer.from(this.#opts.tls.keyPem), cert_chain: Buffer.from(this.#opts.tls.certPem) }], false)
+    const bound = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${host.includes(':') ? `[${host}]` : host}:${port}`, creds, (err, p) => {
+        if (err === null) resolve(p)
+        else reject(new Error(`grpc: cannot listen on ${this.#opts.listen} (grpc.listen): ${err.message}`, { cause: err }))
+      })
+    })
+    this.#server = server
+    this.#address = { host, port: bound }
+    signal.addEventListener('abort', () => { this.stop().catch(() => {}) }, { once: true })
+    this.#log.info({ address: this.#address }, 'grpc provisioning listening (TLS)')
+  }
+
+  address (): { host: string, port: number } {
+    if (this.#address === undefined) throw new Error('the grpc server is not listening')
+    return this.#address
+  }
+
+  /** Ends every session with UNAVAILABLE, lets them finish within the grace period, then cuts. */
+  async stop (): Promise<void> {
+    this.#stopping ??= this.#shutdown()
+    await this.#stopping
+  }
+
+  async #shutdown (): Promise<void> {
+    const server = this.#server
+    if (server === undefined) return
+    const graceMs = this.#opts.shutdownGraceMs ?? 5_000
+    for (const session of this.#sessions.keys()) {
+      session.abort(new CodedError('ERR_SERVER_STOPPING', 'the server is shutting down; reconnect later'))
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.#log.warn({ graceMs }, 'grpc streams did not finish in time; closing their connections')
+        server.forceShutdown()
+        resolve()
+      }, graceMs)
+      server.tryShutdown(() => { clearTimeout(timer); resolve() })
+    })
+    // Sessions settle (and tell the gateway) once their streams are gone; run() never rejects,
+    // but one may still wait on a slow gateway call: bounded by the grace period again.
+    await settleWithin(Promise.all(this.#sessions.values()), graceMs)
+    this.#server = undefined
+    this.#log.info('grpc provisioning stopped')
+  }
+
+  #onSession (call: SessionCall): void {
+    const session = new AgentSession(call, {
+      gateway: this.#opts.gateway,
+      log: this.#log,
+      helloTimeoutMs: this.#opts.helloTimeoutMs ?? 30_000
+    })
+    if (this.#stopping !== undefined) session.abort(new CodedError('ERR_SERVER_STOPPING', 'the server is shutting down; reconnect later'))
+    const done = session.run().finally(() => { this.#sessions.delete(session) })
+    this.#sessions.set(session, done)
+  }
+}
+
+async function settleWithin (p: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined
+  await Promise.race([p, new Promise((resolve) => { timer = setTimeout(resolve, ms) })])
+  clearTimeout(timer)
+}
+
+/** "IP:port" (or "[v6]:port") to its parts. */
+function splitListen (listen: string): { host: string, port: number } {
+  const i = listen.lastIndexOf(':')
+  const host = listen.slice(0, i).replace(/^\[(.*)\]$/, '$1')
+  return { host, port: Number(listen.slice(i + 1)) }
+}
