@@ -2,6 +2,10 @@ import { Option, type Command } from 'commander'
 import { CodedError } from '../lib/errors.ts'
 import { parseCipherSuite, parsePort } from './power.ts'
 import { readSecretFromStdin } from './stdin.ts'
+import { registerDiscoveryCommands } from './discovery.ts'
+import { hardwareFields } from './hardware.ts'
+import { isCodedError } from '../lib/errors.ts'
+import type { HardwareView } from '../http/api-types.ts'
 import type { ApiClient } from './client.ts'
 import type { EventView, MachineView } from '../http/api-types.ts'
 import { renderData, renderFields, renderTable, type Column, type OutputFormat } from './output.ts'
@@ -50,7 +54,12 @@ export function registerMachineCommands (program: Command, ctx: CliContext): voi
   machines.command('show').description('one machine: identity, NICs, state (ID may be an id, MAC, UUID or serial)')
     .argument('<id>')
     .action(async (id: string) => {
-      const m = await ctx.client().get<MachineView>(`/api/v1/machines/${encodeURIComponent(id)}`)
+      const client = ctx.client()
+      const m = await client.get<MachineView>(`/api/v1/machines/${encodeURIComponent(id)}`)
+      const hw = await client.get<HardwareView>(`/api/v1/machines/${encodeURIComponent(m.id)}/hardware`).catch((err: unknown) => {
+        if (isCodedError(err) && (err.code === 'ERR_NO_HARDWARE' || err.code === 'ERR_ROUTE_NOT_FOUND')) return undefined
+        throw err
+      })
       const format = ctx.output()
       ctx.print(format === 'table'
         ? renderFields([
@@ -59,9 +68,10 @@ export function registerMachineCommands (program: Command, ctx: CliContext): voi
           ['serial', m.serial], ['manufacturer', m.manufacturer], ['product', m.product],
           ['firmware', m.firmware], ['arch', m.arch], ['ip', m.ip], ['macs', m.macs],
           ['bmc', m.bmc === null ? null : `${m.bmc.user}@${m.bmc.address}:${m.bmc.port} (cipher suite ${m.bmc.cipherSuite})`],
-          ['first seen', m.createdAt], ['last seen', m.lastSeenAt]
+          ['first seen', m.createdAt], ['last seen', m.lastSeenAt],
+          ...(hw === undefined ? [['hardware', 'not reported yet (the discovery agent reports it at boot)'] as const] : hardwareFields(hw))
         ])
-        : renderData(m, format))
+        : renderData({ ...m, hardware: hw?.hardware ?? null, hardwareReportedAt: hw?.reportedAt ?? null }, format))
     })
 
   machines.command('add').description('enrol a machine before it boots; its first PXE boot is matched to this record')
@@ -85,6 +95,8 @@ export function registerMachineCommands (program: Command, ctx: CliContext): voi
       const format = ctx.output()
       ctx.print(format === 'table' ? `enrolled ${m.id} (MAC ${m.macs.join(', ')}${m.bmc === null ? '' : `, BMC ${m.bmc.address}:${m.bmc.port}`})\n` : renderData(m, format))
     })
+
+  registerDiscoveryCommands(machines, ctx)
 
   machines.command('timeline').alias('events').description('every step of the machine\'s boots, with the reason for each decision')
     .argument('<id>')
