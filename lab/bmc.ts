@@ -128,24 +128,15 @@ export function ipmitoolArgv (ns: string, bmc: { address: string, user: string, 
 }
 
 export type StartBmcHooks = {
+  /** Receives the undo steps: stop ipmi_sim, then power the VM off. */
   readonly teardown: Teardown
-  /** Records a process we started (state.json for --cleanup, leftovers()). */
-  readonly track: (daemon: Daemon) => void
+  /** Records a process we started (state.json for --cleanup, leftovers()); stopping it is ours. */
+  readonly record: (daemon: Daemon) => void
 }
 
-/**
- * Prepares VM `vm` powered off (its disk, its QEMU argv for the chassis program) and starts its
- * BMC on bmcAddress(vm.index):623 inside `ns`; resolves once ipmitool reads "power is off" from it.
- * The VM's tap must exist. Teardown stops ipmi_sim first (nothing can power the VM on again), then the VM.
- */
-export async function startBmc (ns: string, vm: VmIdentity, runDir: string, hooks: StartBmcHooks): Promise<LabBmc> {
-  const dir = chassisDir(runDir, vm)
+/** Writes a VM's chassis directory: QEMU's argv, monitor port, firmware, boot device, ipmi_sim's config. */
+function writeChassisDir (dir: string, vm: VmIdentity, runDir: string, address: string, password: string): void {
   mkdirSync(join(dir, 'state'), { recursive: true })
-  const files = vmFiles(runDir, vm)
-  await prepareVm(vm, runDir)
-  await writeBootDisk(files.disk)
-  const address = bmcAddress(vm.index)
-  const password = bmcPassword(vm)
   const port = monitorPort(vm.index)
   // QEMU's own argv, no `ip netns exec`: ipmi_sim, and so the chassis program, run in the namespace.
   writeFileSync(join(dir, 'qemu.args'), qemuArgv(vm, runDir, { monitorPort: port }).join('\n') + '\n')
@@ -155,7 +146,21 @@ export async function startBmc (ns: string, vm: VmIdentity, runDir: string, hook
   writeFileSync(join(dir, 'boot'), 'default\n')
   writeFileSync(join(dir, 'lan.conf'), lanConf(vm, address, password, dir))
   writeFileSync(join(dir, 'bmc.emu'), EMU)
+}
 
+/**
+ * Prepares VM `vm` powered off (its disk, its QEMU argv for the chassis program) and starts its
+ * BMC on bmcAddress(vm.index):623 inside `ns`; resolves once ipmitool reads "power is off" from it.
+ * The VM's tap must exist. Teardown stops ipmi_sim first (nothing can power the VM on again), then the VM.
+ */
+export async function startBmc (ns: string, vm: VmIdentity, runDir: string, hooks: StartBmcHooks): Promise<LabBmc> {
+  const dir = chassisDir(runDir, vm)
+  const files = vmFiles(runDir, vm)
+  const address = bmcAddress(vm.index)
+  const password = bmcPassword(vm)
+  await prepareVm(vm, runDir)
+  await writeBootDisk(files.disk)
+  writeChassisDir(dir, vm, runDir, address, password)
   await run(['ip', '-n', ns, 'addr', 'add', `${address}/${BMC_NET.prefixLength}`, 'dev', BMC_NET.iface])
   hooks.teardown.push(`power off ${vm.name}`, async () => await stopQemu(dir, vm))
   const daemon = startDaemon({
@@ -163,7 +168,7 @@ export async function startBmc (ns: string, vm: VmIdentity, runDir: string, hook
     argv: inNamespace(ns, ['ipmi_sim', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', join(dir, 'state'), '-n']),
     logFile: join(dir, 'ipmi_sim.log')
   })
-  hooks.track(daemon)
+  hooks.record(daemon)
   hooks.teardown.push(`stop ${daemon.name}`, async () => await stopDaemon(daemon))
   const bmc: LabBmc = {
     vm,

@@ -77,10 +77,14 @@ export async function startLab (options: LabOptions): Promise<Lab> {
   const saveState = (s: LabState = state): void => writeFileSync(join(runDir, 'state.json'), JSON.stringify(s, null, 2) + '\n')
   const daemons: Daemon[] = []
   const namespaces = new Set<string>([ns])
-  const track = (d: Daemon): Daemon => {
+  /** Records a process for state.json and leftovers(); its starter stops it. */
+  const record = (d: Daemon): void => {
     daemons.push(d)
     state.pids.push(d.pid)
     saveState()
+  }
+  const track = (d: Daemon): Daemon => {
+    record(d)
     teardown.push(`stop ${d.name}`, async () => await stopDaemon(d))
     return d
   }
@@ -128,7 +132,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
       await ensureTap(identity)
       state.chassisDirs = [...(state.chassisDirs ?? []), chassisDir(runDir, identity)]
       saveState()
-      const bmc = await startBmc(ns, identity, runDir, { teardown, track: (d) => { track(d) } })
+      const bmc = await startBmc(ns, identity, runDir, { teardown, record })
       bmcs.set(identity.name, bmc)
       progress(`${identity.name}: ${identity.firmware} ${identity.mac}, powered off; BMC ${bmc.address}:${bmc.port} user ${bmc.user} password ${bmc.password}, console ${bmc.serialLog}`)
       return bmc
