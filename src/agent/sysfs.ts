@@ -1,4 +1,4 @@
-import { readFile, readdir, readlink, stat } from 'node:fs/promises'
+import { readFile, readdir, readlink, realpath, stat } from 'node:fs/promises'
 import { posix } from 'node:path'
 
 // The one fs layer the inventory readers use: every path is relative to `root`, so tests point
@@ -49,13 +49,17 @@ export class SysTree {
   }
 
   /**
-   * Where a sysfs symlink points, as a path on the machine (resolved textually, so it works on a
-   * captured tree whose targets were not copied); undefined when it is not a link.
+   * Where a sysfs symlink points, as a path on the machine: the link's directory is resolved for
+   * real (it may itself be reached through links, like /sys/class/net/eth0), the target textually
+   * (so a captured tree need not hold it). Undefined when it is not a link.
    */
   async link (path: string): Promise<string | undefined> {
     try {
       const target = await readlink(this.path(path))
-      return posix.resolve(posix.dirname(posix.join('/', path)), target)
+      const rootReal = await realpath(this.root)
+      const dirReal = await realpath(this.path(posix.dirname(posix.join('/', path))))
+      const dir = rootReal === '/' ? dirReal : dirReal.slice(rootReal.length)
+      return posix.resolve(dir === '' ? '/' : dir, target)
     } catch {
       return undefined
     }

@@ -1,0 +1,213 @@
+import { execFile } from 'node:child_process'
+import { posix } from 'node:path'
+import { promisify } from 'node:util'
+import type { DiskInput } from '../proto/generated/anvil/provisioning/v1/Disk.ts'
+import type { EraseReportInput } from '../proto/generated/anvil/provisioning/v1/EraseReport.ts'
+import type { WipeTask } from '../proto/generated/anvil/provisioning/v1/WipeTask.ts'
+import { openBlockDevice, type BlockDevice } from './block-device.ts'
+import { partitionsOf } from './inventory/disks.ts'
+import { SysTree } from './sysfs.ts'
+import { fastWipeRanges, rangeBytes, verifySampleRanges, type PartitionExtent, type Range } from './wipe-plan.ts'
+
+/** One progress report for one disk. */
+export type WipeProgress = { disk: string, bytesDone: number, bytesTotal: number, rateBytesPerSecond: number, phase: 'wipe' | 'verify' }
+
+/** How the wipe runs; everything but onProgress has a production default. */
+export type WipeOptions = {
+  onProgress?: (p: WipeProgress) => void
+  /** Where /dev, /proc and /sys are ('/' on the machine; a temporary tree in tests). */
+  root?: string
+  /** The disk the environment booted from: never wiped. */
+  bootDisk?: string
+  log?: (line: string) => void
+  /** Discards a whole device; resolves to a note for the log. Default: busybox blkdiscard. */
+  discard?: (devicePath: string) => Promise<string>
+  /** Try O_DIRECT for zero-wipes (default true). */
+  direct?: boolean
+  chunkBytes?: number
+  /** Buffered writes are fdatasync'd this often, so progress means bytes on the medium. */
+  syncEveryBytes?: number
+  random?: () => number
+}
+
+const MIB = 1024 * 1024
+const PROGRESS_INTERVAL_MS = 500
+const DEFAULT_SAMPLES = 64
+
+/** Wipes the task's disks (all reported disks when it names none) in parallel; one report per disk. */
+export async function wipeDisks (task: WipeTask, disks: readonly DiskInput[], options: WipeOptions = {}): Promise<EraseReportInput[]> {
+  const method = task.method === 'ZEROES' ? 'zeroes' : 'fast' // unspecified: the non-destructive-to-data-area choice
+  const names = task.disks.length === 0 ? disks.map((d) => d.name ?? '') : task.disks
+  const sys = new SysTree(options.root ?? '/')
+  const busy = await busyDisks(sys)
+  return await Promise.all(names.map(async (name) => {
+    const disk = disks.find((d) => d.name === name)
+    const refused = refusal(name, disk, busy, options.bootDisk)
+    if (refused !== undefined || disk === undefined) {
+      options.log?.(`wipe ${name}: refused: ${refused ?? 'unknown disk'}`)
+      return { disk: name, serial: disk?.serial ?? '', method, bytesWritten: 0, durationMs: 0, verified: false, refused: refused ?? 'unknown disk' }
+    }
+    return await wipeOne(sys, disk, method, task.verifySamples || DEFAULT_SAMPLES, options)
+  }))
+}
+
+function refusal (name: string, disk: DiskInput | undefined, busy: Map<string, string>, bootDisk: string | undefined): string | undefined {
+  if (disk === undefined) return `no disk named ${name} in the hardware report`
+  if (name === bootDisk) return 'the boot environment was loaded from this disk'
+  if (disk.readOnly === true) return 'the disk is read-only'
+  if ((disk.sizeBytes ?? 0) === 0) return 'the disk has no size (no medium?)'
+  for (const [dev, why] of busy) {
+    if (dev === name || isPartitionOf(dev, name)) return `${dev} is ${why}`
+  }
+  return undefined
+}
+
+/** vda1 of vda, nvme0n1p2 of nvme0n1, sdb3 of sdb. */
+function isPartitionOf (dev: string, disk: string): boolean {
+  return dev.startsWith(disk) && /^p?\d+$/.test(dev.slice(disk.length))
+}
+
+/** Block devices in use: mounted (/proc/mounts), active swap (/proc/swaps), or held by dm/md (sysfs holders). */
+async function busyDisks (sys: SysTree): Promise<Map<string, string>> {
+  const busy = new Map<string, string>()
+  for (const line of ((await sys.text('/proc/mounts')) ?? '').split('\n')) {
+    const [source, target] = line.split(' ')
+    if (source?.startsWith('/dev/') === true) busy.set(posix.basename(source), `mounted on ${target ?? '?'}`)
+  }
+  for (const line of ((await sys.text('/proc/swaps')) ?? '').split('\n').slice(1)) {
+    const source = line.split(/\s+/)[0]
+    if (source?.startsWith('/dev/') === true) busy.set(posix.basename(source), 'active swap')
+  }
+  for (const disk of await sys.list('/sys/block')) {
+    for (const dev of [disk, ...await partitionsOf(sys, disk)]) {
+      const dir = dev === disk ? `/sys/block/${disk}` : `/sys/block/${disk}/${dev}`
+      const holders = await sys.list(`${dir}/holders`)
+      if (holders.length > 0) busy.set(dev, `held by ${holders.join(', ')}`)
+    }
+  }
+  return busy
+}
+
+async function wipeOne (sys: SysTree, disk: DiskInput, method: 'fast' | 'zeroes', samples: number, options: WipeOptions): Promise<EraseReportInput> {
+  const name = disk.name ?? ''
+  const size = Number(disk.sizeBytes ?? 0)
+  const path = sys.path(`/dev/${name}`)
+  const started = performance.now()
+  const progress = throttle(name, options.onProgress)
+  const chunk = options.chunkBytes ?? 4 * MIB
+  let ranges: Range[]
+  let written: number
+  if (method === 'fast') {
+    ranges = fastWipeRanges(size, await partitionExtents(sys, name))
+    written = await writeZeros(path, ranges, false, chunk, Infinity, progress)
+    if (disk.discard === true) options.log?.(`wipe ${name}: discard: ${await (options.discard ?? busyboxDiscard)(path)}`)
+    else options.log?.(`wipe ${name}: discard: not supported by the device, skipped`)
+  } else {
+    ranges = [{ start: 0, end: size }]
+    written = await writeZeros(path, ranges, options.direct ?? true, chunk, options.syncEveryBytes ?? 64 * MIB, progress)
+  }
+  const toVerify = method === 'fast' ? ranges : verifySampleRanges(size, samples, 4096, options.random ?? Math.random)
+  const verified = await verifyZero(path, toVerify, progress)
+  const durationMs = Math.round(performance.now() - started)
+  options.log?.(`wipe ${name}: ${method} ${written} bytes in ${durationMs} ms, verified=${verified}`)
+  return { disk: name, serial: disk.serial ?? '', method, bytesWritten: written, durationMs, verified, refused: '' }
+}
+
+async function partitionExtents (sys: SysTree, disk: string): Promise<PartitionExtent[]> {
+  const out: PartitionExtent[] = []
+  for (const part of await partitionsOf(sys, disk)) {
+    const start = (await sys.int(`/sys/block/${disk}/${part}/start`)) ?? 0
+    const size = (await sys.int(`/sys/block/${disk}/${part}/size`)) ?? 0
+    out.push({ name: part, start: start * 512, size: size * 512 })
+  }
+  return out
+}
+
+type Progress = (phase: WipeProgress['phase'], done: number, total: number) => void
+
+async function writeZeros (path: string, ranges: Range[], direct: boolean, chunk: number, syncEvery: number, progress: Progress): Promise<number> {
+  const total = rangeBytes(ranges)
+  const { dev, zeros } = await openBlockDevice(path, direct, chunk)
+  let done = 0
+  let unsynced = 0
+  try {
+    progress('wipe', 0, total)
+    for (const r of ranges) {
+      for (let off = r.start; off < r.end; off += chunk) {
+        const n = Math.min(chunk, r.end - off)
+        await dev.write(zeros.subarray(0, n), off)
+        done += n
+        unsynced += n
+        if (!dev.direct && unsynced >= syncEvery) { await dev.sync(); unsynced = 0 }
+        progress('wipe', done, total)
+      }
+    }
+    await dev.sync()
+  } finally {
+    await dev.close()
+  }
+  return done
+}
+
+/** Reads the ranges back through a fresh buffered handle (O_DIRECT writes left no cached pages). */
+async function verifyZero (path: string, ranges: Range[], progress: Progress): Promise<boolean> {
+  const total = rangeBytes(ranges)
+  const { dev } = await openBlockDevice(path, false, 0)
+  let done = 0
+  try {
+    progress('verify', 0, total)
+    for (const r of ranges) {
+      for (let off = r.start; off < r.end; off += MIB) {
+        const n = Math.min(MIB, r.end - off)
+        const got = await readFully(dev, n, off)
+        if (got.length !== n || got.some((b) => b !== 0)) return false
+        done += n
+        progress('verify', done, total)
+      }
+    }
+    return true
+  } finally {
+    await dev.close()
+  }
+}
+
+async function readFully (dev: BlockDevice, length: number, offset: number): Promise<Buffer> {
+  const parts: Buffer[] = []
+  let got = 0
+  while (got < length) {
+    const b = await dev.read(length - got, offset + got)
+    if (b.length === 0) break
+    parts.push(b)
+    got += b.length
+  }
+  return Buffer.concat(parts)
+}
+
+/** At most one report per PROGRESS_INTERVAL_MS per disk and phase, but always the first and the last. */
+function throttle (disk: string, onProgress: WipeOptions['onProgress']): Progress {
+  let last = -Infinity
+  let phaseStart = performance.now()
+  let lastPhase = ''
+  return (phase, done, total) => {
+    const now = performance.now()
+    if (phase !== lastPhase) { lastPhase = phase; phaseStart = now; last = -Infinity }
+    if (done !== total && done !== 0 && now - last < PROGRESS_INTERVAL_MS) return
+    last = now
+    const seconds = (now - phaseStart) / 1000
+    onProgress?.({ disk, bytesDone: done, bytesTotal: total, rateBytesPerSecond: seconds > 0 ? Math.round(done / seconds) : 0, phase })
+  }
+}
+
+const run = promisify(execFile)
+
+/** `busybox blkdiscard DEVICE` when the applet exists (BusyBox 1.35 has it); else a note saying why not. */
+async function busyboxDiscard (devicePath: string): Promise<string> {
+  try {
+    const { stdout } = await run('busybox', ['--list'])
+    if (!stdout.split('\n').includes('blkdiscard')) return 'skipped: busybox has no blkdiscard applet'
+    await run('busybox', ['blkdiscard', devicePath])
+    return 'whole device discarded'
+  } catch (err) {
+    return `failed: ${(err as Error).message.split('\n')[0] ?? ''}`
+  }
+}
