@@ -13,6 +13,7 @@ packages=(
   kea-admin kea-dhcp4-server tftpd-hpa nginx-light wrk  # benchmark peers and load generators
   iproute2 tcpdump cpio zstd                       # namespaces, captures, initramfs
   nftables                                         # random loss for the TFTP loss test where the kernel has no sch_netem
+  kmod binutils                                    # the boot environment build (depmod/modprobe, strip)
 )
 
 if [ "$(id -u)" != 0 ]; then
@@ -45,4 +46,13 @@ if [ "${#missing[@]}" -gt 0 ]; then
 fi
 
 bash boot-assets/fetch.sh
+
+# The discovery boot environment: its kernel comes from apt (apt-get download needs the package
+# lists); the whole build needs the agent (src/agent/main.ts) and npm install (esbuild).
+if ! apt-cache show linux-image-amd64 >/dev/null 2>&1; then apt-get update -qq; fi
+if [ -f src/agent/main.ts ] && [ -x node_modules/.bin/esbuild ]; then
+  bash boot-assets/build-bootenv.sh
+else
+  bash boot-assets/build-bootenv.sh --fetch-only
+fi
 echo "lab/setup.sh: ${#packages[@]} packages present, boot assets verified"
