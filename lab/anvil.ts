@@ -18,6 +18,8 @@ export type AnvilLabConfig = {
   /** Where the admin API listens inside the namespace (the namespace end of the host veth). */
   readonly apiAddress: string
   readonly logLevel?: string
+  /** Top-level config sections merged over the lab's (e.g. `discovery` with auto-accept rules). */
+  readonly extra?: Readonly<Record<string, unknown>>
 }
 
 /** The Anvil config the lab runs with (keys: src/config/schema.ts). */
@@ -40,7 +42,8 @@ export function anvilConfig (c: AnvilLabConfig): Record<string, unknown> {
     http: { listen: '0.0.0.0:8080' },
     api: { listen: `${c.apiAddress}:8081` },
     tftp: { enabled: true, listen: '0.0.0.0:69' },
-    dhcp
+    dhcp,
+    ...c.extra
   }
 }
 

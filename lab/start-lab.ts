@@ -19,6 +19,8 @@ export type LabOptions = {
   /** VMs that get a simulated BMC and stay powered off until a BMC powers them on (lab/bmc.ts). */
   readonly bmcs?: readonly VmIdentity[]
   readonly logLevel?: string
+  /** Config sections merged over the lab's Anvil config (lab/anvil.ts anvilConfig). */
+  readonly anvilConfig?: Readonly<Record<string, unknown>>
   /** Progress lines for a human (the CLI prints them; tests may ignore them). */
   readonly onProgress?: (message: string) => void
 }
@@ -104,7 +106,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
       track(startDaemon({ name: 'site-dhcp', argv: inNamespace(siteNs, siteDhcpArgv(runDir)), logFile: join(runDir, 'site-dhcp.log') }))
       progress(`site DHCP server (dnsmasq, no PXE) at ${LAB_NET.siteAddress} in ${siteNs}`)
     }
-    const anvil = await startAnvil(ns, { runDir, dhcpMode: options.dhcpMode, apiAddress: hostLink.nsAddress, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }) }, teardown)
+    const anvil = await startAnvil(ns, { runDir, dhcpMode: options.dhcpMode, apiAddress: hostLink.nsAddress, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }), ...(options.anvilConfig === undefined ? {} : { extra: options.anvilConfig }) }, teardown)
     state.pids.push(anvil.daemon.pid)
     daemons.push(anvil.daemon)
     saveState()
