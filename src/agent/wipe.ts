@@ -100,8 +100,8 @@ async function wipeOne (sys: SysTree, disk: DiskInput, method: 'fast' | 'zeroes'
   if (method === 'fast') {
     ranges = fastWipeRanges(size, await partitionExtents(sys, name))
     written = await writeZeros(path, ranges, false, chunk, Infinity, progress)
-    if (disk.discard === true) options.log?.(`wipe ${name}: discard: ${await (options.discard ?? busyboxDiscard)(path)}`)
-    else options.log?.(`wipe ${name}: discard: not supported by the device, skipped`)
+    const note = disk.discard === true ? await (options.discard ?? busyboxDiscard)(path) : 'not supported by the device, skipped'
+    options.log?.(`wipe ${name}: discard: ${note}`)
   } else {
     ranges = [{ start: 0, end: size }]
     written = await writeZeros(path, ranges, options.direct ?? true, chunk, options.syncEveryBytes ?? 64 * MIB, progress)
