@@ -23,6 +23,11 @@ import { BmcRegistry } from '../power/bmc-registry.ts'
 import { PowerService } from '../power/power-service.ts'
 import { IpmiBmcClient } from '../power/ipmi-bmc-client.ts'
 import { IpmiSession } from '../ipmi/client.ts'
+import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
+import { DiscoveryService } from '../provisioning/discovery-service.ts'
+import { BOOTENV_INITRD, BOOTENV_KERNEL } from '../boot/ipxe-script.ts'
+import { createProvisioningService } from '../grpc/provisioning-server.ts'
+import { ensureServerCertificate } from '../grpc/tls.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
 
 /** A started server: what it bound, and how to stop it. */
@@ -84,13 +89,38 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const server = config.server.address === undefined ? detectServerAddress(config.dhcp.interface) : { address: config.server.address, how: 'server.address' }
   log.info({ address: server.address, how: server.how }, 'machines reach this server at this address')
 
+  const discovery = new DiscoveryService({
+    machines,
+    store: new SqliteDiscoveryStore(db),
+    events: timeline,
+    clock: systemClock,
+    tokenTtlMs: config.discovery.tokenTtl,
+    autoAccept: config.discovery.autoAccept
+  })
+  // The agent pins this certificate by the fingerprint in its kernel command line.
+  const cert = await ensureServerCertificate(dataDir, { ip: server.address })
+  log.info({ fingerprint: cert.fingerprint }, 'provisioning gRPC certificate (agents pin this SHA-256)')
+  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: discovery, tls: cert, log })
+
   let httpPort = 0
+  const bootenvBuilt = async (): Promise<boolean> => {
+    try {
+      await Promise.all([assets.resolve(BOOTENV_KERNEL), assets.resolve(BOOTENV_INITRD)])
+      return true
+    } catch {
+      return false
+    }
+  }
   const bootApp = buildBootApp({
     machines,
     assets,
     events: timeline,
     baseUrl: () => baseUrl(),
     capabilities: { recheckSeconds: 30 },
+    agent: {
+      available: bootenvBuilt,
+      prepare: async (machineId) => ({ grpc: `${server.address}:${grpc.address().port}`, token: await discovery.issueToken(machineId), fingerprint: cert.fingerprint })
+    },
     cache,
     log
   })
@@ -101,13 +131,14 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),
     ...(dhcp === undefined ? [] : counterFamilies('dhcp', dhcp.stats()))
   ]
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power } }), config.api.listen)
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))
   const parts: Part[] = [
     { name: 'http', make: () => http, what: 'HTTP boot', key: 'http.listen', listen: config.http.listen, describe: () => `${host(config.http.listen)}:${http.port()}` },
-    { name: 'api', make: () => api, what: 'the admin API', key: 'api.listen', listen: config.api.listen, describe: () => `${host(config.api.listen)}:${api.port()}` }
+    { name: 'api', make: () => api, what: 'the admin API', key: 'api.listen', listen: config.api.listen, describe: () => `${host(config.api.listen)}:${api.port()}` },
+    { name: 'grpc', make: () => grpc, what: 'the provisioning gRPC service', key: 'grpc.listen', listen: config.grpc.listen, describe: () => `${host(config.grpc.listen)}:${grpc.address().port}` }
   ]
   if (config.tftp.enabled) {
     parts.push({ name: 'tftp', make: () => tftp, what: 'TFTP', key: 'tftp.listen', listen: config.tftp.listen, describe: () => `${host(config.tftp.listen)}:${tftp.address().port}` })

@@ -127,6 +127,21 @@ export const configSchema = z.strictObject({
     efiArm64BootFile: 'arm64/snponly.efi',
     subnets: []
   }),
+  grpc: z.strictObject({
+    /** The provisioning service discovery agents connect to (TLS; certificate in dataDir). */
+    listen: listenAddress.default('0.0.0.0:8443')
+  }).default({ listen: '0.0.0.0:8443' }),
+  discovery: z.strictObject({
+    /** How long the token in a boot script stays valid (it is spent by the agent's first session). */
+    tokenTtl: duration.default(3_600_000),
+    /**
+     * Machines whose hardware matches one of these selectors are accepted without an operator:
+     * dotted paths into the hardware report → value, `*` as wildcard, e.g.
+     * { "system.manufacturer": "Dell*", "nics.mac": "52:54:00:*" }.
+     */
+    autoAccept: z.array(z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]))
+      .refine(r => Object.keys(r).length > 0, { message: 'an empty selector would accept nothing; remove it' })).default([])
+  }).default({ tokenTtl: 3_600_000, autoAccept: [] }),
   power: z.strictObject({
     /** BMC operations in flight at once, over all BMCs (one at a time per BMC, always). */
     concurrency: z.int().min(1).max(1024).default(64),

@@ -66,7 +66,7 @@ describe('anvil serve as a process', { skip }, () => {
   test('unprivileged, the ports that need root fail with the config key to change, and the rest runs', async (t) => {
     t.after(killAllServers)
     chownSync(join(dir, 'var'), 65534, 65534)
-    for (const f of ['anvil.db', 'admin.token', 'anvil.db-wal', 'anvil.db-shm']) {
+    for (const f of ['anvil.db', 'admin.token', 'secret.key', 'grpc.key', 'grpc.crt', 'anvil.db-wal', 'anvil.db-shm']) {
       try { chownSync(join(dir, 'var', f), 65534, 65534) } catch { /* absent after a clean shutdown */ }
     }
     const p = await startServerProcess(configFile, [...inNs, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'])
@@ -75,7 +75,7 @@ describe('anvil serve as a process', { skip }, () => {
       assert.ok(errors.some(m => m.includes('tftp.listen') && m.includes('root')), `no tftp.listen error in ${JSON.stringify(errors)}`)
       assert.ok(errors.some(m => m.includes('dhcp.listen') && m.includes('root')), `no dhcp.listen error in ${JSON.stringify(errors)}`)
       const ready = p.lines.find(l => l.msg === 'anvil ready') as { listening: Record<string, string>, failed: string[] }
-      assert.deepEqual(Object.keys(ready.listening).sort(), ['api', 'http'])
+      assert.deepEqual(Object.keys(ready.listening).sort(), ['api', 'grpc', 'http'])
       assert.deepEqual([...ready.failed].sort(), ['dhcp', 'tftp'])
       assert.match(curl('http://127.0.0.1:18080/boot.ipxe'), /^#!ipxe/)
     } finally {
