@@ -173,6 +173,29 @@ export const openApiDocument = {
         responses: { 200: json('Boot flags read back', 'BootDevice'), 400: errorResponse('ERR_VALIDATION'), ...BMC_ERRORS }
       }
     },
+    '/api/v1/machines/{id}/hardware': {
+      get: { summary: 'The hardware the discovery agent reported (SMBIOS, CPU, memory, disks, NICs, PCI, BMC): the HardwareReport of src/proto/provisioning.proto', parameters: [idParam], responses: { 200: { description: '{ machineId, reportedAt, hardware }' }, 404: errorResponse('ERR_MACHINE_NOT_FOUND, ERR_NO_HARDWARE') } }
+    },
+    '/api/v1/machines/{id}/accept': {
+      post: { summary: 'Accept a machine: nothing destructive happens before this', parameters: [idParam], responses: { 200: json('The machine', 'Machine'), 409: errorResponse('ERR_INVALID_STATE') } }
+    },
+    '/api/v1/machines/{id}/reject': {
+      post: { summary: 'Reject a machine: it boots from its local disk and is left alone', parameters: [idParam], responses: { 200: json('The machine', 'Machine'), 409: errorResponse('ERR_INVALID_STATE') } }
+    },
+    '/api/v1/machines/{id}/wipe': {
+      post: {
+        summary: 'Queue a wipe for an accepted machine\'s agent: fast (signature areas, discard) or zeroes (every byte)',
+        parameters: [idParam],
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { method: { enum: ['fast', 'zeroes'], default: 'fast' }, disks: { type: 'array', items: { type: 'string' }, description: 'disk names; default every disk' } } } } } },
+        responses: { 202: { description: 'The queued task' }, 409: errorResponse('ERR_NOT_ACCEPTED, ERR_TASK_PENDING') }
+      }
+    },
+    '/api/v1/machines/{id}/tasks': {
+      get: { summary: 'The machine\'s agent tasks, with live per-disk progress while one runs', parameters: [idParam], responses: { 200: { description: '{ items: Task[] }' } } }
+    },
+    '/api/v1/machines/{id}/erase-reports': {
+      get: { summary: 'Per-disk erase reports: serial, method, bytes, duration, verified, or why a disk was refused', parameters: [idParam], responses: { 200: { description: '{ items: EraseReport[] }' } } }
+    },
     '/api/v1/power': {
       get: {
         summary: 'Power state of every machine with a BMC, queried concurrently over reused sessions',
