@@ -29,6 +29,8 @@ export type AgentSessionOptions = {
   readonly helloTimeoutMs: number
 }
 
+const CANCELLED = 'the agent cancelled the stream or its connection was lost'
+
 /** Tokens are 256-bit base64url in practice; anything far longer is not one of ours. */
 const MAX_TOKEN_LENGTH = 512
 
@@ -54,15 +56,23 @@ export class AgentSession {
   /** Never rejects: every outcome ends as a status to the agent and a sessionClosed. */
   async run (): Promise<void> {
     const call = this.#call
-    const onCancel = (): void => { this.#ctl.abort(new CodedError('ERR_AGENT_CANCELLED', 'the agent cancelled the stream or its connection was lost')) }
+    const onCancel = (): void => { this.#ctl.abort(new CodedError('ERR_AGENT_CANCELLED', CANCELLED)) }
     call.once('cancelled', onCancel)
     // destroyOnReturn false: leaving the loop must not destroy the call before its status is sent.
     const messages = call.iterator({ destroyOnReturn: false }) as AsyncIterator<AgentMessage>
     let reason = 'the agent closed the stream'
     try {
       await this.#converse(messages)
+      // An agent's RST_STREAM ends the read side too, and Node's http2 and grpc-js report the
+      // reset over a chain of process.nextTick callbacks that has run out by the next
+      // setImmediate. Check then, before our status makes grpc-js flag every call as cancelled.
+      await new Promise((resolve) => { setImmediate(resolve) })
+      if (call.cancelled) {
+        reason = CANCELLED
+      } else {
+        call.end()
+      }
       this.#ctl.abort(new CodedError('ERR_SESSION_ENDED', reason))
-      call.end()
     } catch (err) {
       this.#ctl.abort(err)
       reason = isCodedError(err) ? err.message : 'internal error'

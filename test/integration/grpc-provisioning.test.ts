@@ -1,0 +1,301 @@
+// The provisioning gRPC transport over real TLS on 127.0.0.1:0 with a real grpc-js client that
+// pins the server certificate exactly as the agent does (src/grpc/agent-credentials.ts). The
+// AgentGateway is a scripted fake: the transport is what is under test here.
+import assert from 'node:assert/strict'
+import { EventEmitter, once } from 'node:events'
+import { cpSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Writable } from 'node:stream'
+import { after, test } from 'node:test'
+import { Metadata, status, type ClientDuplexStream, type ServiceError } from '@grpc/grpc-js'
+import { agentChannelOptions, pinnedChannelCredentials } from '../../src/grpc/agent-credentials.ts'
+import { ERROR_CODE_TRAILER } from '../../src/grpc/errors.ts'
+import { createProvisioningService, type ProvisioningServiceOptions } from '../../src/grpc/provisioning-server.ts'
+import { loadProvisioningProto } from '../../src/grpc/proto.ts'
+import { ensureServerCertificate, type ServerCertificate } from '../../src/grpc/tls.ts'
+import { CodedError } from '../../src/lib/errors.ts'
+import { createLogger } from '../../src/log/logger.ts'
+import type { AgentMessageInput } from '../../src/proto/generated/anvil/provisioning/v1/AgentMessage.ts'
+import type { ServerMessage } from '../../src/proto/generated/anvil/provisioning/v1/ServerMessage.ts'
+import type { AgentGateway, HardwareReport, Hello, TaskInput, TaskProgress, TaskResult } from '../../src/provisioning/agent-gateway.ts'
+
+/** Tokens map to machines; each is consumed by its first session, as the contract says. */
+class ScriptedGateway extends EventEmitter implements AgentGateway {
+  readonly tokens = new Map<string, string>()
+  readonly used = new Set<string>()
+  readonly opened: { token: string, hello: Hello, peer: string }[] = []
+  readonly closed: { machineId: string, reason: string }[] = []
+  readonly taskSignals = new Map<string, AbortSignal>()
+  readonly #queues = new Map<string, { tasks: TaskInput[], wake: () => void }>()
+  failOpen: Error | undefined
+
+  async openSession (token: string, hello: Hello, peer: string): Promise<{ machineId: string }> {
+    if (this.failOpen !== undefined) throw this.failOpen
+    const machineId = this.tokens.get(token)
+    if (machineId === undefined) throw new CodedError('ERR_AGENT_TOKEN_INVALID', 'unknown or expired token')
+    if (this.used.has(token)) throw new CodedError('ERR_AGENT_TOKEN_USED', 'this token was already used')
+    this.used.add(token)
+    this.opened.push({ token, hello, peer })
+    return { machineId }
+  }
+
+  async hardwareReported (machineId: string, report: HardwareReport): Promise<void> { this.emit('hardware', machineId, report) }
+  progress (machineId: string, progress: TaskProgress): void { this.emit('progress', machineId, progress) }
+  async result (machineId: string, result: TaskResult): Promise<void> { this.emit('result', machineId, result) }
+  sessionClosed (machineId: string, reason: string): void {
+    this.closed.push({ machineId, reason })
+    this.emit('closed', machineId, reason)
+  }
+
+  async * tasks (machineId: string, signal: AbortSignal): AsyncIterable<TaskInput> {
+    this.taskSignals.set(machineId, signal)
+    const q = this.#queue(machineId)
+    while (!signal.aborted) {
+      const task = q.tasks.shift()
+      if (task !== undefined) { yield task; continue }
+      await new Promise<void>((resolve) => { q.wake = resolve; signal.addEventListener('abort', () => { resolve() }, { once: true }) })
+    }
+  }
+
+  /** What an operator asking for a wipe does, seen from the transport. */
+  pushTask (machineId: string, task: TaskInput): void {
+    const q = this.#queue(machineId)
+    q.tasks.push(task)
+    q.wake()
+  }
+
+  #queue (machineId: string): { tasks: TaskInput[], wake: () => void } {
+    let q = this.#queues.get(machineId)
+    if (q === undefined) { q = { tasks: [], wake: () => {} }; this.#queues.set(machineId, q) }
+    return q
+  }
+}
+
+const dirs: string[] = []
+after(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }) })
+const proto = await loadProvisioningProto()
+
+type Harness = { dir: string, gateway: ScriptedGateway, port: number, cert: ServerCertificate, logs: string[], stop: () => Promise<void> }
+
+async function startServer (dataDir?: string, extra: Partial<ProvisioningServiceOptions> = {}): Promise<Harness> {
+  const dir = dataDir ?? mkdtempSync(join(tmpdir(), 'anvil-grpc-it-'))
+  dirs.push(dir)
+  const cert = await ensureServerCertificate(dir, { ip: '127.0.0.1' })
+  const logs: string[] = []
+  const sink = new Writable({ write (chunk: Buffer, _enc, cb) { logs.push(chunk.toString()); cb() } })
+  const gateway = new ScriptedGateway()
+  const service = createProvisioningService({ listen: '127.0.0.1:0', gateway, tls: cert, log: createLogger('info', sink), ...extra })
+  await service.start(new AbortController().signal)
+  after(async () => { await service.stop() })
+  return { dir, gateway, port: service.address().port, cert, logs, stop: async () => { await service.stop() } }
+}
+
+async function client (h: Harness): Promise<InstanceType<typeof proto.anvil.provisioning.v1.Provisioning>> {
+  const creds = await pinnedChannelCredentials('127.0.0.1', h.port, h.cert.fingerprint)
+  const c = new proto.anvil.provisioning.v1.Provisioning(`127.0.0.1:${h.port}`, creds, agentChannelOptions)
+  after(() => { c.close() })
+  return c
+}
+
+type Call = ClientDuplexStream<AgentMessageInput, ServerMessage>
+
+function session (c: Awaited<ReturnType<typeof client>>, token?: string): { call: Call, next: () => Promise<ServerMessage>, status: Promise<ServiceError | undefined> } {
+  const md = new Metadata()
+  if (token !== undefined) md.set('authorization', `Bearer ${token}`)
+  const call = c.Session(md)
+  const it = call[Symbol.asyncIterator]() as AsyncIterator<ServerMessage>
+  // Resolves with the error status, or undefined for OK.
+  const statusP = new Promise<ServiceError | undefined>((resolve) => {
+    call.on('status', (s: { code: status }) => { if (s.code === status.OK) resolve(undefined) })
+    call.on('error', (err: ServiceError) => { resolve(err) })
+  })
+  const next = async (): Promise<ServerMessage> => {
+    const r = await it.next()
+    assert.equal(r.done, false, 'the server ended the stream')
+    return r.value as ServerMessage
+  }
+  return { call, next, status: statusP }
+}
+
+function assertStatus (err: ServiceError | undefined, code: status, errorCode: string): void {
+  assert.ok(err !== undefined, 'expected an error status')
+  assert.equal(err.code, code, `status ${err.code}: ${err.details}`)
+  assert.deepEqual(err.metadata.get(ERROR_CODE_TRAILER), [errorCode])
+}
+
+const HELLO = { hello: { agentVersion: '0.1.0', bootMac: '52:54:00:12:34:56', bootDisk: '' } }
+const HARDWARE = { hardware: { system: { uuid: '0f0e0d0c-0b0a-0908-0706-050403020100', serial: 'SER-1' }, disks: [{ name: 'vda', sizeBytes: 8 * 2 ** 30, serial: 'D1' }], kernel: '6.1.0-test' } }
+
+const h = await startServer()
+
+test('a good token: welcome, hardware to the gateway, a task to the agent, progress and result back', { timeout: 30_000 }, async () => {
+  h.gateway.tokens.set('tok-good', 'm-1')
+  const s = session(await client(h), 'tok-good')
+  s.call.write(HELLO)
+  assert.deepEqual(await s.next(), { welcome: { machineId: 'm-1' }, body: 'welcome' })
+  assert.equal(h.gateway.opened[0]?.hello.bootMac, '52:54:00:12:34:56')
+  assert.match(h.gateway.opened[0]?.peer ?? '', /^127\.0\.0\.1:\d+$/)
+
+  const hardware = once(h.gateway, 'hardware')
+  s.call.write(HARDWARE)
+  const [machineId, report] = await hardware as [string, HardwareReport]
+  assert.equal(machineId, 'm-1')
+  assert.equal(report.system?.uuid, '0f0e0d0c-0b0a-0908-0706-050403020100')
+  assert.equal(report.disks[0]?.sizeBytes, 8 * 2 ** 30, 'uint64 as a number (longs: Number)')
+
+  h.gateway.pushTask('m-1', { id: 't-1', wipe: { method: 'FAST', disks: ['vda'] } })
+  const task = (await s.next()).task
+  assert.equal(task?.id, 't-1')
+  assert.equal(task?.kind, 'wipe')
+  assert.deepEqual(task?.wipe, { method: 'FAST', disks: ['vda'], verifySamples: 0 })
+
+  const progress = once(h.gateway, 'progress')
+  s.call.write({ progress: { taskId: 't-1', disk: 'vda', bytesDone: 2 ** 20, bytesTotal: 8 * 2 ** 30, phase: 'wipe' } })
+  assert.equal(((await progress)[1] as TaskProgress).bytesDone, 2 ** 20)
+  const result = once(h.gateway, 'result')
+  s.call.write({ result: { taskId: 't-1', ok: true, eraseReports: [{ disk: 'vda', serial: 'D1', method: 'fast', verified: true }] } })
+  const done = (await result)[1] as TaskResult
+  assert.equal(done.ok, true)
+  assert.equal(done.eraseReports[0]?.serial, 'D1')
+
+  const closed = once(h.gateway, 'closed')
+  s.call.end()
+  assert.equal(await s.status, undefined, 'status OK after the agent half-closes')
+  assert.deepEqual(await closed, ['m-1', 'the agent closed the stream'])
+  assert.equal(h.gateway.taskSignals.get('m-1')?.aborted, true, 'the task iterator was aborted')
+})
+
+test('a wrong token and a reused token are UNAUTHENTICATED', { timeout: 30_000 }, async () => {
+  h.gateway.tokens.set('tok-once', 'm-2')
+  const c = await client(h)
+  const wrong = session(c, 'tok-nope')
+  wrong.call.write(HELLO)
+  assertStatus(await wrong.status, status.UNAUTHENTICATED, 'ERR_AGENT_TOKEN_INVALID')
+
+  const first = session(c, 'tok-once')
+  first.call.write(HELLO)
+  assert.equal((await first.next()).welcome?.machineId, 'm-2')
+  const again = session(c, 'tok-once')
+  again.call.write(HELLO)
+  const err = await again.status
+  assertStatus(err, status.UNAUTHENTICATED, 'ERR_AGENT_TOKEN_USED')
+  assert.match(err?.details ?? '', /already used/)
+  first.call.cancel()
+})
+
+test('no token is UNAUTHENTICATED before anything reaches the gateway', { timeout: 30_000 }, async () => {
+  const before = h.gateway.opened.length
+  const s = session(await client(h))
+  assertStatus(await s.status, status.UNAUTHENTICATED, 'ERR_AGENT_TOKEN_MISSING')
+  const other = session(await client(h))
+  other.call.write(HELLO)
+  assertStatus(await other.status, status.UNAUTHENTICATED, 'ERR_AGENT_TOKEN_MISSING')
+  assert.equal(h.gateway.opened.length, before)
+})
+
+test('hardware before hello is INVALID_ARGUMENT and opens no session', { timeout: 30_000 }, async () => {
+  h.gateway.tokens.set('tok-order', 'm-3')
+  const s = session(await client(h), 'tok-order')
+  s.call.write(HARDWARE)
+  const err = await s.status
+  assertStatus(err, status.INVALID_ARGUMENT, 'ERR_AGENT_PROTOCOL')
+  assert.match(err?.details ?? '', /first message must be hello, not a hardware message/)
+  assert.equal(h.gateway.used.has('tok-order'), false, 'the token was not consumed')
+})
+
+test('anything after hello but hardware is INVALID_ARGUMENT; the session is closed at the gateway', { timeout: 30_000 }, async () => {
+  h.gateway.tokens.set('tok-order2', 'm-4')
+  const s = session(await client(h), 'tok-order2')
+  s.call.write(HELLO)
+  await s.next()
+  const closed = once(h.gateway, 'closed')
+  s.call.write({ progress: { taskId: 'x' } })
+  assertStatus(await s.status, status.INVALID_ARGUMENT, 'ERR_AGENT_PROTOCOL')
+  assert.deepEqual((await closed)[0], 'm-4')
+})
+
+test('an unexpected gateway failure is INTERNAL, logged, and its message is not sent', { timeout: 30_000 }, async () => {
+  h.gateway.failOpen = new Error('database is on fire at /var/lib/secret')
+  try {
+    const s = session(await client(h), 'tok-any')
+    s.call.write(HELLO)
+    const err = await s.status
+    assertStatus(err, status.INTERNAL, 'ERR_INTERNAL')
+    assert.doesNotMatch(err?.details ?? '', /fire|secret/)
+    assert.ok(h.logs.some((l) => l.includes('database is on fire')), 'the cause is in the server log')
+  } finally {
+    h.gateway.failOpen = undefined
+  }
+})
+
+test('an agent that cancels its stream is reported closed and its task iterator aborted', { timeout: 30_000 }, async () => {
+  h.gateway.tokens.set('tok-cancel', 'm-5')
+  const s = session(await client(h), 'tok-cancel')
+  s.call.write(HELLO)
+  await s.next()
+  const hardware = once(h.gateway, 'hardware')
+  s.call.write(HARDWARE)
+  await hardware
+  const closed = once(h.gateway, 'closed')
+  s.call.cancel()
+  assert.deepEqual(await closed, ['m-5', 'the agent cancelled the stream or its connection was lost'])
+  assert.equal(h.gateway.taskSignals.get('m-5')?.aborted, true)
+})
+
+test('pinning another fingerprint fails with ERR_TLS_PIN_MISMATCH before any RPC', { timeout: 30_000 }, async () => {
+  const other = 'ab'.repeat(32)
+  const before = h.gateway.opened.length
+  await assert.rejects(pinnedChannelCredentials('127.0.0.1', h.port, other), (err: unknown) => {
+    assert.ok(err instanceof CodedError)
+    assert.equal(err.code, 'ERR_TLS_PIN_MISMATCH')
+    assert.match(err.message, new RegExp(h.cert.fingerprint))
+    return true
+  })
+  assert.equal(h.gateway.opened.length, before)
+  await assert.rejects(pinnedChannelCredentials('127.0.0.1', h.port, 'xyz'), { code: 'ERR_TLS_PIN_INVALID' })
+})
+
+test('the real connection is pinned too: a reissued certificate (same key, same name) is refused', { timeout: 30_000 }, async () => {
+  // Server B holds A's key with a certificate reissued for another address: OpenSSL's chain check
+  // alone would accept it (same issuer name, signed by the trusted key), only the pin tells them apart.
+  const dirB = mkdtempSync(join(tmpdir(), 'anvil-grpc-it-'))
+  cpSync(join(h.dir, 'grpc.key'), join(dirB, 'grpc.key'))
+  const certB = await ensureServerCertificate(dirB, { ip: '127.0.0.2' })
+  assert.equal(certB.origin, 'reissued')
+  const b = await startServer(dirB)
+  b.gateway.tokens.set('tok-b', 'm-b')
+  const credsForA = await pinnedChannelCredentials('127.0.0.1', h.port, h.cert.fingerprint)
+  const c = new proto.anvil.provisioning.v1.Provisioning(`127.0.0.1:${b.port}`, credsForA, agentChannelOptions)
+  after(() => { c.close() })
+  const md = new Metadata()
+  md.set('authorization', 'Bearer tok-b')
+  const call = c.Session(md)
+  call.write(HELLO)
+  const err = await new Promise<ServiceError>((resolve) => { call.on('error', resolve); call.on('data', () => {}) })
+  assert.equal(err.code, status.UNAVAILABLE, err.details)
+  assert.equal(b.gateway.opened.length, 0, 'server B never saw the token')
+})
+
+test('no hello within the timeout is DEADLINE_EXCEEDED', { timeout: 30_000 }, async () => {
+  const quick = await startServer(undefined, { helloTimeoutMs: 200 })
+  const s = session(await client(quick), 'tok-slow')
+  assertStatus(await s.status, status.DEADLINE_EXCEEDED, 'ERR_AGENT_HELLO_TIMEOUT')
+})
+
+test('the server stops cleanly with an open stream: UNAVAILABLE to the agent, closed at the gateway', { timeout: 30_000 }, async () => {
+  const s2 = await startServer()
+  s2.gateway.tokens.set('tok-stop', 'm-stop')
+  const s = session(await client(s2), 'tok-stop')
+  s.call.write(HELLO)
+  await s.next()
+  const hardware = once(s2.gateway, 'hardware')
+  s.call.write(HARDWARE)
+  await hardware
+  await s2.stop()
+  assertStatus(await s.status, status.UNAVAILABLE, 'ERR_SERVER_STOPPING')
+  assert.deepEqual(s2.gateway.closed, [{ machineId: 'm-stop', reason: 'the server is shutting down; reconnect later' }])
+  assert.equal(s2.gateway.taskSignals.get('m-stop')?.aborted, true)
+  assert.ok(!s2.logs.some((l) => l.includes('did not finish in time')), 'no connection had to be cut')
+  await assert.rejects(pinnedChannelCredentials('127.0.0.1', s2.port, s2.cert.fingerprint, { timeoutMs: 2000 }), { code: 'ERR_TLS_HANDSHAKE' })
+})
