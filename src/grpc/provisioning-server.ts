@@ -23,20 +23,20 @@ export type ProvisioningServiceOptions = {
   readonly helloTimeoutMs?: number
   /** How long stop() lets streams finish before cutting connections (default 5 s). */
   readonly shutdownGraceMs?: number
+  /** Ping interval and answer timeout (default 20 s each: a dead agent is noticed within ~40 s). */
+  readonly keepalive?: { readonly timeMs: number, readonly timeoutMs: number }
 }
 
 /** The provisioning listener: a Service that reports its bound address once started. */
 export type ProvisioningService = Service & { address (): { host: string, port: number } }
 
 /**
- * Server channel options. Keepalive: the server pings every 20 s and drops a connection whose
- * ping is unanswered for 20 s, so a dead agent is noticed within ~40 s (its stream is cancelled
- * and the gateway told). Sizes: a hardware report is well under 1 MiB even for a large server;
+ * Server channel options besides keepalive (see ProvisioningServiceOptions.keepalive: an
+ * unanswered ping closes the connection, which cancels the agent's stream and tells the
+ * gateway). Sizes: a hardware report is well under 1 MiB even for a large server;
  * 2 MiB leaves room without letting a peer make us buffer much.
  */
 const SERVER_OPTIONS: ChannelOptions = {
-  'grpc.keepalive_time_ms': 20_000,
-  'grpc.keepalive_timeout_ms': 20_000,
   'grpc.max_receive_message_length': 2 * 1024 * 1024,
   'grpc.max_send_message_length': 1024 * 1024,
   // An agent opens one stream; a few more cover reconnect overlap, not a flood.
@@ -64,7 +64,8 @@ class ProvisioningServer implements ProvisioningService {
 
   async start (signal: AbortSignal): Promise<void> {
     const proto = await loadProvisioningProto(this.#opts.protoFile)
-    const server = new Server(SERVER_OPTIONS)
+    const keepalive = this.#opts.keepalive ?? { timeMs: 20_000, timeoutMs: 20_000 }
+    const server = new Server({ ...SERVER_OPTIONS, 'grpc.keepalive_time_ms': keepalive.timeMs, 'grpc.keepalive_timeout_ms': keepalive.timeoutMs })
     server.addService(proto.anvil.provisioning.v1.Provisioning.service, {
       Session: (call: SessionCall) => { this.#onSession(call) }
     })
