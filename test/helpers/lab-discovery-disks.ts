@@ -85,7 +85,10 @@ export function diskArgv (disks: readonly LabDisk[]): string[] {
   let ahci = false
   let scsi = false
   for (const d of disks) {
-    argv.push('-drive', `file=${d.file},format=raw,if=none,id=${d.id},cache=writethrough`)
+    // discard=ignore (QEMU's default, spelt out): the guest sees a device that supports discard,
+    // and the agent's blkdiscard after a fast wipe reaches no further than QEMU, so the host file
+    // shows exactly the zeroes the agent wrote and the pattern everywhere else.
+    argv.push('-drive', `file=${d.file},format=raw,if=none,id=${d.id},cache=writethrough,discard=ignore`)
     switch (d.bus) {
       case 'virtio':
         argv.push('-device', `virtio-blk-pci,drive=${d.id},serial=${d.serial}`)
