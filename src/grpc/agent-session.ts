@@ -81,7 +81,11 @@ export class AgentSession {
       call.off('cancelled', onCancel)
       if (this.#machineId !== undefined) {
         this.#log.info({ machineId: this.#machineId, reason }, 'agent session closed')
-        this.#opts.gateway.sessionClosed(this.#machineId, reason)
+        try {
+          this.#opts.gateway.sessionClosed(this.#machineId, reason)
+        } catch (err) {
+          this.#log.error({ err, machineId: this.#machineId }, 'the gateway failed to record a closed session')
+        }
       }
     }
   }

@@ -215,6 +215,19 @@ test('anything after hello but hardware is INVALID_ARGUMENT; the session is clos
   assert.deepEqual((await closed)[0], 'm-4')
 })
 
+test('a message over the 2 MiB receive limit is refused with RESOURCE_EXHAUSTED; the session is closed', { timeout: 30_000 }, async () => {
+  h.gateway.tokens.set('tok-big', 'm-big')
+  const s = session(await client(h), 'tok-big')
+  s.call.write(HELLO)
+  await s.next()
+  const closed = once(h.gateway, 'closed')
+  const pci = Array.from({ length: 70_000 }, (_, i) => ({ address: `0000:${String(i).padStart(6, '0')}.0`, vendorId: 0x1af4, deviceId: 0x1000, classCode: 0x020000, driver: 'virtio-pci' }))
+  s.call.write({ hardware: { ...HARDWARE.hardware, pci } })
+  const err = await s.status
+  assert.equal(err?.code, status.RESOURCE_EXHAUSTED, err?.details)
+  assert.equal((await closed)[0], 'm-big')
+})
+
 test('an unexpected gateway failure is INTERNAL, logged, and its message is not sent', { timeout: 30_000 }, async () => {
   h.gateway.failOpen = new Error('database is on fire at /var/lib/secret')
   try {
