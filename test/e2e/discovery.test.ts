@@ -91,8 +91,12 @@ async function run (): Promise<void> {
   for (const [i, vm] of vms.entries()) {
     const { hardware, machine } = found[i] as (typeof found)[number]
     const hw = hardware.hardware
-    const seconds = (Date.parse(hardware.reportedAt) - vm.startedAt) / 1000
-    console.log(`# ${vm.identity.name} (${vm.identity.firmware}): power-on to hardware report ${seconds.toFixed(1)} s`)
+    const reported = Date.parse(hardware.reportedAt)
+    const events = await lab.api.events(machine.id)
+    const at = (type: string): number => Date.parse(events.find(e => e.type === type)?.at ?? '')
+    const s = (ms: number): string => (ms / 1000).toFixed(1)
+    console.log(`# ${vm.identity.name} (${vm.identity.firmware}): power-on to hardware report ${s(reported - vm.startedAt)} s; ` +
+      `first DHCP offer ${s(at('dhcp.offer') - vm.startedAt)} s, agent connected ${s(at('agent.connected') - vm.startedAt)} s`)
     assert.equal(hw.system?.uuid, vm.identity.uuid)
     assert.equal(hw.system?.serial, vm.identity.serial)
     assert.equal(hw.system?.manufacturer, vm.identity.manufacturer)
