@@ -33,6 +33,12 @@ export type WipeOptions = {
 const MIB = 1024 * 1024
 const PROGRESS_INTERVAL_MS = 500
 const DEFAULT_SAMPLES = 64
+/**
+ * Measured in the boot environment under QEMU TCG on a 512 MiB virtio disk (cache=none): O_DIRECT
+ * 4 MiB writes 438–483 MiB/s, 16 MiB 712, 64 MiB 642; buffered 16 MiB + fdatasync 114; busybox
+ * `dd bs=4M oflag=direct` 808–1089. Each write costs a thread-pool round trip, so fewer, larger ones.
+ */
+const DEFAULT_CHUNK = 16 * MIB
 
 /** Wipes the task's disks (all reported disks when it names none) in parallel; one report per disk. */
 export async function wipeDisks (task: WipeTask, disks: readonly DiskInput[], options: WipeOptions = {}): Promise<EraseReportInput[]> {
@@ -94,17 +100,19 @@ async function wipeOne (sys: SysTree, disk: DiskInput, method: 'fast' | 'zeroes'
   const path = sys.path(`/dev/${name}`)
   const started = performance.now()
   const progress = throttle(name, options.onProgress)
-  const chunk = options.chunkBytes ?? 4 * MIB
+  const chunk = options.chunkBytes ?? DEFAULT_CHUNK
   let ranges: Range[]
   let written: number
   if (method === 'fast') {
     ranges = fastWipeRanges(size, await partitionExtents(sys, name))
-    written = await writeZeros(path, ranges, false, chunk, Infinity, progress)
+    written = (await writeZeros(path, ranges, false, chunk, Infinity, progress)).done
     const note = disk.discard === true ? await (options.discard ?? busyboxDiscard)(path) : 'not supported by the device, skipped'
     options.log?.(`wipe ${name}: discard: ${note}`)
   } else {
     ranges = [{ start: 0, end: size }]
-    written = await writeZeros(path, ranges, options.direct ?? true, chunk, options.syncEveryBytes ?? 64 * MIB, progress)
+    const w = await writeZeros(path, ranges, options.direct ?? true, chunk, options.syncEveryBytes ?? 64 * MIB, progress)
+    written = w.done
+    options.log?.(`wipe ${name}: ${w.direct ? 'O_DIRECT' : 'buffered + fdatasync'} writes of ${chunk / MIB} MiB`)
   }
   const toVerify = method === 'fast' ? ranges : verifySampleRanges(size, samples, 4096, options.random ?? Math.random)
   const verified = await verifyZero(path, toVerify, progress)
@@ -125,7 +133,7 @@ async function partitionExtents (sys: SysTree, disk: string): Promise<PartitionE
 
 type Progress = (phase: WipeProgress['phase'], done: number, total: number) => void
 
-async function writeZeros (path: string, ranges: Range[], direct: boolean, chunk: number, syncEvery: number, progress: Progress): Promise<number> {
+async function writeZeros (path: string, ranges: Range[], direct: boolean, chunk: number, syncEvery: number, progress: Progress): Promise<{ done: number, direct: boolean }> {
   const total = rangeBytes(ranges)
   const { dev, zeros } = await openBlockDevice(path, direct, chunk)
   let done = 0
@@ -146,7 +154,7 @@ async function writeZeros (path: string, ranges: Range[], direct: boolean, chunk
   } finally {
     await dev.close()
   }
-  return done
+  return { done, direct: dev.direct }
 }
 
 /** Reads the ranges back through a fresh buffered handle (O_DIRECT writes left no cached pages). */
