@@ -74,12 +74,12 @@ chmod 0755 "$tmp" "$cache" # apt-get download runs as _apt when root and must wr
 # --- the kernel package -------------------------------------------------------------------------
 kpkg="${BOOTENV_KERNEL_PACKAGE:-}"
 if [ -z "$kpkg" ]; then
-  kpkg="$(apt-cache depends linux-image-amd64 2>/dev/null | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1)"
+  kpkg="$( (apt-cache depends linux-image-amd64 2>/dev/null || true) | sed -n 's/^ *Depends: \(linux-image-[0-9].*-amd64\)$/\1/p' | head -n 1)"
 fi
 kdeb=''
 if [ -n "$kpkg" ]; then
-  kver_deb="$(apt-cache show --no-all-versions "$kpkg" 2>/dev/null | sed -n 's/^Version: //p' | head -n 1)"
-  [ -n "$kver_deb" ] || die "apt knows no $kpkg: run apt-get update"
+  kver_deb="$( (apt-cache show --no-all-versions "$kpkg" 2>/dev/null || true) | sed -n 's/^Version: //p' | head -n 1)"
+  [ -n "$kver_deb" ] || die "apt knows no package $kpkg (run apt-get update, or check BOOTENV_KERNEL_PACKAGE)"
   kdeb="$cache/${kpkg}_${kver_deb//:/%3a}_amd64.deb"
   if [ ! -f "$kdeb" ]; then
     say "downloading $kpkg $kver_deb"
@@ -124,7 +124,7 @@ sed -n 's/^insmod \([^ ]*\).*/\1/p' "$tmp/show-depends" | awk '!seen[$0]++' |
   die "esbuild could not bundle $entry"
 
 # --- fingerprint of every input -----------------------------------------------------------------
-node_libs="$(ldd "$node_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')"
+node_libs="$(ldd "$node_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')" || die "ldd $node_bin failed"
 [ -n "$node_libs" ] || die "ldd lists no libraries for $node_bin"
 {
   echo "script $(sha256sum <"$0" | cut -d' ' -f1)"
