@@ -150,7 +150,11 @@ async function run (): Promise<void> {
   const reports2 = await api.eraseReports(m2)
   assert.deepEqual(reports2.map(r => `${r.serial ?? ''} ${r.method} ${r.bytesWritten} ${r.verified}`), [`${disks2[0]?.serial ?? ''} zeroes ${32 * MiB} true`])
   for (const id of [m1, m2]) {
-    const types = (await lab.api.events(id)).map(e => e.type)
+    const events = await lab.api.events(id)
+    const types = events.map(e => e.type)
     for (const t of ['agent.hardware', 'wipe.progress', 'wipe.done']) assert.ok(types.includes(t), `${id} timeline has ${t}: ${types.join(', ')}`)
+    // The lifecycle (PRODUCT.md): discovered → accepted → wiping → ready, nothing in between.
+    const states = events.filter(e => e.type === 'machine.state').map(e => `${String(e.data?.from)}→${String(e.data?.to)}`)
+    assert.deepEqual(states, ['discovered→accepted', 'accepted→wiping', 'wiping→ready'], `${id} state changes`)
   }
 }
