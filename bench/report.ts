@@ -5,10 +5,10 @@ import { cpus, totalmem } from 'node:os'
 import type { Section } from './context.ts'
 import { run, which } from './proc.ts'
 
-/** Every section's id; 'ipmi' is declared by bench/ipmi.ts until context.ts's Section names it. */
-export type SectionId = Section['id'] | 'ipmi'
+/** Every section's id; 'ipmi' and 'discovery' are declared by bench/ipmi.ts and bench/discovery.ts until context.ts's Section names them. */
+export type SectionId = Section['id'] | 'ipmi' | 'discovery'
 
-const TITLES: Record<SectionId, string> = { dhcp: 'DHCP', tftp: 'TFTP', http: 'HTTP boot files', ipmi: 'IPMI power status' }
+const TITLES: Record<SectionId, string> = { dhcp: 'DHCP', tftp: 'TFTP', http: 'HTTP boot files', ipmi: 'IPMI power status', discovery: 'Discovery' }
 
 const begin = (id: string): string => `<!-- bench:${id}:begin -->`
 const end = (id: string): string => `<!-- bench:${id}:end -->`

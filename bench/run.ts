@@ -1,4 +1,4 @@
-// `npm run bench -- [dhcp|tftp|http|ipmi|all] [--quick] [--rounds N] [--write|--no-write]`: Anvil side by side with the
+// `npm run bench -- [dhcp|tftp|http|ipmi|discovery|all] [--quick] [--rounds N] [--write|--no-write]`: Anvil side by side with the
 // anchors (BENCHMARKS.md), in one run, in turns, over a veth pair between two namespaces.
 // Results are printed and written to docs/benchmarks.md (a --quick run only with --write;
 // --no-write keeps the file as it is).
@@ -7,6 +7,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dir, type BenchContext, type Section } from './context.ts'
 import { benchDhcp } from './dhcp.ts'
+import { benchDiscovery, stopDiscovery, type DiscoverySection } from './discovery.ts'
 import { benchHttp } from './http.ts'
 import { benchIpmi, type IpmiSection } from './ipmi.ts'
 import { benchTftp } from './tftp.ts'
@@ -14,16 +15,17 @@ import { createPair, deletePair } from './netns.ts'
 import { killAll, run, stopStarting, which } from './proc.ts'
 import { machineLine, resultBlock, updateDocument } from './report.ts'
 
-const BENCHES = { dhcp: benchDhcp, tftp: benchTftp, http: benchHttp, ipmi: benchIpmi } as const
-const ALL: BenchId[] = ['dhcp', 'tftp', 'http', 'ipmi']
+const BENCHES = { dhcp: benchDhcp, tftp: benchTftp, http: benchHttp, ipmi: benchIpmi, discovery: benchDiscovery } as const
+const ALL: BenchId[] = ['dhcp', 'tftp', 'http', 'ipmi', 'discovery']
 type BenchId = keyof typeof BENCHES
 const NEEDS: Record<BenchId, string[]> = {
   dhcp: ['perfdhcp', 'kea-dhcp4', 'dnsmasq'],
   tftp: ['curl', 'atftp', 'in.tftpd'],
   http: ['curl', 'wrk', 'nginx'],
-  ipmi: ['ipmi_sim', 'ipmitool']
+  ipmi: ['ipmi_sim', 'ipmitool'],
+  discovery: ['qemu-system-x86_64', 'dnsmasq', 'zstd', 'cpio']
 }
-const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|ipmi|all] [--quick] [--rounds N] [--write|--no-write]'
+const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|ipmi|discovery|all] [--quick] [--rounds N] [--write|--no-write]'
 
 function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean, rounds: number | undefined } {
   let ids: BenchId[] = ALL
@@ -59,7 +61,7 @@ async function main (): Promise<number> {
   }
   const missing = [...new Set(['ip', 'taskset', 'ss', ...opts.ids.flatMap(id => NEEDS[id])])].filter(t => which(t) === undefined)
   if (missing.length > 0) {
-    process.stderr.write(`bench: missing programs: ${missing.join(', ')} (Debian: kea-admin kea-dhcp4-server dnsmasq-base curl atftp tftpd-hpa nginx-light wrk openipmi ipmitool iproute2 util-linux)\n`)
+    process.stderr.write(`bench: missing programs: ${missing.join(', ')} (Debian: kea-admin kea-dhcp4-server dnsmasq-base curl atftp tftpd-hpa nginx-light wrk openipmi ipmitool iproute2 util-linux qemu-system-x86 ovmf busybox-static zstd cpio)\n`)
     return 1
   }
   const repo = fileURLToPath(new URL('..', import.meta.url))
@@ -73,9 +75,10 @@ async function main (): Promise<number> {
     deadline: Date.now() + (opts.quick ? 4 : 100) * 60_000,
     log: (msg) => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`) }
   }
-  // The IPMI benchmark runs on the host's loopback; only the others need the namespace pair.
-  const needsPair = opts.ids.some(id => id !== 'ipmi')
+  // The IPMI benchmark runs on the host's loopback and discovery in its own lab namespaces; only the others need the pair.
+  const needsPair = opts.ids.some(id => id !== 'ipmi' && id !== 'discovery')
   const cleanup = async (): Promise<void> => {
+    await stopDiscovery()
     killAll()
     if (needsPair) await deletePair()
     rmSync(ctx.scratch, { recursive: true, force: true })
@@ -88,7 +91,7 @@ async function main (): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  const sections: Array<Section | IpmiSection> = []
+  const sections: Array<Section | IpmiSection | DiscoverySection> = []
   try {
     if (needsPair) await createPair()
     for (const id of opts.ids) {

@@ -1,0 +1,111 @@
+/**
+ * The benchmark's in-guest agent, bundled by boot-assets/build-bootenv.sh (--agent-entry) into a
+ * bench-only initramfs and never into the real one: it runs busybox `dd if=/dev/zero of=DISK
+ * bs=N oflag=direct` on the disk whose serial is `anvil.bench.serial`, when and as the benchmark
+ * says, and reports the timings over HTTP. The controller (bench/discovery-wipe.ts) serves
+ * GET /go-K (404 until round K may start; `{ runs }` or `{ done: true }`) and stores POST /hello
+ * and /result-K. Exit 0 makes init power the VM off.
+ */
+import { spawn } from 'node:child_process'
+import { readdirSync, readFileSync } from 'node:fs'
+import { request } from 'node:http'
+
+/** One dd invocation the benchmark asks for. */
+export type DdRun = { readonly bs: string, readonly count: number }
+/** What GET /go-K answers. */
+export type DdStep = { readonly runs: readonly DdRun[] } | { readonly done: true }
+/** One dd invocation as it went: wall time measured around the process, its exit status and stderr. */
+export type DdResult = DdRun & { readonly wallMs: number, readonly code: number | null, readonly stderr: string }
+/** POST /hello: the disk the agent found. */
+export type DdHello = { readonly disk: string, readonly bytes: number, readonly uptime: string }
+
+const POLL_LIMIT_MS = 15 * 60_000
+
+function read (file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim()
+  } catch {
+    return ''
+  }
+}
+
+async function http (method: 'GET' | 'POST', url: string, body?: string): Promise<{ status: number, body: string }> {
+  return await new Promise((resolve, reject) => {
+    const req = request(url, { method, headers: { 'content-type': 'application/json' }, timeout: 10_000 }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8') }))
+    })
+    req.on('timeout', () => req.destroy(new Error(`${method} ${url} timed out`)))
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+/** POST with bounded retries: the benchmark waits for these. */
+async function post (url: string, value: unknown): Promise<void> {
+  for (let attempt = 1; attempt <= 10; attempt++) {
+    try {
+      if ((await http('POST', url, JSON.stringify(value))).status < 300) return
+    } catch (err) {
+      console.log(`anvil-bench: ${(err as Error).message}, attempt ${attempt}`)
+    }
+    await new Promise(resolve => setTimeout(resolve, 500))
+  }
+  throw new Error(`could not POST ${url}`)
+}
+
+/** Polls GET /go-K every 100 ms (bounded) until the benchmark lets round K start. */
+async function nextStep (base: string, round: number): Promise<DdStep> {
+  const deadline = Date.now() + POLL_LIMIT_MS
+  while (Date.now() < deadline) {
+    try {
+      const res = await http('GET', `${base}/go-${round}`)
+      if (res.status === 200) return JSON.parse(res.body) as DdStep
+    } catch { /* the controller is in the same namespace; retry */ }
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+  return { done: true }
+}
+
+async function dd (disk: string, run: DdRun): Promise<DdResult> {
+  const started = performance.now()
+  return await new Promise((resolve) => {
+    const child = spawn('dd', ['if=/dev/zero', `of=/dev/${disk}`, `bs=${run.bs}`, `count=${run.count}`, 'oflag=direct'], { stdio: ['ignore', 'ignore', 'pipe'] })
+    let stderr = ''
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    child.once('error', (err) => resolve({ ...run, wallMs: performance.now() - started, code: null, stderr: String(err) }))
+    child.once('close', (code) => resolve({ ...run, wallMs: performance.now() - started, code, stderr: stderr.trim() }))
+  })
+}
+
+async function main (): Promise<number> {
+  const cmdline = read('/proc/cmdline')
+  const arg = (key: string): string | undefined => cmdline.split(/\s+/).find(w => w.startsWith(`${key}=`))?.slice(key.length + 1)
+  const base = arg('anvil.bench.ctl')
+  const serial = arg('anvil.bench.serial')
+  if (base === undefined || serial === undefined) {
+    console.log('anvil-bench: anvil.bench.ctl and anvil.bench.serial are needed')
+    return 1
+  }
+  const disk = readdirSync('/sys/block').find(name => read(`/sys/block/${name}/serial`) === serial)
+  if (disk === undefined) {
+    console.log(`anvil-bench: no disk with serial ${serial}`)
+    return 1
+  }
+  await post(`${base}/hello`, { disk, bytes: Number(read(`/sys/block/${disk}/size`)) * 512, uptime: read('/proc/uptime') } satisfies DdHello)
+  for (let round = 0; round < 100; round++) {
+    const step = await nextStep(base, round)
+    if ('done' in step) break
+    const results: DdResult[] = []
+    for (const run of step.runs) results.push(await dd(disk, run))
+    await post(`${base}/result-${round}`, results)
+  }
+  console.log('anvil-bench: done')
+  return 0
+}
+
+main().then(code => process.exit(code), (err: unknown) => {
+  console.log(`anvil-bench: ${(err as Error).stack ?? String(err)}`)
+  process.exit(1)
+})
