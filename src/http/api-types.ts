@@ -4,7 +4,7 @@
  */
 import type { Machine } from '../inventory/machine.ts'
 import type { HardwareReport } from '../provisioning/agent-gateway.ts'
-import type { StoredTask } from '../provisioning/discovery-ports.ts'
+import type { EraseReportRecord, StoredTask } from '../provisioning/discovery-ports.ts'
 
 /**
  * A machine: GET /api/v1/machines and /api/v1/machines/:id. The domain's Machine with its times as
@@ -73,14 +73,4 @@ export type TaskJson = Omit<StoredTask, 'createdAt' | 'startedAt' | 'finishedAt'
 }
 
 /** One disk's erase report: GET /api/v1/machines/:id/erase-reports. */
-export type EraseReportView = {
-  readonly taskId: string
-  readonly disk: string
-  readonly serial: string | null
-  readonly method: string
-  readonly bytesWritten: number
-  readonly durationMs: number
-  readonly verified: boolean
-  readonly refused: string | null
-  readonly at: string
-}
+export type EraseReportView = Omit<EraseReportRecord, 'machineId' | 'at'> & { readonly at: string }
