@@ -1,19 +1,19 @@
 import { release } from 'node:os'
 import type { HardwareReportInput } from '../../proto/generated/anvil/provisioning/v1/HardwareReport.ts'
-import type { BmcInfoInput } from '../../proto/generated/anvil/provisioning/v1/BmcInfo.ts'
 import { decodeSmbios, type SmbiosInfo } from '../smbios.ts'
 import { SysTree } from '../sysfs.ts'
+import { readBmc, type ReadBmcOptions } from './bmc.ts'
 import { readCpu, readMemTotal } from './cpu.ts'
 import { readDisks } from './disks.ts'
 import { readNics } from './nics.ts'
 import { readPci } from './pci.ts'
 
-/** The hardware report of the machine whose /proc, /sys and /dev are under `root`. */
-export async function collectHardware (root = '/'): Promise<HardwareReportInput> {
+/** The hardware report of the machine whose /proc, /sys and /dev are under `root`; `bmc` says how the BMC is asked. */
+export async function collectHardware (root = '/', options: { bmc?: ReadBmcOptions } = {}): Promise<HardwareReportInput> {
   const sys = new SysTree(root)
   const smbios = await readSmbios(sys)
   const [cpu, totalBytes, disks, nics, pci, bmc] = await Promise.all([
-    readCpu(sys), readMemTotal(sys), readDisks(sys), readNics(sys), readPci(sys), readBmc(sys)
+    readCpu(sys), readMemTotal(sys), readDisks(sys), readNics(sys), readPci(sys), readBmc(sys, options.bmc)
   ])
   if ((cpu.sockets ?? 0) === 0 && smbios !== undefined) {
     cpu.sockets = smbios.processors.filter((p) => p.populated).length
@@ -61,15 +61,4 @@ export async function readSmbios (sys: SysTree): Promise<SmbiosInfo | undefined>
   } catch {
     return undefined
   }
-}
-
-/**
- * The BMC, reported only when the kernel found one (/dev/ipmi0). Its LAN IP and MAC need IPMI
- * Get LAN Configuration Parameters through the device's ioctl interface, which Node cannot call
- * without a native addon; so the fields stay empty and the server learns the BMC's address from
- * enrolment. The interface type and base address (SMBIOS type 38) are logged by main.
- */
-async function readBmc (sys: SysTree): Promise<BmcInfoInput | undefined> {
-  if (!(await sys.exists('/dev/ipmi0'))) return undefined
-  return { ip: '', mac: '', ipSource: '' }
 }
