@@ -30,7 +30,7 @@ test('npm run lab boots a VM, works with the anvil CLI, and Ctrl-C leaves nothin
   const ns = testNamespaceName()
   const runDir = mkdtempSync(join(tmpdir(), `${ns}-`))
   // Through npm as a user runs it: npm → sh → tsx → node, where Ctrl-C arrives more than once.
-  const child = spawn('npm', ['run', '-s', 'lab', '--', '--ns', ns, '--run-dir', runDir, '--vms', '1', '--firmware', 'bios'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
+  const child = spawn('npm', ['run', '-s', 'lab', '--', '--ns', ns, '--run-dir', runDir, '--vms', '1', '--firmware', 'bios', '--boot'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], detached: true })
   // Ctrl-C at a terminal signals the whole foreground process group; do the same.
   const ctrlC = (): void => { if (child.pid !== undefined) process.kill(-child.pid, 'SIGINT') }
   // 'close': every process holding our pipes (npm, tsx, the lab itself) is gone, not just npm,
