@@ -6,6 +6,8 @@ import { once } from 'node:events'
 import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { startDaemon, which, type Daemon } from './proc.ts'
+import { FILE_CHASSIS_SCRIPT, IPMI_SIM_EMU, ipmiSimLanConf } from '../lab/ipmi-sim-config.ts'
+import { encodeAsfPing } from '../src/ipmi/asf.ts'
 
 /** One simulated BMC: where it listens, how to log in, and its chassis files. */
 export type BenchBmc = {
@@ -15,50 +17,6 @@ export type BenchBmc = {
   readonly password: string
   readonly dir: string
   readonly daemon: Daemon
-}
-
-// The chassis_control protocol (LAB-NOTES "IPMI with ipmi_sim"): `get power` prints power:1|0,
-// `get boot` boot:DEVICE, `set power 1`, `set boot pxe`, ... Plain sh: ipmi_sim runs it for every
-// Get Chassis Status, synchronously, so its cost is part of every answer, the same for both clients.
-const CHASSIS = `#!/bin/sh
-dir=$(dirname "$0")
-op=$1; shift
-case "$op" in
-  get)
-    for what in "$@"; do
-      case "$what" in
-        power) read -r p 2>/dev/null < "$dir/power"; echo "power:\${p:-0}" ;;
-        boot) read -r b 2>/dev/null < "$dir/boot"; echo "boot:\${b:-default}" ;;
-      esac
-    done ;;
-  set)
-    while [ $# -ge 2 ]; do
-      case "$1" in
-        power|boot) printf '%s\\n' "$2" > "$dir/$1" ;;
-        shutdown) echo 0 > "$dir/power" ;;
-      esac
-      shift 2
-    done ;;
-esac
-`
-
-// Get Device ID values (IPMI v2.0 §20.1), as in test/helpers/ipmi-sim.ts.
-const EMU = 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n'
-
-function lanConf (port: number, password: string, control: string): string {
-  const auths = 'none md2 md5 straight'
-  return [
-    `name "anvil-bench-${port}"`,
-    'set_working_mc 0x20',
-    '  startlan 1',
-    `    addr 127.0.0.1 ${port}`,
-    '    priv_limit admin',
-    ...['callback', 'user', 'operator', 'admin'].map(p => `    allowed_auths_${p} ${auths}`),
-    `    guid a4e1ab0000884000800000${port.toString(16).padStart(10, '0')}`,
-    '  endlan',
-    `  chassis_control "/bin/sh ${control}"`,
-    `  user 2 true "admin" "${password}" admin 10 ${auths}`
-  ].join('\n') + '\n'
 }
 
 /** Distinct free UDP ports on 127.0.0.1 (all bound at once, so none repeats, then released). */
@@ -75,8 +33,7 @@ async function freeUdpPorts (n: number): Promise<number[]> {
   }
 }
 
-// RMCP (IPMI v2.0 §13.1.3) + ASF presence ping (§13.2.3): class ASF, IANA 4542, type 0x80, tag 0xff.
-const ASF_PING = Buffer.from('0600ff06000011be80000000', 'hex')
+const ASF_PING = encodeAsfPing(0)
 
 /** Pings every port until each has answered a presence ping once, or timeoutMs passes; returns the silent ones. */
 async function waitForPongs (ports: readonly number[], timeoutMs: number): Promise<number[]> {
@@ -108,11 +65,18 @@ export async function startBenchBmcs (home: string, n: number): Promise<BenchBmc
       const dir = join(home, `bmc${i + 1}`)
       mkdirSync(join(dir, 'state'), { recursive: true })
       const control = join(dir, 'chassis-control')
-      writeFileSync(control, CHASSIS)
+      writeFileSync(control, FILE_CHASSIS_SCRIPT)
       chmodSync(control, 0o755)
       const password = `bench-pw-${i + 1}`
-      writeFileSync(join(dir, 'lan.conf'), lanConf(port, password, control))
-      writeFileSync(join(dir, 'bmc.emu'), EMU)
+      writeFileSync(join(dir, 'lan.conf'), ipmiSimLanConf({
+        name: `anvil-bench-${port}`,
+        address: '127.0.0.1',
+        port,
+        guid: `a4e1ab0000884000800000${port.toString(16).padStart(10, '0')}`,
+        chassisControl: `/bin/sh ${control}`,
+        users: [{ name: 'admin', password, priv: 'admin' }]
+      }))
+      writeFileSync(join(dir, 'bmc.emu'), IPMI_SIM_EMU)
       const daemon = startDaemon(`ipmi_sim ${i + 1}`, [ipmiSim, '-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', join(dir, 'state'), '-n'], join(dir, 'ipmi_sim.log'))
       bmcs.push({ index: i + 1, port, user: 'admin', password, dir, daemon })
     }

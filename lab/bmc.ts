@@ -8,6 +8,7 @@ import { REPO_ROOT } from './anvil.ts'
 import { inNamespace, type Teardown } from './netns.ts'
 import { run, sleep, startDaemon, stopDaemon, waitFor, type Daemon } from './proc.ts'
 import { monitorPort, prepareVm, qemuArgv, vmFiles, writeBootDisk, type VmIdentity } from './qemu.ts'
+import { IPMI_SIM_EMU, ipmiSimLanConf } from './ipmi-sim-config.ts'
 
 /**
  * The management segment: a bridge with no ports (the kernel here has no dummy interfaces) that
@@ -67,28 +68,6 @@ export function chassisDir (runDir: string, vm: VmIdentity): string {
   return join(runDir, `${vm.name}.bmc`)
 }
 
-/** ipmi_sim's LAN config: one channel on the BMC's address, user 2 admin, the chassis program. */
-export function lanConf (vm: VmIdentity, address: string, password: string, chassisDir: string): string {
-  const auths = 'none md2 md5 straight'
-  const guid = `a4e1ab00007740008000000000000${(0x10 + vm.index).toString(16).padStart(3, '0')}`
-  return [
-    `name "anvil-lab-${vm.name}-bmc"`,
-    'set_working_mc 0x20',
-    '  startlan 1',
-    `    addr ${address} ${BMC_NET.port}`,
-    '    priv_limit admin',
-    ...['callback', 'user', 'operator', 'admin'].map(p => `    allowed_auths_${p} ${auths}`),
-    `    guid ${guid}`,
-    '  endlan',
-    // ipmi_sim splits this on spaces: no spaces in the run directory (mkdtemp and lab/run have none).
-    `  chassis_control "/bin/sh ${join(REPO_ROOT, 'lab/chassis-control.sh')} ${chassisDir}"`,
-    `  user 2 true "${BMC_NET.user}" "${password}" admin 10 ${auths}`
-  ].join('\n') + '\n'
-}
-
-// Get Device ID values (IPMI v2.0 §20.1): device 0x00, revision 3, firmware 9.08, IPMI 2.0, OpenIPMI's IANA.
-const EMU = 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n'
-
 /** Reads /proc/PID/{stat,cmdline}: the PID when it is this VM's QEMU and not a zombie. */
 async function liveQemu (pid: number, vm: VmIdentity): Promise<number | undefined> {
   try {
@@ -144,8 +123,16 @@ function writeChassisDir (dir: string, vm: VmIdentity, runDir: string, address: 
   writeFileSync(join(dir, 'firmware'), `${vm.firmware}\n`)
   // "default" is what ipmitool's `bootdev disk` stores: the VM's own order, its disk first.
   writeFileSync(join(dir, 'boot'), 'default\n')
-  writeFileSync(join(dir, 'lan.conf'), lanConf(vm, address, password, dir))
-  writeFileSync(join(dir, 'bmc.emu'), EMU)
+  writeFileSync(join(dir, 'lan.conf'), ipmiSimLanConf({
+    name: `anvil-lab-${vm.name}-bmc`,
+    address,
+    port: BMC_NET.port,
+    guid: `a4e1ab00007740008000000000000${(0x10 + vm.index).toString(16).padStart(3, '0')}`,
+    // ipmi_sim splits this on spaces: no spaces in the run directory (mkdtemp and lab/run have none).
+    chassisControl: `/bin/sh ${join(REPO_ROOT, 'lab/chassis-control.sh')} ${dir}`,
+    users: [{ name: BMC_NET.user, password, priv: 'admin' }]
+  }))
+  writeFileSync(join(dir, 'bmc.emu'), IPMI_SIM_EMU)
 }
 
 /**

@@ -5,6 +5,8 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { skipReason } from './requirements.ts'
+import { FILE_CHASSIS_SCRIPT, IPMI_SIM_EMU, ipmiSimLanConf } from '../../lab/ipmi-sim-config.ts'
+import { encodeAsfPing } from '../../src/ipmi/asf.ts'
 
 /** A running Debian `ipmi_sim` on loopback: a real BMC for integration tests and benchmarks. */
 export type SimBmc = {
@@ -34,31 +36,6 @@ export function ipmiSimSkipReason (): string | undefined {
   return skipReason('the IPMI integration tier', { programs: ['ipmi_sim', 'ipmitool'] })
 }
 
-// The chassis_control protocol (LAB-NOTES): `get power boot` prints `power:1` / `boot:pxe`;
-// `set power 1`, `set boot pxe`, `set reset 1`, `set shutdown 1` change state.
-const FILE_CHASSIS = `#!/bin/sh
-dir=$(dirname "$0")
-op=$1; shift
-case "$op" in
-  get)
-    for what in "$@"; do
-      case "$what" in
-        power) echo "power:$(cat "$dir/chassis.power" 2>/dev/null || echo 0)";;
-        boot) echo "boot:$(cat "$dir/chassis.boot" 2>/dev/null || echo default)";;
-      esac
-    done;;
-  set)
-    while [ $# -ge 2 ]; do
-      case "$1" in
-        power|boot) printf '%s\\n' "$2" > "$dir/chassis.$1";;
-        shutdown) echo 0 > "$dir/chassis.power";;
-      esac
-      printf '%s %s\\n' "$1" "$2" >> "$dir/chassis.log"
-      shift 2
-    done;;
-esac
-`
-
 /** Starts ipmi_sim on 127.0.0.1 at a free UDP port and waits until it answers an ASF presence ping. */
 export async function startIpmiSim (opts: SimOptions = {}): Promise<SimBmc> {
   const dir = await mkdtemp(join(tmpdir(), 'anvil-ipmisim-'))
@@ -66,12 +43,18 @@ export async function startIpmiSim (opts: SimOptions = {}): Promise<SimBmc> {
   const port = await freeUdpPort()
   const control = opts.chassisControl ?? join(dir, 'chassis-control')
   if (opts.chassisControl === undefined) {
-    await writeFile(control, FILE_CHASSIS)
+    await writeFile(control, FILE_CHASSIS_SCRIPT)
     await chmod(control, 0o755)
   }
-  await writeFile(join(dir, 'lan.conf'), lanConf(port, password, control, opts.users ?? []))
-  // Get Device ID values (IPMI v2.0 §20.1): device 0x00, revision 3, firmware 9.08, IPMI 2.0, OpenIPMI's IANA.
-  await writeFile(join(dir, 'bmc.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n')
+  await writeFile(join(dir, 'lan.conf'), ipmiSimLanConf({
+    name: `anvil-sim-${port}`,
+    address: '127.0.0.1',
+    port,
+    guid: `a4e1ab0000774000800000${port.toString(16).padStart(10, '0')}`,
+    chassisControl: control,
+    users: [{ name: 'admin', password, priv: 'admin' }, ...(opts.users ?? [])]
+  }))
+  await writeFile(join(dir, 'bmc.emu'), IPMI_SIM_EMU)
   const child = spawn('ipmi_sim', ['-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', dir, '-n'],
     { stdio: ['ignore', 'ignore', 'pipe'] })
   let stderr = ''
@@ -85,12 +68,12 @@ export async function startIpmiSim (opts: SimOptions = {}): Promise<SimBmc> {
     pid: child.pid ?? -1,
     readChassis: async () => {
       const read = async (name: string, fallback: string): Promise<string> =>
-        (await readFile(join(dir, `chassis.${name}`), 'utf8').catch(() => fallback)).trim()
+        (await readFile(join(dir, name), 'utf8').catch(() => fallback)).trim()
       return { power: (await read('power', '0')) === '1' ? 'on' : 'off', boot: await read('boot', 'default') }
     },
     writeChassis: async (state) => {
-      if (state.power !== undefined) await writeFile(join(dir, 'chassis.power'), state.power === 'on' ? '1\n' : '0\n')
-      if (state.boot !== undefined) await writeFile(join(dir, 'chassis.boot'), `${state.boot}\n`)
+      if (state.power !== undefined) await writeFile(join(dir, 'power'), state.power === 'on' ? '1\n' : '0\n')
+      if (state.boot !== undefined) await writeFile(join(dir, 'boot'), `${state.boot}\n`)
     },
     stop: async () => {
       await stopChild(child)
@@ -106,25 +89,8 @@ export async function startIpmiSim (opts: SimOptions = {}): Promise<SimBmc> {
   return sim
 }
 
-function lanConf (port: number, password: string, control: string, users: NonNullable<SimOptions['users']>): string {
-  const auths = 'none md2 md5 straight'
-  const lines = [
-    `name "anvil-sim-${port}"`,
-    'set_working_mc 0x20',
-    '  startlan 1',
-    `    addr 127.0.0.1 ${port}`,
-    '    priv_limit admin',
-    ...['callback', 'user', 'operator', 'admin'].map((p) => `    allowed_auths_${p} ${auths}`),
-    `    guid a4e1ab0000774000800000${port.toString(16).padStart(10, '0')}`,
-    '  endlan',
-    `  chassis_control "${control}"`,
-    `  user 2 true "admin" "${password}" admin 10 ${auths}`,
-    ...users.map((u, i) => `  user ${i + 3} true "${u.name}" "${u.password}" ${u.priv} 10 ${auths}`)
-  ]
-  return lines.join('\n') + '\n'
-}
-
-async function freeUdpPort (): Promise<number> {
+/** A UDP port on 127.0.0.1 that nothing listens on (bound, then released). */
+export async function freeUdpPort (): Promise<number> {
   const s = createSocket('udp4')
   s.bind(0, '127.0.0.1')
   await once(s, 'listening')
@@ -133,8 +99,7 @@ async function freeUdpPort (): Promise<number> {
   return port
 }
 
-// RMCP (IPMI v2.0 §13.1.3) + ASF presence ping (§13.2.3): version 6, sequence 0xff, class ASF, IANA 4542, type 0x80.
-const ASF_PING = Buffer.from('0600ff06000011be80000000', 'hex')
+const ASF_PING = encodeAsfPing(0)
 
 async function waitForPing (port: number, child: ChildProcess, stderr: () => string): Promise<void> {
   const s = createSocket('udp4')

@@ -4,13 +4,12 @@
 import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFile, spawn } from 'node:child_process'
-import { createSocket } from 'node:dgram'
 import { once } from 'node:events'
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
-import { ipmiSimSkipReason, startIpmiSim, type SimBmc } from '../helpers/ipmi-sim.ts'
+import { freeUdpPort, ipmiSimSkipReason, startIpmiSim, type SimBmc } from '../helpers/ipmi-sim.ts'
 import { ANVIL, killAllServers, startServerProcess, type ServerProcess } from '../helpers/server-process.ts'
 
 const run = promisify(execFile)
@@ -44,15 +43,6 @@ async function ipmitool (sim: SimBmc, ...args: string[]): Promise<string> {
   // ipmitool exits 0 even when a command failed (LAB-NOTES): its stderr says so.
   assert.equal(stderr.trim(), '', `ipmitool ${args.join(' ')}: ${stderr}`)
   return stdout
-}
-
-async function deadPort (): Promise<number> {
-  const s = createSocket('udp4')
-  s.bind(0, '127.0.0.1')
-  await once(s, 'listening')
-  const { port } = s.address()
-  s.close()
-  return port
 }
 
 before(async () => {
@@ -92,7 +82,7 @@ test('enrol with BMCs through the CLI, power on/off with read-back, boot device,
   assert.deepEqual(a.bmc && { address: a.bmc.address, port: a.bmc.port, user: a.bmc.user }, { address: '127.0.0.1', port: alpha.port, user: 'admin' })
   const b = await enrol('52:54:00:99:00:02', beta, beta.password)
   const wrong = await enrol('52:54:00:99:00:03', gamma, 'not-the-password')
-  const dead = await cliJson<Machine>(['machines', 'add', '--mac', '52:54:00:99:00:04', '--bmc-address', '127.0.0.1', '--bmc-port', String(await deadPort()), '--bmc-user', 'admin', '--bmc-password-stdin'], 'x')
+  const dead = await cliJson<Machine>(['machines', 'add', '--mac', '52:54:00:99:00:04', '--bmc-address', '127.0.0.1', '--bmc-port', String(await freeUdpPort()), '--bmc-user', 'admin', '--bmc-password-stdin'], 'x')
 
   // Anvil sets, ipmitool and the chassis read back.
   const on = await cliJson<{ state: string }>(['power', 'on', a.id])
