@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds Anvil's boot environment into boot-assets/bootenv/: vmlinuz (Debian's kernel) and
-# initramfs.zst (busybox-static, this machine's node with its libraries, the driver modules in
-# dependency order, the discovery agent bundled from src/agent/main.ts), plus SHA256SUMS and
-# PROVENANCE. See docs/bootenv.md.
+# initramfs.zst (busybox-static, this machine's node with its libraries, Debian's ipmitool with its
+# libraries, the driver modules in dependency order, the discovery agent bundled from
+# src/agent/main.ts), plus SHA256SUMS and PROVENANCE. See docs/bootenv.md.
 #
 #   bash boot-assets/build-bootenv.sh            # or: npm run build:bootenv
 #   bash boot-assets/build-bootenv.sh --force    # rebuild even when no input changed
@@ -12,7 +12,7 @@
 # Environment: BOOTENV_KERNEL_PACKAGE (default: the linux-image-*-amd64 that linux-image-amd64
 # depends on), BOOTENV_NODE (default: `command -v node`), SOURCE_DATE_EPOCH (file times in the
 # archive, default 0). Needs: apt (package lists), dpkg, kmod (depmod, modprobe), binutils (strip),
-# busybox-static, cpio, zstd; lab/setup.sh installs them. Root is not needed.
+# busybox-static, ipmitool, cpio, zstd; lab/setup.sh installs them. Root is not needed.
 #
 # Idempotent: the inputs are fingerprinted (bootenv/.inputs) and an unchanged build ends in about a
 # second. The kernel .deb and its unpacked tree are cached in boot-assets/.cache/ (gitignored).
@@ -58,6 +58,10 @@ need zstd zstd
 if ldd /bin/busybox >/dev/null 2>&1; then die "/bin/busybox is dynamically linked: install busybox-static"; fi
 node_bin="$(readlink -f "${BOOTENV_NODE:-$(command -v node || true)}")"
 [ -x "$node_bin" ] || die "node not found (set BOOTENV_NODE)"
+# ipmitool: the agent reads the BMC's LAN address with `ipmitool -I open lan print` through
+# /dev/ipmi0 (src/agent/inventory/bmc.ts); Node cannot issue the kernel's IPMI ioctl itself.
+ipmitool_bin="$(readlink -f "$(command -v ipmitool || true)")"
+[ -x "$ipmitool_bin" ] || die "ipmitool not found: install ipmitool (lab/setup.sh does)"
 esbuild="$repo/node_modules/.bin/esbuild"
 [ -x "$esbuild" ] || die "$esbuild missing: run npm install (esbuild is a devDependency)"
 [ "$fetch_only" = 1 ] || [ -f "$entry" ] || die "agent entry $entry missing (src/agent/main.ts, or pass --agent-entry)"
@@ -126,12 +130,16 @@ sed -n 's/^insmod \([^ ]*\).*/\1/p' "$tmp/show-depends" | awk '!seen[$0]++' |
 # --- fingerprint of every input -----------------------------------------------------------------
 node_libs="$(ldd "$node_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')" || die "ldd $node_bin failed"
 [ -n "$node_libs" ] || die "ldd lists no libraries for $node_bin"
+ipmitool_libs="$(ldd "$ipmitool_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')" || die "ldd $ipmitool_bin failed"
+[ -n "$ipmitool_libs" ] || die "ldd lists no libraries for $ipmitool_bin"
+# One copy of each library both programs load (libc, the loader, libm, libcrypto).
+libs="$(printf '%s\n' $node_libs $ipmitool_libs | awk '!seen[$0]++')"
 {
   echo "script $(sha256sum <"$0" | cut -d' ' -f1)"
   (cd "$here/bootenv-init" && find . -type f | LC_ALL=C sort | xargs sha256sum)
   echo "kernel $(basename "$kdeb") $(stat -c %s "$kdeb")"
   cat "$tmp/modules.order"
-  sha256sum /bin/busybox "$node_bin" $node_libs "$tmp/agent.mjs" "$proto" | sed "s# $tmp/# #"
+  sha256sum /bin/busybox "$node_bin" "$ipmitool_bin" $libs "$tmp/agent.mjs" "$proto" | sed "s# $tmp/# #"
   echo "epoch ${SOURCE_DATE_EPOCH:-0}"
 } >"$tmp/inputs"
 if [ "$force" = 0 ] && [ -f "$out/.inputs" ] && cmp -s "$tmp/inputs" "$out/.inputs" &&
@@ -160,7 +168,9 @@ for a in sh mount insmod ip udhcpc poweroff reboot sleep awk tr sync hostname; d
 done
 
 strip --strip-all -o "$root/usr/bin/node" "$node_bin"
-for lib in $node_libs; do
+# Only the ipmitool binary (no ipmievd, no enterprise-numbers.txt: `lan print` opens neither).
+strip --strip-all -o "$root/usr/bin/ipmitool" "$ipmitool_bin"
+for lib in $libs; do
   mkdir -p "$root/$(dirname "$lib")"
   cp -L "$lib" "$root/$lib"
 done
@@ -218,6 +228,7 @@ finished="$(date +%s.%N)"
   echo "busybox-static: $(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null || echo unknown)"
   echo "node: $node_version ($node_bin, $(dpkg-query -S "$node_bin" 2>/dev/null | cut -d: -f1 | head -n 1 || true) $(dpkg-query -W -f='${Version}' nodejs 2>/dev/null || true), stripped)"
   echo "node-libraries: $(echo $node_libs)"
+  echo "ipmitool: $("$ipmitool_bin" -V 2>&1 | sed -n 's/^ipmitool version //p') ($ipmitool_bin, ipmitool $(dpkg-query -W -f='${Version}' ipmitool 2>/dev/null || echo unknown), stripped; libraries $(echo $ipmitool_libs))"
   echo "agent: ${entry#"$repo"/} (esbuild $("$esbuild" --version)) sha256 $(sha256sum <"$tmp/agent.mjs" | cut -d' ' -f1)"
   echo "modules: $(wc -l <"$tmp/modules.order") ($(sed 's#.*/##; s#\.ko.*##' "$tmp/modules.order" | tr '\n' ' ' | sed 's/ $//'))"
   echo "compression: zstd -3 ($(zstd -V | sed -n 's/.*v\([0-9.]*\).*/\1/p'))"

@@ -3,15 +3,18 @@
 // boots in QEMU straight from -kernel/-initrd; init loads the modules, takes a DHCP lease from
 // dnsmasq on the BOOTIF NIC only, runs the stand-in, which reports what it sees over HTTP, and then
 // acts on the stand-in's exit status. One BIOS VM (four disks on four buses, an IPMI KCS BMC, two
-// NICs), one UEFI VM (OVMF, no BOOTIF). Namespace anvdsc-<random>.
+// NICs), one UEFI VM (OVMF, no BOOTIF). The BIOS VM's BMC is Debian's ipmi_sim behind QEMU's
+// ipmi-bmc-extern (LAB-NOTES "IPMI with ipmi_sim"), its LAN channel given an address and MAC over
+// RMCP+ before the VM boots; the stand-in reads them back in band with the real agent's reader
+// (ipmitool -I open through /dev/ipmi0). Namespace anvdsc-<random>.
 import assert from 'node:assert/strict'
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { REPO_ROOT } from '../../lab/anvil.ts'
 import { Teardown, inNamespace, listNamespaces, testNamespaceName } from '../../lab/netns.ts'
-import { startDaemon, stopDaemon, waitFor, type Daemon } from '../../lab/proc.ts'
+import { run, startDaemon, stopDaemon, tryRun, waitFor, type Daemon } from '../../lab/proc.ts'
 import { OVMF } from '../../lab/qemu.ts'
 import { tail } from '../helpers/lab-boot.ts'
 import { buildBootenv, startStandinNetwork, STANDIN_NET, type BuiltBootenv, type StandinNetwork } from '../helpers/lab-discovery-bootenv.ts'
@@ -21,7 +24,7 @@ import { skipReason } from '../helpers/requirements.ts'
 
 const skip = skipReason('the boot environment lab test', {
   root: true,
-  programs: ['ip', 'qemu-system-x86_64', 'dnsmasq', 'apt-get', 'dpkg-deb', 'depmod', 'modprobe', 'strip', 'cpio', 'zstd'],
+  programs: ['ip', 'qemu-system-x86_64', 'dnsmasq', 'apt-get', 'dpkg-deb', 'depmod', 'modprobe', 'strip', 'cpio', 'zstd', 'ipmi_sim', 'ipmitool'],
   files: ['/bin/busybox', '/dev/net/tun', OVMF.code, OVMF.vars, join(REPO_ROOT, 'node_modules/.bin/esbuild')]
 })
 
@@ -40,6 +43,35 @@ type StandinVm = {
 
 const MiB = 1 << 20
 
+/**
+ * The BIOS VM's BMC: ipmi_sim in the namespace, QEMU's KCS wired to its `serial 15 ... codec VM`
+ * port, its LAN channel 1 (RMCP+ on the namespace's loopback) given this address and MAC.
+ */
+const SIM_BMC = { serialPort: 9002, lanPort: 6230, user: 'admin', password: 'anvbi-pw', ip: '10.77.9.11', mac: '52:54:00:b1:00:11' } as const
+
+/** Starts ipmi_sim in `ns` and sets its LAN channel's address and MAC over RMCP+ (cipher suite 3: LAB-NOTES). */
+async function startSimBmc (ns: string, dir: string, teardown: Teardown): Promise<void> {
+  mkdirSync(join(dir, 'state'), { recursive: true })
+  const auths = 'none md2 md5 straight'
+  writeFileSync(join(dir, 'lan.conf'), [
+    'name "anvbi-dsc1"', 'set_working_mc 0x20',
+    '  startlan 1', `    addr 127.0.0.1 ${SIM_BMC.lanPort}`, '    priv_limit admin', `    allowed_auths_admin ${auths}`,
+    '    guid a4e1ab00007840008000000000000011', '  endlan',
+    `  serial 15 127.0.0.1 ${SIM_BMC.serialPort} codec VM`,
+    `  user 2 true "${SIM_BMC.user}" "${SIM_BMC.password}" admin 10 ${auths}`
+  ].join('\n') + '\n')
+  writeFileSync(join(dir, 'bmc.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n')
+  const sim = startDaemon({ name: 'ipmi_sim', argv: inNamespace(ns, ['ipmi_sim', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', join(dir, 'state'), '-n']), logFile: join(dir, 'ipmi_sim.log') })
+  teardown.push('stop ipmi_sim', async () => await stopDaemon(sim))
+  const ipmitool = (...cmd: string[]): string[] => inNamespace(ns, ['ipmitool', '-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(SIM_BMC.lanPort), '-U', SIM_BMC.user, '-P', SIM_BMC.password, '-N', '1', '-R', '2', ...cmd])
+  await waitFor('ipmi_sim to answer over RMCP+', 10_000, async () => await tryRun(ipmitool('mc', 'info'), 5000) ? true : undefined, {
+    intervalMs: 100, giveUp: () => sim.alive() ? undefined : `ipmi_sim exited; see ${sim.logFile}`
+  })
+  for (const set of [['ipsrc', 'static'], ['ipaddr', SIM_BMC.ip], ['macaddr', SIM_BMC.mac]]) await run(ipmitool('lan', 'set', '1', ...set))
+  const printed = await run(ipmitool('lan', 'print', '1'))
+  assert.match(printed, new RegExp(`IP Address +: ${SIM_BMC.ip.replaceAll('.', '\\.')}\n`), 'the BMC took the address before the VM boots')
+}
+
 function vmArgv (vm: StandinVm, env: BuiltBootenv, runDir: string, reportUrl: string): string[] {
   const append = ['console=ttyS0', 'panic=-1', 'quiet', 'anvil.failwait=1', `anvil.standin.report=${reportUrl}`, `anvil.standin.exit=${vm.exit}`]
   if (vm.bootMac !== undefined) append.push(`BOOTIF=01-${vm.bootMac.replaceAll(':', '-')}`)
@@ -57,7 +89,11 @@ function vmArgv (vm: StandinVm, env: BuiltBootenv, runDir: string, reportUrl: st
   vm.nics.forEach((nic, i) => {
     argv.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac},romfile=`)
   })
-  if (vm.ipmi) argv.push('-device', 'ipmi-bmc-sim,id=bmc0', '-device', 'isa-ipmi-kcs,bmc=bmc0')
+  if (vm.ipmi) {
+    // reconnect=10: QEMU keeps trying should ipmi_sim's serial port not be there yet.
+    argv.push('-chardev', `socket,id=ipmi0,host=127.0.0.1,port=${SIM_BMC.serialPort},reconnect=10`,
+      '-device', 'ipmi-bmc-extern,chardev=ipmi0,id=bmc0', '-device', 'isa-ipmi-kcs,bmc=bmc0')
+  }
   return [...argv, ...diskArgv(vm.disks)]
 }
 
@@ -97,6 +133,7 @@ async function bootAll (vms: readonly StandinVm[]): Promise<Map<string, { report
   const taps = vms.flatMap(vm => vm.nics.map(n => n.tap))
   net = await startStandinNetwork(ns, runDir, taps, teardown)
   const network = net
+  if (vms.some(vm => vm.ipmi)) await startSimBmc(ns, join(runDir, 'bmc'), teardown)
   const running: Array<{ vm: StandinVm, daemon: Daemon }> = []
   for (const vm of vms) {
     const daemon = startDaemon({ name: vm.name, argv: inNamespace(ns, vmArgv(vm, env, runDir, network.reportUrl(vm.name))), logFile: join(runDir, `${vm.name}.qemu.log`) })
@@ -185,6 +222,10 @@ test('the boot environment boots BIOS and UEFI, loads its drivers, configures th
     }
     assert.equal(biosResult.report.ipmiDevice, true, '/dev/ipmi0 with a KCS BMC')
     assert.equal(uefiResult.report.ipmiDevice, false)
+    // The BMC's LAN address and MAC, read in band (ipmitool -I open through /dev/ipmi0).
+    assert.deepEqual(biosResult.report.bmc, { ip: SIM_BMC.ip, mac: SIM_BMC.mac, ipSource: 'static' }, biosResult.report.bmcLog.join('\n'))
+    assert.equal(uefiResult.report.bmc, null, 'no /dev/ipmi0, no BMC')
+    console.log(`# BMC read in band in ${biosResult.report.bmcMs} ms: ${biosResult.report.bmcLog.join(' / ')}`)
     // Exit 0 → poweroff -f; exit 10 → reboot -f (QEMU's -no-reboot turns that into an exit too).
     assert.match(biosResult.console, /anvil-init: \[[\d.]+\] agent done: power off/)
     assert.match(biosResult.console, /reboot: Power down/)

@@ -2,7 +2,7 @@
  * A stand-in for the discovery agent, bundled by boot-assets/build-bootenv.sh (--agent-entry) into
  * a test-only initramfs: it proves the boot environment itself (network from init's udhcpc, the
  * disk, NIC and IPMI drivers, the SMBIOS tables, Node with the bundled gRPC libraries and the proto
- * beside it), POSTs what it sees as JSON to `anvil.standin.report=URL` and exits with
+ * beside it, ipmitool read through the real agent's BMC reader), POSTs what it sees as JSON to `anvil.standin.report=URL` and exits with
  * `anvil.standin.exit=N`, so the test can watch init act on the status. Never the real agent.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
@@ -12,6 +12,8 @@ import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as grpc from '@grpc/grpc-js'
 import * as protoLoader from '@grpc/proto-loader'
+import { readBmc } from '../../src/agent/inventory/bmc.ts'
+import { SysTree } from '../../src/agent/sysfs.ts'
 
 /** What the stand-in reports; test/e2e/discovery-bootenv.test.ts asserts on it. */
 export type StandinReport = {
@@ -26,6 +28,12 @@ export type StandinReport = {
   readonly ipmiDevice: boolean
   readonly grpcMethods: readonly string[]
   readonly resolvConf: string
+  /** The real agent's BMC reader (ipmitool -I open lan print through /dev/ipmi0); null without a BMC. */
+  readonly bmc: { readonly ip?: string, readonly mac?: string, readonly ipSource?: string } | null
+  /** What that reader logged (why a field is empty, or which channel answered). */
+  readonly bmcLog: readonly string[]
+  /** How long that reader took, in ms (it runs ipmitool, in the boot environment under TCG). */
+  readonly bmcMs: number
 }
 
 function read (file: string): string {
@@ -46,7 +54,7 @@ function diskSerial (name: string): string {
   return ''
 }
 
-function collect (cmdline: string): StandinReport {
+function collect (cmdline: string, bmc: Pick<StandinReport, 'bmc' | 'bmcLog' | 'bmcMs'>): StandinReport {
   const addresses: Record<string, { mac: string, ipv4: string[] }> = {}
   for (const [name, list] of Object.entries(networkInterfaces())) {
     if (name === 'lo') continue
@@ -74,7 +82,8 @@ function collect (cmdline: string): StandinReport {
     productSerial: read('/sys/class/dmi/id/product_serial'),
     ipmiDevice: existsSync('/dev/ipmi0'),
     grpcMethods,
-    resolvConf: read('/etc/resolv.conf')
+    resolvConf: read('/etc/resolv.conf'),
+    ...bmc
   }
 }
 
@@ -97,10 +106,14 @@ async function main (): Promise<number> {
   const exit = Number(arg('anvil.standin.exit') ?? '0')
   console.log(`anvil-standin: node ${process.version}, reporting to ${url ?? '(nowhere)'}`)
   if (url !== undefined) {
+    const bmcLog: string[] = []
+    const started = performance.now()
+    const found = await readBmc(new SysTree('/'), { log: (line) => { bmcLog.push(line); console.log(`anvil-standin: ${line}`) } })
+    const bmc = { bmc: found ?? null, bmcLog, bmcMs: Math.round(performance.now() - started) }
     // Bounded retries: the report proves the route as well as the address.
     for (let attempt = 1; attempt <= 5; attempt++) {
       try {
-        await post(url, JSON.stringify(collect(cmdline)))
+        await post(url, JSON.stringify(collect(cmdline, bmc)))
         break
       } catch (err) {
         console.log(`anvil-standin: report failed (${(err as Error).message}), attempt ${attempt}`)

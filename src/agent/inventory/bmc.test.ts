@@ -128,6 +128,16 @@ test('readBmc: ipmitool missing, or a failure that is not about the channel, sto
   }
 })
 
+test('readBmc: a BMC without Get Channel Info (QEMU\'s ipmi-bmc-sim) is asked once, not on every channel', async () => {
+  // What ipmitool printed in the boot environment against QEMU's ipmi-bmc-sim (lab run, agent log).
+  const stderr = 'IANA PEN registry open failed: No such file or directory\nGet Channel Info command failed: Invalid command\nInvalid channel: 1\n'
+  const { run, calls } = scripted({ 1: { stdout: '', stderr, failure: { kind: 'failed', reason: 'exit 1' } } })
+  const lines: string[] = []
+  assert.deepEqual(await readBmc(new SysTree(vmRoot('vm1')), { run, log: (l) => lines.push(l) }), EMPTY)
+  assert.equal(calls.length, 1)
+  assert.equal(lines.join('\n'), 'BMC: LAN address unknown (channel 1: exit 1: Get Channel Info command failed: Invalid command / Invalid channel: 1)')
+})
+
 test('readBmc: the whole search shares one time budget; each run gets what is left', async () => {
   let clock = 0
   const budgets: number[] = []

@@ -118,15 +118,19 @@ async function searchLanChannels (run: IpmitoolRunner, budgetMs: number, now: ()
     const said = firstLine(r.stderr) || firstLine(r.stdout)
     const reason = r.failure?.reason ?? 'exit 0 without a LAN listing'
     reasons.push(`channel ${channel}: ${reason}${said !== '' ? `: ${said}` : ''}`)
-    // Only "not a LAN channel" is worth the next channel; no program, no device or a hung BMC is
-    // the same on every channel.
-    if (r.failure?.kind === 'missing' || !/Invalid channel|not a LAN channel/i.test(`${r.stderr}\n${r.stdout}`)) break
+    // Only "not a LAN channel" is worth the next channel. No program, no device, a hung BMC, or one
+    // that does not implement Get Channel Info (IPMI v2.0 §22.24; QEMU's ipmi-bmc-sim answers
+    // "Invalid command") is the same on every channel.
+    const out = `${r.stderr}\n${r.stdout}`
+    if (r.failure?.kind === 'missing' || !/Invalid channel/.test(out) || /Invalid command/.test(out)) break
   }
   return { reasons }
 }
 
+/** The first lines worth logging: ipmitool complains about its IANA registry (not shipped) on any error. */
 function firstLine (text: string): string {
-  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '').slice(0, 2).join(' / ').slice(0, 200)
+  return text.split('\n').map((l) => l.trim()).filter((l) => l !== '' && !l.startsWith('IANA PEN registry'))
+    .slice(0, 2).join(' / ').slice(0, 200)
 }
 
 /** The real runner: ipmitool from PATH with an explicit argv (no shell), killed at the timeout. */
