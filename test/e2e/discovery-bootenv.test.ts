@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { REPO_ROOT } from '../../lab/anvil.ts'
+import { IPMI_SIM_EMU } from '../../lab/ipmi-sim-config.ts'
 import { Teardown, inNamespace, listNamespaces, testNamespaceName } from '../../lab/netns.ts'
 import { run, startDaemon, stopDaemon, tryRun, waitFor, type Daemon } from '../../lab/proc.ts'
 import { OVMF } from '../../lab/qemu.ts'
@@ -52,6 +53,7 @@ const SIM_BMC = { serialPort: 9002, lanPort: 6230, user: 'admin', password: 'anv
 /** Starts ipmi_sim in `ns` and sets its LAN channel's address and MAC over RMCP+ (cipher suite 3: LAB-NOTES). */
 async function startSimBmc (ns: string, dir: string, teardown: Teardown): Promise<void> {
   mkdirSync(join(dir, 'state'), { recursive: true })
+  // Not lab/ipmi-sim-config.ts's ipmiSimLanConf: this BMC needs a serial line and no chassis program.
   const auths = 'none md2 md5 straight'
   writeFileSync(join(dir, 'lan.conf'), [
     'name "anvbi-dsc1"', 'set_working_mc 0x20',
@@ -60,7 +62,7 @@ async function startSimBmc (ns: string, dir: string, teardown: Teardown): Promis
     `  serial 15 127.0.0.1 ${SIM_BMC.serialPort} codec VM`,
     `  user 2 true "${SIM_BMC.user}" "${SIM_BMC.password}" admin 10 ${auths}`
   ].join('\n') + '\n')
-  writeFileSync(join(dir, 'bmc.emu'), 'mc_setbmc 0x20\nmc_add 0x20 0 no-device-sdrs 0x23 9 8 0x9f 0x1291 0xf02 persist_sdr\nmc_enable 0x20\n')
+  writeFileSync(join(dir, 'bmc.emu'), IPMI_SIM_EMU)
   const sim = startDaemon({ name: 'ipmi_sim', argv: inNamespace(ns, ['ipmi_sim', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', join(dir, 'state'), '-n']), logFile: join(dir, 'ipmi_sim.log') })
   teardown.push('stop ipmi_sim', async () => await stopDaemon(sim))
   const ipmitool = (...cmd: string[]): string[] => inNamespace(ns, ['ipmitool', '-I', 'lanplus', '-C', '3', '-H', '127.0.0.1', '-p', String(SIM_BMC.lanPort), '-U', SIM_BMC.user, '-P', SIM_BMC.password, '-N', '1', '-R', '2', ...cmd])
@@ -133,7 +135,11 @@ async function bootAll (vms: readonly StandinVm[]): Promise<Map<string, { report
   const taps = vms.flatMap(vm => vm.nics.map(n => n.tap))
   net = await startStandinNetwork(ns, runDir, taps, teardown)
   const network = net
-  if (vms.some(vm => vm.ipmi)) await startSimBmc(ns, join(runDir, 'bmc'), teardown)
+  if (vms.some(vm => vm.ipmi)) {
+    const started = performance.now()
+    await startSimBmc(ns, join(runDir, 'bmc'), teardown)
+    console.log(`# ipmi_sim started and its LAN channel set in ${Math.round(performance.now() - started)} ms`)
+  }
   const running: Array<{ vm: StandinVm, daemon: Daemon }> = []
   for (const vm of vms) {
     const daemon = startDaemon({ name: vm.name, argv: inNamespace(ns, vmArgv(vm, env, runDir, network.reportUrl(vm.name))), logFile: join(runDir, `${vm.name}.qemu.log`) })
