@@ -13,14 +13,16 @@ export type LanConfOptions = {
   /** 32 hex digits. */
   readonly guid: string
   /** The chassis_control command line; ipmi_sim splits it on spaces (no spaces in paths). */
-  readonly chassisControl: string
+  readonly chassisControl?: string
+  /** A system interface for QEMU's ipmi-bmc-extern: `serial 15 127.0.0.1 PORT codec VM` (LAB-NOTES). */
+  readonly vmSerialPort?: number
   readonly users: readonly SimUser[]
 }
 
 /** Every auth type for every privilege, so ipmitool over IPMI v1.5 (-I lan) works too. */
 const AUTHS = 'none md2 md5 straight'
 
-/** ipmi_sim's LAN config: one channel on one address, the users, the chassis program. */
+/** ipmi_sim's LAN config: one channel on one address, the users, the chassis program, a VM's serial interface. */
 export function ipmiSimLanConf (o: LanConfOptions): string {
   return [
     `name "${o.name}"`,
@@ -31,7 +33,8 @@ export function ipmiSimLanConf (o: LanConfOptions): string {
     ...['callback', 'user', 'operator', 'admin'].map(p => `    allowed_auths_${p} ${AUTHS}`),
     `    guid ${o.guid}`,
     '  endlan',
-    `  chassis_control "${o.chassisControl}"`,
+    ...(o.chassisControl === undefined ? [] : [`  chassis_control "${o.chassisControl}"`]),
+    ...(o.vmSerialPort === undefined ? [] : [`  serial 15 127.0.0.1 ${o.vmSerialPort} codec VM`]),
     ...o.users.map((u, i) => `  user ${i + 2} true "${u.name}" "${u.password}" ${u.priv} 10 ${AUTHS}`)
   ].join('\n') + '\n'
 }

@@ -47,9 +47,9 @@ export async function runAgent (opts: AgentOptions): Promise<number> {
     return EXIT.failed
   }
   const sys = new SysTree(root)
-  const hardware = await collectHardware(root)
+  const hardware = await collectHardware(root, { bmc: { log } })
   const ipmi = (await readSmbios(sys))?.ipmi
-  if (ipmi !== undefined) log(`BMC: SMBIOS type 38 ${ipmi.interfaceType} at ${ipmi.addressSpace} 0x${ipmi.baseAddress.toString(16)}; LAN address not readable without ioctl`)
+  if (ipmi !== undefined) log(`BMC: SMBIOS type 38 ${ipmi.interfaceType} at ${ipmi.addressSpace} 0x${ipmi.baseAddress.toString(16)}`)
   const disks = hardware.disks ?? []
   const bootDisk = await bootDiskOf(sys, disks)
   const bootMac = args.bootMac !== '' ? args.bootMac : await bootMacOf(sys)

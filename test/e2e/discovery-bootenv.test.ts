@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { after, before, test } from 'node:test'
 import { REPO_ROOT } from '../../lab/anvil.ts'
-import { IPMI_SIM_EMU } from '../../lab/ipmi-sim-config.ts'
+import { IPMI_SIM_EMU, ipmiSimLanConf } from '../../lab/ipmi-sim-config.ts'
 import { Teardown, inNamespace, listNamespaces, testNamespaceName } from '../../lab/netns.ts'
 import { run, startDaemon, stopDaemon, tryRun, waitFor, type Daemon } from '../../lab/proc.ts'
 import { OVMF } from '../../lab/qemu.ts'
@@ -53,15 +53,14 @@ const SIM_BMC = { serialPort: 9002, lanPort: 6230, user: 'admin', password: 'anv
 /** Starts ipmi_sim in `ns` and sets its LAN channel's address and MAC over RMCP+ (cipher suite 3: LAB-NOTES). */
 async function startSimBmc (ns: string, dir: string, teardown: Teardown): Promise<void> {
   mkdirSync(join(dir, 'state'), { recursive: true })
-  // Not lab/ipmi-sim-config.ts's ipmiSimLanConf: this BMC needs a serial line and no chassis program.
-  const auths = 'none md2 md5 straight'
-  writeFileSync(join(dir, 'lan.conf'), [
-    'name "anvbi-dsc1"', 'set_working_mc 0x20',
-    '  startlan 1', `    addr 127.0.0.1 ${SIM_BMC.lanPort}`, '    priv_limit admin', `    allowed_auths_admin ${auths}`,
-    '    guid a4e1ab00007840008000000000000011', '  endlan',
-    `  serial 15 127.0.0.1 ${SIM_BMC.serialPort} codec VM`,
-    `  user 2 true "${SIM_BMC.user}" "${SIM_BMC.password}" admin 10 ${auths}`
-  ].join('\n') + '\n')
+  writeFileSync(join(dir, 'lan.conf'), ipmiSimLanConf({
+    name: 'anvbi-dsc1',
+    address: '127.0.0.1',
+    port: SIM_BMC.lanPort,
+    guid: 'a4e1ab00007840008000000000000011',
+    vmSerialPort: SIM_BMC.serialPort,
+    users: [{ name: SIM_BMC.user, password: SIM_BMC.password, priv: 'admin' }]
+  }))
   writeFileSync(join(dir, 'bmc.emu'), IPMI_SIM_EMU)
   const sim = startDaemon({ name: 'ipmi_sim', argv: inNamespace(ns, ['ipmi_sim', '-c', join(dir, 'lan.conf'), '-f', join(dir, 'bmc.emu'), '-s', join(dir, 'state'), '-n']), logFile: join(dir, 'ipmi_sim.log') })
   teardown.push('stop ipmi_sim', async () => await stopDaemon(sim))
