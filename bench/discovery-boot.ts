@@ -3,7 +3,7 @@
 // arrival at the server (GET /api/v1/machines/:id/hardware reportedAt), with the timeline's first
 // DHCP offer, boot-environment script and agent connection as the breakdown. Each VM is a fresh
 // identity (new MAC, new machine), so no round sees an earlier round's report.
-import { truncateSync, writeFileSync } from 'node:fs'
+import { readFileSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { stopDaemon } from '../lab/proc.ts'
 import { vmIdentity, type Firmware } from '../lab/qemu.ts'
@@ -26,6 +26,8 @@ export type BootSample = {
   readonly offer: number | undefined
   readonly script: number | undefined
   readonly connected: number | undefined
+  /** Guest side, from the console: kernel uptime when init started the agent (`anvil-init: [T] starting agent`). */
+  readonly agentStartUptime: number | undefined
 }
 
 const MiB = 1 << 20
@@ -42,6 +44,16 @@ function sparseDisk (runDir: string, name: string, serial: string): LabDisk {
   writeFileSync(file, '')
   truncateSync(file, DISK_BYTES)
   return { id: 'd1', file, bus: 'virtio', serial, bytes: DISK_BYTES }
+}
+
+/** The kernel uptime on init's `starting agent` console line, if the console has it. */
+function agentStartUptime (serialLog: string): number | undefined {
+  try {
+    const m = /anvil-init: \[(\d+(?:\.\d+)?)\] starting agent/.exec(readFileSync(serialLog, 'latin1'))
+    return m?.[1] === undefined ? undefined : Number(m[1])
+  } catch {
+    return undefined
+  }
 }
 
 /**
@@ -74,7 +86,8 @@ export async function bootGroup (lab: Lab, teardown: Teardown, group: BootGroup,
         report: (Date.parse(f.hardware.reportedAt) - vm.startedAt) / 1000,
         offer: first('dhcp.offer'),
         script: first('http.script', d => d?.decision === 'bootenv'),
-        connected: first('agent.connected')
+        connected: first('agent.connected'),
+        agentStartUptime: agentStartUptime(vm.serialLog)
       })
     }
     return samples

@@ -40,9 +40,9 @@ function missing (repo: string): string | undefined {
 export async function benchDiscovery (ctx: BenchContext): Promise<DiscoverySection> {
   const why = missing(ctx.repo)
   if (why !== undefined) return { id: 'discovery', markdown: `Not run: ${why}.` }
-  const rounds = ctx.rounds ?? (ctx.quick ? 1 : 3)
-  const wipeRounds = ctx.rounds ?? (ctx.quick ? 2 : 5)
-  const wipeBytes = (ctx.quick ? 256 : 512) * MiB
+  const rounds = ctx.rounds ?? (ctx.quick ? 1 : 4)
+  const wipeRounds = ctx.rounds ?? (ctx.quick ? 2 : 7)
+  const wipeBytes = (ctx.quick ? 256 : 1024) * MiB
   const home = join(ctx.runDir, 'discovery')
   // A fresh run directory: the lab's database lives there, and an old one would answer for new VMs.
   rmSync(home, { recursive: true, force: true })
@@ -121,7 +121,7 @@ function bootRows (boots: readonly BootSample[]): string[][] {
   ]
   return rows.map(({ label, pick }) => {
     const s = boots.filter(pick)
-    return [label, String(s.length), spread(s.map(b => b.report)), spread(s.map(b => b.offer)), spread(s.map(b => b.script)), spread(s.map(b => b.connected))]
+    return [label, String(s.length), spread(s.map(b => b.report)), spread(s.map(b => b.offer)), spread(s.map(b => b.script)), spread(s.map(b => b.agentStartUptime)), spread(s.map(b => b.connected))]
   })
 }
 
@@ -129,9 +129,9 @@ function render (i: RenderInput): string {
   const out = [
     `Lab: ${i.facts}. Namespace \`anvbd-<random>\`, Anvil authoritative DHCP, VMs PXE boot through Anvil (BIOS: QEMU's iPXE ROM; UEFI: OVMF → snponly.efi) into the real boot environment; the whole run took ${i.minutes.toFixed(1)} minutes.`,
     '',
-    `**Power-on to complete hardware report**, ${i.rounds} round(s), every VM a new machine with one 64 MiB virtio disk; seconds from QEMU's start to the report's arrival at the server (\`reportedAt\` of \`GET /api/v1/machines/:id/hardware\`), median (min–max). Breakdown from the machine's timeline: Anvil's first DHCP offer, the boot-environment script served (\`http.script\`), the agent's gRPC session opened (\`agent.connected\`).`,
+    `**Power-on to complete hardware report**, ${i.rounds} round(s), every VM a new machine with one 64 MiB virtio disk; seconds from QEMU's start to the report's arrival at the server (\`reportedAt\` of \`GET /api/v1/machines/:id/hardware\`), median (min–max). Breakdown from the machine's timeline: Anvil's first DHCP offer, the boot-environment script served (\`http.script\`), the agent's gRPC session opened (\`agent.connected\`; the report follows within a fraction of a second); and, on the guest's own clock, the kernel's uptime when init started the agent (console line \`anvil-init: [T] starting agent\`): what follows it up to the report is Node starting, the inventory read and the TLS connection.`,
     '',
-    table(['VMs', 'samples', 'hardware report (s)', 'first DHCP offer (s)', 'script served (s)', 'agent connected (s)'], bootRows(i.boots)),
+    table(['VMs', 'samples', 'hardware report (s)', 'first DHCP offer (s)', 'script served (s)', 'agent started (guest uptime, s)', 'agent connected (s)'], bootRows(i.boots)),
     ''
   ]
   const w = i.wipe
