@@ -8,13 +8,13 @@ import { Teardown, listNamespaces, testNamespaceName } from '../lab/netns.ts'
 import { OVMF } from '../lab/qemu.ts'
 import { startLab, type Lab } from '../lab/start-lab.ts'
 import { buildBootenv } from '../test/helpers/lab-discovery-bootenv.ts'
-import { OutOfTime, checkTime, dir, fmt, median, table, type BenchContext } from './context.ts'
+import { OutOfTime, checkTime, dir, fmt, median, table, type BenchContext, type Section } from './context.ts'
 import { bootGroup, BootGroup, type BootSample } from './discovery-boot.ts'
 import { benchWipe, WIPE_VM, type WipeSamples } from './discovery-wipe.ts'
 import { run, which } from './proc.ts'
 
 /** The discovery section of docs/benchmarks.md. */
-export type DiscoverySection = { readonly id: 'discovery', readonly markdown: string }
+export type DiscoverySection = Section & { readonly id: 'discovery' }
 
 const MiB = 1 << 20
 let active: { teardown: Teardown, lab: Lab | undefined } | undefined

@@ -8,12 +8,12 @@ import { createServer } from 'node:net'
 import { once } from 'node:events'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { OutOfTime, checkTime, dir, fmt, median, table, type BenchContext } from './context.ts'
+import { OutOfTime, checkTime, dir, fmt, median, table, type BenchContext, type Section } from './context.ts'
 import { chassisPower, setChassisPower, startBenchBmcs, stopBenchBmcs, type BenchBmc } from './ipmi-sims.ts'
 import { run, sleep, startDaemon, which, type Daemon } from './proc.ts'
 
 /** The IPMI section of docs/benchmarks.md. */
-export type IpmiSection = { readonly id: 'ipmi', readonly markdown: string }
+export type IpmiSection = Section & { readonly id: 'ipmi' }
 
 type Api = { readonly endpoint: string, readonly token: string }
 type Samples = { anvilFirst: number[], anvilRepeat: number[], toolFirst: number[], toolRepeat: number[] }

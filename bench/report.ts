@@ -6,7 +6,7 @@ import type { Section } from './context.ts'
 import { run, which } from './proc.ts'
 
 /** Every section's id; 'ipmi' and 'discovery' are declared by bench/ipmi.ts and bench/discovery.ts until context.ts's Section names them. */
-export type SectionId = Section['id'] | 'ipmi' | 'discovery'
+export type SectionId = Section['id']
 
 const TITLES: Record<SectionId, string> = { dhcp: 'DHCP', tftp: 'TFTP', http: 'HTTP boot files', ipmi: 'IPMI power status', discovery: 'Discovery' }
 

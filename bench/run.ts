@@ -7,9 +7,9 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { dir, type BenchContext, type Section } from './context.ts'
 import { benchDhcp } from './dhcp.ts'
-import { benchDiscovery, stopDiscovery, type DiscoverySection } from './discovery.ts'
+import { benchDiscovery, stopDiscovery } from './discovery.ts'
 import { benchHttp } from './http.ts'
-import { benchIpmi, type IpmiSection } from './ipmi.ts'
+import { benchIpmi } from './ipmi.ts'
 import { benchTftp } from './tftp.ts'
 import { createPair, deletePair } from './netns.ts'
 import { killAll, run, stopStarting, which } from './proc.ts'
@@ -91,7 +91,7 @@ async function main (): Promise<number> {
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
 
-  const sections: Array<Section | IpmiSection | DiscoverySection> = []
+  const sections: Section[] = []
   try {
     if (needsPair) await createPair()
     for (const id of opts.ids) {
