@@ -96,6 +96,16 @@ export function registerDiscoveryCommands (machines: Command, ctx: CliContext): 
       if (ended.state === 'failed') throw new CodedError('ERR_WIPE_FAILED', `the wipe failed: ${ended.error ?? 'no reason given'}`)
     })
 
+  for (const [verb, kind] of [['reboot', 'reboot'], ['poweroff', 'powerOff']] as const) {
+    machines.command(verb).description(`ask the machine's discovery agent to ${verb === 'reboot' ? 'reboot' : 'power off'} (in band; \`anvil power\` goes through the BMC)`)
+      .argument('<id>')
+      .action(async (id: string) => {
+        const task = await ctx.client().post<TaskJson>(path(id, '/tasks'), { kind })
+        const format = ctx.output()
+        ctx.print(format === 'table' ? `${verb} queued for the agent of ${task.machineId} as task ${task.id}\n` : renderData(task, format))
+      })
+  }
+
   machines.command('erase-reports').description('what each wipe erased, per disk: method, bytes, duration, verified')
     .argument('<id>')
     .action(async (id: string) => {

@@ -52,6 +52,13 @@ export function registerDiscoveryRoutes (app: FastifyInstance, deps: DiscoveryRo
     return await reply.code(202).send(taskJson({ ...task, progress: [] }))
   })
 
+  app.post<{ Params: { id: string }, Body: { kind: 'reboot' | 'powerOff' } }>('/api/v1/machines/:id/tasks', {
+    schema: { params: idParams, body: { type: 'object', additionalProperties: false, required: ['kind'], properties: { kind: { enum: ['reboot', 'powerOff'] } } } }
+  }, async (req, reply) => {
+    const task = await deps.discovery.queueAgentTask(req.params.id, req.body.kind)
+    return await reply.code(202).send(taskJson({ ...task, progress: [] }))
+  })
+
   app.get<{ Params: { id: string } }>('/api/v1/machines/:id/tasks', { schema: { params: idParams } }, async (req) => {
     return { items: (await deps.discovery.taskViews(req.params.id)).map(taskJson) }
   })

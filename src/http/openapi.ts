@@ -191,7 +191,13 @@ export const openApiDocument = {
       }
     },
     '/api/v1/machines/{id}/tasks': {
-      get: { summary: 'The machine\'s agent tasks, with live per-disk progress while one runs', parameters: [idParam], responses: { 200: { description: '{ items: Task[] }' } } }
+      get: { summary: 'The machine\'s agent tasks, with live per-disk progress while one runs', parameters: [idParam], responses: { 200: { description: '{ items: Task[] }' } } },
+      post: {
+        summary: 'Ask the machine\'s discovery agent to reboot or power off (in band, after queued work)',
+        parameters: [idParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['kind'], properties: { kind: { enum: ['reboot', 'powerOff'] } } } } } },
+        responses: { 202: { description: 'The queued task' }, 409: errorResponse('ERR_INVALID_STATE') }
+      }
     },
     '/api/v1/machines/{id}/erase-reports': {
       get: { summary: 'Per-disk erase reports: serial, method, bytes, duration, verified, or why a disk was refused', parameters: [idParam], responses: { 200: { description: '{ items: EraseReport[] }' } } }

@@ -125,6 +125,18 @@ test('auto-accept rules accept a discovered machine whose hardware matches', asy
   assert.equal((await inv2.machines.get(other.id)).state, 'discovered')
 })
 
+test('reboot and power-off tasks reach the agent; not for a machine that runs no agent', async () => {
+  const { discovery, machine, inv } = await setup()
+  const reboot = await discovery.queueAgentTask(machine.id, 'reboot')
+  const ctl = new AbortController()
+  assert.deepEqual(await first(discovery.tasks(machine.id, ctl.signal)), { id: reboot.id, reboot: {} })
+  await discovery.result(machine.id, { taskId: reboot.id, ok: true, error: '', eraseReports: [] })
+  assert.ok((await inv.machines.events(machine.id)).some(e => e.type === 'reboot.done'))
+  await discovery.reject(machine.id)
+  await assert.rejects(discovery.queueAgentTask(machine.id, 'powerOff'), { code: 'ERR_INVALID_STATE' })
+  ctl.abort()
+})
+
 test('reject is refused while wiping, allowed otherwise', async () => {
   const { discovery, machine } = await setup()
   await discovery.accept(machine.id)

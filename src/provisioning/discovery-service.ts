@@ -155,6 +155,19 @@ export class DiscoveryService implements AgentGateway {
     return task
   }
 
+  /** Operator: ask the machine's agent to reboot or power off (in band, after any queued work). */
+  async queueAgentTask (key: string, kind: 'reboot' | 'powerOff'): Promise<StoredTask> {
+    const machine = await this.#o.machines.get(key)
+    if (!AGENT_STATES.includes(machine.state)) {
+      throw new CodedError('ERR_INVALID_STATE', `machine ${machine.id} is ${machine.state}: it runs no discovery agent to ${kind === 'reboot' ? 'reboot' : 'power off'}`, { id: machine.id, state: machine.state })
+    }
+    const task: StoredTask = { id: `t-${randomUUID()}`, machineId: machine.id, kind, params: {}, state: 'queued', error: null, createdAt: this.#o.clock.now(), startedAt: null, finishedAt: null }
+    await this.#o.store.createTask(task)
+    this.#o.events.record({ source: 'api', type: `${kind}.queued`, machineId: machine.id, message: `${describeTask(task)} requested by an operator` })
+    this.#wake(machine.id)
+    return task
+  }
+
   async hardware (key: string): Promise<{ machineId: string, report: HardwareReport, reportedAt: number }> {
     const m = await this.#o.machines.get(key)
     const hw = await this.#o.store.getHardware(m.id)
