@@ -95,7 +95,15 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     events: timeline,
     clock: systemClock,
     tokenTtlMs: config.discovery.tokenTtl,
-    autoAccept: config.discovery.autoAccept
+    autoAccept: config.discovery.autoAccept,
+    // A wipe for a machine whose agent is away: through its BMC, PXE next and power on if off.
+    bootForTask: async (machineId) => {
+      const machine = await machines.get(machineId)
+      await power.setBootDevice(machineId, { device: 'pxe', persistent: false, efi: machine.firmware === 'efi' })
+      if ((await power.status(machineId)).state === 'on') return 'boot device set to PXE through its BMC; it is on, so its agent takes the task at its next network boot (anvil power reset to hurry it)'
+      await power.act(machineId, 'on')
+      return 'boot device set to PXE and powered on through its BMC'
+    }
   })
   // The agent pins this certificate by the fingerprint in its kernel command line.
   const cert = await ensureServerCertificate(dataDir, { ip: server.address })

@@ -137,6 +137,48 @@ test('reboot and power-off tasks reach the agent; not for a machine that runs no
   ctl.abort()
 })
 
+test('a wipe for a machine whose agent is away boots it through the hook; a connected agent needs no boot', async () => {
+  const inv = makeInventory()
+  const booted: string[] = []
+  let fail = false
+  const discovery = new DiscoveryService({
+    machines: inv.machines,
+    store: new SqliteDiscoveryStore(inv.db),
+    events: inv.timeline,
+    clock: inv.clock,
+    tokenTtlMs: 60_000,
+    autoAccept: [],
+    bootForTask: async (id) => {
+      if (fail) throw new Error('ERR_NO_BMC: no BMC')
+      booted.push(id)
+      return 'boot device PXE and power on through its BMC'
+    }
+  })
+  const { machine } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:51' })
+  await discovery.accept(machine.id)
+  await discovery.wipe(machine.id, { method: 'fast', disks: [] })
+  assert.deepEqual(booted, [machine.id])
+  const events = await inv.machines.events(machine.id)
+  assert.match(events.find(e => e.type === 'task.boot')?.message ?? '', /power on through its BMC/)
+
+  // With the agent connected, nothing is booted; an in-band reboot or power-off never boots a machine.
+  const { machine: other } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:52' })
+  await discovery.accept(other.id)
+  await discovery.openSession(await discovery.issueToken(other.id), HELLO, '10.77.0.101')
+  await discovery.wipe(other.id, { method: 'fast', disks: [] })
+  await discovery.queueAgentTask(machine.id, 'powerOff')
+  assert.deepEqual(booted, [machine.id])
+  discovery.sessionClosed(other.id, 'gone')
+
+  // A failing hook is recorded; the task stays queued.
+  fail = true
+  const { machine: third } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:53' })
+  await discovery.accept(third.id)
+  const queued = await discovery.wipe(third.id, { method: 'zeroes', disks: [] })
+  assert.equal(queued.state, 'queued')
+  assert.match((await inv.machines.events(third.id)).find(e => e.type === 'task.boot')?.message ?? '', /could not be booted \(ERR_NO_BMC: no BMC\)/)
+})
+
 test('reject is refused while wiping, allowed otherwise', async () => {
   const { discovery, machine } = await setup()
   await discovery.accept(machine.id)

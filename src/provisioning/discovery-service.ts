@@ -19,6 +19,12 @@ export type DiscoveryOptions = {
   readonly tokenTtlMs: number
   /** Machines whose hardware matches one of these are accepted without an operator. */
   readonly autoAccept: readonly Selector[]
+  /**
+   * Called when work is queued for a machine whose agent is not connected: boot it into the
+   * discovery environment (the server wires this to the machine's BMC: boot device PXE, power on).
+   * Its failure is recorded, never thrown: the task stays queued for the next boot.
+   */
+  readonly bootForTask?: (machineId: string) => Promise<string>
 }
 
 /** A task as the API shows it, with live per-disk progress while it runs. */
@@ -41,6 +47,8 @@ export class DiscoveryService implements AgentGateway {
   /** Bumped by every wake, so a wake between "no task queued" and "sleep" is never lost. */
   readonly #epochs = new Map<string, number>()
   readonly #progress = new ProgressBoard()
+  /** Machines with an agent session open now (counted: a reboot's new session may overlap the old). */
+  readonly #connected = new Map<string, number>()
 
   constructor (options: DiscoveryOptions) {
     this.#o = options
@@ -63,6 +71,7 @@ export class DiscoveryService implements AgentGateway {
         : new CodedError('ERR_AGENT_TOKEN_INVALID', `this agent token is ${outcome.refused}`)
     }
     const { machineId } = outcome
+    this.#connected.set(machineId, (this.#connected.get(machineId) ?? 0) + 1)
     // A task that was running when an earlier session dropped runs again in this one.
     for (const t of await this.#o.store.tasks(machineId, ['running'])) await this.#o.store.updateTask(t.id, { state: 'queued', startedAt: null })
     this.#o.events.record({ source: 'api', type: 'agent.connected', machineId, ip: peer, message: `discovery agent ${hello.agentVersion} connected from ${peer} (boot NIC ${hello.bootMac || 'unknown'})`, data: { agentVersion: hello.agentVersion, bootMac: hello.bootMac, bootDisk: hello.bootDisk, peer } })
@@ -126,6 +135,9 @@ export class DiscoveryService implements AgentGateway {
   }
 
   sessionClosed (machineId: string, reason: string): void {
+    const n = (this.#connected.get(machineId) ?? 1) - 1
+    if (n > 0) this.#connected.set(machineId, n)
+    else this.#connected.delete(machineId)
     this.#o.events.record({ source: 'api', type: 'agent.disconnected', machineId, message: `discovery agent session ended: ${reason}` })
   }
 
@@ -152,6 +164,7 @@ export class DiscoveryService implements AgentGateway {
     await this.#o.store.createTask(task)
     await this.#o.machines.transition(machine.id, S.wiping, `${describeTask(task)} requested by an operator`, { from: [S.accepted, S.ready], source: 'api' })
     this.#wake(machine.id)
+    await this.#bootIfAway(machine.id, task)
     return task
   }
 
@@ -164,6 +177,7 @@ export class DiscoveryService implements AgentGateway {
     const task: StoredTask = { id: `t-${randomUUID()}`, machineId: machine.id, kind, params: {}, state: 'queued', error: null, createdAt: this.#o.clock.now(), startedAt: null, finishedAt: null }
     await this.#o.store.createTask(task)
     this.#o.events.record({ source: 'api', type: `${kind}.queued`, machineId: machine.id, message: `${describeTask(task)} requested by an operator` })
+    // No boot for these: powering a machine on only to reboot or power it off would be absurd.
     this.#wake(machine.id)
     return task
   }
@@ -182,6 +196,18 @@ export class DiscoveryService implements AgentGateway {
   async taskViews (key: string): Promise<TaskView[]> {
     const m = await this.#o.machines.get(key)
     return (await this.#o.store.tasks(m.id)).map(t => ({ ...t, progress: this.#progress.of(t.id) }))
+  }
+
+  /** No agent to take the task: have the machine booted into the environment, if the server can. */
+  async #bootIfAway (machineId: string, task: StoredTask): Promise<void> {
+    if (this.#connected.has(machineId) || this.#o.bootForTask === undefined) return
+    try {
+      const how = await this.#o.bootForTask(machineId)
+      this.#o.events.record({ source: 'api', type: 'task.boot', machineId, message: `no agent connected for ${describeTask(task)}: ${how}` })
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err)
+      this.#o.events.record({ source: 'api', type: 'task.boot', machineId, message: `no agent connected for ${describeTask(task)}, and it could not be booted (${why}): the task waits for its next network boot` })
+    }
   }
 
   #wake (machineId: string): void {
