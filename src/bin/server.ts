@@ -16,13 +16,8 @@ import { counterFamilies, type MetricFamily } from '../http/metrics.ts'
 import { createDhcpService } from '../dhcp/server.ts'
 import { createTftpService } from '../tftp/server.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
-import { ensureAdminToken, ensureSecretKey } from './data-dir-secrets.ts'
-import { SqliteBmcStore } from '../db/bmc-store.ts'
-import { SecretBox } from '../lib/secret-box.ts'
-import { BmcRegistry } from '../power/bmc-registry.ts'
-import { PowerService } from '../power/power-service.ts'
-import { IpmiBmcClient } from '../power/ipmi-bmc-client.ts'
-import { IpmiSession } from '../ipmi/client.ts'
+import { ensureAdminToken } from './data-dir-secrets.ts'
+import { wirePower } from './wire-power.ts'
 import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
 import { DiscoveryService } from '../provisioning/discovery-service.ts'
 import { BOOTENV_INITRD, BOOTENV_KERNEL } from '../boot/ipxe-script.ts'
@@ -67,17 +62,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const store = new SqliteMachineStore(db)
   const timeline = new Timeline({ store, clock: systemClock, onError: (err) => log.error({ err }, 'could not write timeline events') })
   const machines = new MachineService({ store, timeline, clock: systemClock })
-  const { key, file: keyFile, created: keyCreated } = ensureSecretKey(dataDir)
-  if (keyCreated) log.info({ file: keyFile }, 'wrote a new key for BMC passwords at rest: back it up with the database')
-  const registry = new BmcRegistry({ machines, store: new SqliteBmcStore(db), secrets: new SecretBox(key), events: timeline, clock: systemClock })
-  const ipmiLog = log.child({ svc: 'ipmi' })
-  const bmcClient = new IpmiBmcClient({
-    open: async (target) => await IpmiSession.open(target, { logger: ipmiLog }),
-    timeoutMs: config.power.ipmi.timeout,
-    retries: config.power.ipmi.retries,
-    idleCloseMs: config.power.ipmi.idleClose
-  })
-  const power = new PowerService({ registry, client: bmcClient, events: timeline, clock: systemClock, config: config.power })
+  const { registry, power, close: closePower } = wirePower(config, dataDir, db, machines, timeline, log)
 
   const bootRoot = resolve(config.bootAssets)
   if (!existsSync(bootRoot)) {
@@ -220,7 +205,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
           log.error({ err, service: service.name }, 'service did not stop cleanly')
         }
       }
-      await bmcClient.close()
+      await closePower()
       await timeline.flush()
       db.$client.close()
     })()
