@@ -121,8 +121,9 @@ function writeChassisDir (dir: string, vm: VmIdentity, runDir: string, address: 
   writeFileSync(join(dir, 'qemu.args'), qemuArgv(vm, runDir, { monitorPort: port }).join('\n') + '\n')
   writeFileSync(join(dir, 'monitor.port'), `${port}\n`)
   writeFileSync(join(dir, 'firmware'), `${vm.firmware}\n`)
-  // "default" is what ipmitool's `bootdev disk` stores: the VM's own order, its disk first.
-  writeFileSync(join(dir, 'boot'), 'default\n')
+  // A new machine in a provisioning rack network-boots: `anvil power on ID` alone PXE boots it.
+  // (`bootdev disk` later stores "default": the VM's own order, its disk first.)
+  writeFileSync(join(dir, 'boot'), 'pxe\n')
   writeFileSync(join(dir, 'lan.conf'), ipmiSimLanConf({
     name: `anvil-lab-${vm.name}-bmc`,
     address,

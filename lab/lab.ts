@@ -109,7 +109,7 @@ async function enrollAndHint (lab: Lab, boot: boolean): Promise<void> {
   for (const [name, id] of ids) {
     const bmc = lab.bmcs.get(name)
     console.log(`  ${name}: machine ${id}, BMC ${String(bmc?.address)}:${String(bmc?.port)} user ${String(bmc?.user)} password ${String(bmc?.password)}`)
-    console.log(`    bin/anvil bootdev ${id} pxe && bin/anvil power on ${id}`)
+    console.log(`    bin/anvil power on ${id}        # its BMC starts with boot device pxe`)
   }
   console.log('  all: bin/anvil power status --all\n')
   if (!boot) return
