@@ -23,7 +23,9 @@ async function serve (configFile: string | undefined): Promise<void> {
       const force = setTimeout(() => process.exit(1), 10_000)
       force.unref()
       process.once(signal, () => process.exit(1))
-      server.stop().then(() => { clearTimeout(force); resolve() }, (err: unknown) => {
+      // Once stopped, every write is durable and every listener closed: exit, rather than wait for
+      // a peer that vanished without a FIN (a powered-off agent's TCP connection) to time out.
+      server.stop().then(() => { clearTimeout(force); log.info('stopped'); process.exit(0) }, (err: unknown) => {
         log.error({ err }, 'shutdown failed')
         process.exit(1)
       })

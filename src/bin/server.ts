@@ -62,7 +62,10 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const store = new SqliteMachineStore(db)
   const timeline = new Timeline({ store, clock: systemClock, onError: (err) => log.error({ err }, 'could not write timeline events') })
   const machines = new MachineService({ store, timeline, clock: systemClock })
-  const { registry, power, close: closePower } = wirePower(config, dataDir, db, machines, timeline, log)
+  // Discovery is told of power changes (an agent cut off by a power-off or reset ends its session);
+  // it is built below, and power actions only happen once the server is up.
+  const { registry, power, close: closePower } = wirePower(config, dataDir, db, machines, timeline, log,
+    async (machineId, action) => { await discovery.machinePowerChanged(machineId, action) })
 
   const bootRoot = resolve(config.bootAssets)
   if (!existsSync(bootRoot)) {

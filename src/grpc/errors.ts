@@ -14,7 +14,9 @@ const STATUS: Record<string, status> = {
   ERR_AGENT_HELLO_TIMEOUT: status.DEADLINE_EXCEEDED,
   ERR_VALIDATION: status.INVALID_ARGUMENT,
   ERR_MACHINE_NOT_FOUND: status.NOT_FOUND,
-  ERR_SERVER_STOPPING: status.UNAVAILABLE
+  ERR_SERVER_STOPPING: status.UNAVAILABLE,
+  // The machine was powered off or reset through its BMC while this stream looked alive.
+  ERR_AGENT_SESSION_ENDED: status.ABORTED
 }
 
 /** Trailer that carries the stable code, so an agent can tell a used token from an unknown one. */

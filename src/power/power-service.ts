@@ -18,6 +18,8 @@ export type PowerServiceOptions = {
   readonly sleep?: (ms: number) => Promise<void>
   /** How often a read-back polls the power state. */
   readonly pollIntervalMs?: number
+  /** Told after every power action that read back as done (discovery ends the agent sessions it cut off). */
+  readonly onAction?: (machineId: string, action: PowerAction) => Promise<void>
 }
 
 /** The outcome of a power action, after read-back. */
@@ -81,6 +83,7 @@ export class PowerService {
       })
       const tookMs = this.#o.clock.now() - started
       this.#o.events.record({ source: 'power', type: 'power.action', machineId, message: `power ${action}: the BMC reads back ${state} after ${(tookMs / 1000).toFixed(1)} s`, data: { action, state, tookMs } })
+      await this.#notify(machineId, action)
       return { machineId, action, state, tookMs }
     } catch (err) {
       this.#recordFailure(machineId, `power ${action}`, err)
@@ -145,6 +148,15 @@ export class PowerService {
       sleep: this.#sleep,
       clock: this.#o.clock
     })
+  }
+
+  /** The action is done whatever a listener makes of it: a listener's failure is recorded, not thrown. */
+  async #notify (machineId: string, action: PowerAction): Promise<void> {
+    try {
+      await this.#o.onAction?.(machineId, action)
+    } catch (err) {
+      this.#o.events.record({ source: 'power', type: 'power.error', machineId, message: `power ${action} done, but what follows from it failed: ${errorJson(err).message}`, data: { code: errorJson(err).code } })
+    }
   }
 
   #recordFailure (machineId: string, what: string, err: unknown): void {

@@ -179,6 +179,42 @@ test('a wipe for a machine whose agent is away boots it through the hook; a conn
   assert.match((await inv.machines.events(third.id)).find(e => e.type === 'task.boot')?.message ?? '', /could not be booted \(ERR_NO_BMC: no BMC\)/)
 })
 
+test('a power-off through the BMC ends the agent session: its task stream ends, its task is queued again, new work boots it', async () => {
+  const inv = makeInventory()
+  const booted: string[] = []
+  const discovery = new DiscoveryService({ machines: inv.machines, store: new SqliteDiscoveryStore(inv.db), events: inv.timeline, clock: inv.clock, tokenTtlMs: 60_000, autoAccept: [], bootForTask: async (id) => { booted.push(id); return 'powered on' } })
+  const { machine } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:61' })
+  await discovery.accept(machine.id)
+  await discovery.openSession(await discovery.issueToken(machine.id), HELLO, '10.77.0.100')
+  const task = await discovery.wipe(machine.id, { method: 'fast', disks: [] })
+  assert.deepEqual(booted, [], 'the agent is connected: nothing to boot')
+  const ctl = new AbortController()
+  const stream = discovery.tasks(machine.id, ctl.signal)[Symbol.asyncIterator]()
+  assert.equal((await stream.next()).value?.id, task.id)
+  const after = stream.next()
+  await discovery.machinePowerChanged(machine.id, 'off')
+  await assert.rejects(after, { code: 'ERR_AGENT_SESSION_ENDED' })
+  assert.deepEqual((await discovery.taskViews(machine.id)).map(t => t.state), ['queued'])
+  assert.ok((await inv.machines.events(machine.id)).some(e => e.type === 'agent.cut-off'))
+
+  // The cut-off session's late close does not count against a new one.
+  await discovery.openSession(await discovery.issueToken(machine.id), HELLO, '10.77.0.100')
+  const again = new AbortController()
+  assert.equal((await first(discovery.tasks(machine.id, again.signal))).id, task.id)
+  await discovery.result(machine.id, { taskId: task.id, ok: true, error: '', eraseReports: [] })
+  discovery.sessionClosed(machine.id, 'the old stream finally timed out')
+  await discovery.wipe(machine.id, { method: 'fast', disks: [] })
+  assert.deepEqual(booted, [], 'the new session still counts as connected')
+  again.abort()
+  const { machine: other } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:62' })
+  await discovery.accept(other.id)
+  await discovery.openSession(await discovery.issueToken(other.id), HELLO, '10.77.0.101')
+  await discovery.machinePowerChanged(other.id, 'reset')
+  await discovery.wipe(other.id, { method: 'fast', disks: [] })
+  assert.deepEqual(booted, [other.id], 'with its agent cut off, a wipe boots the machine')
+  ctl.abort()
+})
+
 test('reject is refused while wiping, allowed otherwise', async () => {
   const { discovery, machine } = await setup()
   await discovery.accept(machine.id)

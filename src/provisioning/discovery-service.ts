@@ -49,6 +49,10 @@ export class DiscoveryService implements AgentGateway {
   readonly #progress = new ProgressBoard()
   /** Machines with an agent session open now (counted: a reboot's new session may overlap the old). */
   readonly #connected = new Map<string, number>()
+  /** Sessions cut off by a power change through the BMC that have not reported their close yet. */
+  readonly #stale = new Map<string, number>()
+  /** Bumped when a machine's sessions are cut off; a task stream of an older generation ends. */
+  readonly #generations = new Map<string, number>()
 
   constructor (options: DiscoveryOptions) {
     this.#o = options
@@ -90,7 +94,11 @@ export class DiscoveryService implements AgentGateway {
   }
 
   async * tasks (machineId: string, signal: AbortSignal): AsyncIterable<TaskInput> {
+    const generation = this.#generations.get(machineId) ?? 0
     while (!signal.aborted) {
+      if ((this.#generations.get(machineId) ?? 0) !== generation) {
+        throw new CodedError('ERR_AGENT_SESSION_ENDED', 'the machine was powered off or reset through its BMC: this session is over')
+      }
       const seen = this.#epochs.get(machineId) ?? 0
       const next = (await this.#o.store.tasks(machineId, ['queued']))[0]
       if (next === undefined) {
@@ -135,10 +143,32 @@ export class DiscoveryService implements AgentGateway {
   }
 
   sessionClosed (machineId: string, reason: string): void {
-    const n = (this.#connected.get(machineId) ?? 1) - 1
-    if (n > 0) this.#connected.set(machineId, n)
-    else this.#connected.delete(machineId)
+    const stale = this.#stale.get(machineId) ?? 0
+    const [map, n] = stale > 0 ? [this.#stale, stale - 1] : [this.#connected, (this.#connected.get(machineId) ?? 1) - 1]
+    if (n > 0) map.set(machineId, n)
+    else map.delete(machineId)
     this.#o.events.record({ source: 'api', type: 'agent.disconnected', machineId, message: `discovery agent session ended: ${reason}` })
+  }
+
+  /**
+   * The machine was powered off, cycled or reset through its BMC: whatever agent it ran is gone,
+   * even if its TCP connection has not timed out yet. Its sessions end, a task it was running goes
+   * back to the queue, and new work boots it again (a powered-off machine stays off until then).
+   */
+  async machinePowerChanged (machineId: string, action: 'on' | 'off' | 'cycle' | 'reset' | 'soft'): Promise<void> {
+    if (action === 'on') return
+    const live = this.#connected.get(machineId) ?? 0
+    if (live > 0) {
+      this.#stale.set(machineId, (this.#stale.get(machineId) ?? 0) + live)
+      this.#connected.delete(machineId)
+    }
+    this.#generations.set(machineId, (this.#generations.get(machineId) ?? 0) + 1)
+    const running = await this.#o.store.tasks(machineId, ['running'])
+    for (const t of running) await this.#o.store.updateTask(t.id, { state: 'queued', startedAt: null })
+    if (live > 0 || running.length > 0) {
+      this.#o.events.record({ source: 'api', type: 'agent.cut-off', machineId, message: `power ${action} through the BMC ended the agent's session${running.length > 0 ? `; ${running.map(describeTask).join(', ')} goes back to the queue for its next boot` : ''}` })
+    }
+    this.#wake(machineId)
   }
 
   /** Operator: let a discovered (or enrolled, or rejected) machine proceed; nothing destructive happens before this. */
