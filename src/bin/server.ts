@@ -64,7 +64,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const machines = new MachineService({ store, timeline, clock: systemClock })
   // Discovery is told of power changes (an agent cut off by a power-off or reset ends its session);
   // it is built below, and power actions only happen once the server is up.
-  const { registry, power, close: closePower } = wirePower(config, dataDir, db, machines, timeline, log,
+  const { registry, power, openSessions, close: closePower } = wirePower(config, dataDir, db, machines, timeline, log,
     async (machineId, action) => { await discovery.machinePowerChanged(machineId, action) })
 
   const bootRoot = resolve(config.bootAssets)
@@ -125,7 +125,9 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   let dhcp: ReturnType<typeof createDhcpService> | undefined
   const metrics = async (): Promise<MetricFamily[]> => [
     ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),
-    ...(dhcp === undefined ? [] : counterFamilies('dhcp', dhcp.stats()))
+    ...(dhcp === undefined ? [] : counterFamilies('dhcp', dhcp.stats())),
+    { name: 'anvil_ipmi_sessions', help: 'IPMI RMCP+ sessions held open to BMCs (reused across commands)', type: 'gauge', samples: [{ value: openSessions() }] },
+    { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: discovery.connectedAgents }] }
   ]
   const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery }), config.api.listen)
 

@@ -14,7 +14,13 @@ import { IpmiSession } from '../ipmi/client.ts'
 import { ensureSecretKey } from './data-dir-secrets.ts'
 
 /** Power, wired: BMC records sealed with the data dir's key, pooled native IPMI sessions, the policy. */
-export type PowerParts = { readonly registry: BmcRegistry, readonly power: PowerService, readonly close: () => Promise<void> }
+export type PowerParts = {
+  readonly registry: BmcRegistry
+  readonly power: PowerService
+  /** RMCP+ sessions held open (a metric). */
+  readonly openSessions: () => number
+  readonly close: () => Promise<void>
+}
 
 export function wirePower (config: Config, dataDir: string, db: Db, machines: MachineService, timeline: Timeline, log: Logger,
   onAction?: (machineId: string, action: PowerAction) => Promise<void>): PowerParts {
@@ -29,5 +35,5 @@ export function wirePower (config: Config, dataDir: string, db: Db, machines: Ma
     idleCloseMs: config.power.ipmi.idleClose
   })
   const power = new PowerService({ registry, client, events: timeline, clock: systemClock, config: config.power, ...(onAction === undefined ? {} : { onAction }) })
-  return { registry, power, close: async () => { await client.close() } }
+  return { registry, power, openSessions: () => client.size, close: async () => { await client.close() } }
 }

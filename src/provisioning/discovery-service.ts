@@ -58,6 +58,13 @@ export class DiscoveryService implements AgentGateway {
     this.#o = options
   }
 
+  /** Agent sessions open now, over all machines (a metric). */
+  get connectedAgents (): number {
+    let n = 0
+    for (const c of this.#connected.values()) n += c
+    return n
+  }
+
   /** A fresh single-use token for the agent this machine is about to boot. Only its hash is stored. */
   async issueToken (machineId: string): Promise<string> {
     const token = randomBytes(32).toString('base64url')

@@ -122,6 +122,12 @@ test('enrol with BMCs through the CLI, power on/off with read-back, boot device,
   const types = timeline.map(e => e.type)
   for (const t of ['machine.enrolled', 'bmc.set', 'power.action', 'power.boot-device']) assert.ok(types.includes(t), `timeline has ${t}: ${types.join(', ')}`)
   assert.ok((await cliJson<{ type: string }[]>(['machines', 'timeline', wrong.id])).some(e => e.type === 'power.error'))
+
+  // The two good BMCs' sessions stay open for reuse (the wrong password's and the dead port's are not pooled).
+  const token = (await readFile(env.ANVIL_TOKEN_FILE as string, 'utf8')).trim()
+  const metrics = await (await fetch(`${env.ANVIL_ENDPOINT as string}/metrics`, { headers: { authorization: `Bearer ${token}` } })).text()
+  assert.match(metrics, /^anvil_ipmi_sessions 2$/m)
+  assert.match(metrics, /^anvil_agent_sessions 0$/m)
 })
 
 test('BMC passwords are sealed on disk and never in a log line or answer', { skip }, async () => {
