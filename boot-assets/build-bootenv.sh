@@ -41,8 +41,11 @@ while [ "$#" -gt 0 ]; do
 done
 
 # The modules the environment loads: virtio (PCI transport, net, blk, scsi), NVMe, SATA/AHCI with
-# SCSI disks, and the kernel IPMI interface; modprobe adds their dependencies.
-modules=(virtio_pci virtio_net virtio_blk virtio_scsi nvme ahci libahci sd_mod ipmi_msghandler ipmi_devintf ipmi_si)
+# SCSI disks, the kernel IPMI interface, and the server NICs racks are made of (Intel e1000/e1000e/
+# igb/ixgbe/i40e/ice, Broadcom bnxt_en/tg3, Mellanox mlx4/mlx5, Realtek r8169; NICs whose driver
+# needs a firmware file may stay down: none is shipped); modprobe adds their dependencies.
+modules=(virtio_pci virtio_net virtio_blk virtio_scsi nvme ahci libahci sd_mod ipmi_msghandler ipmi_devintf ipmi_si
+  e1000 e1000e igb ixgbe i40e ice bnxt_en tg3 mlx4_en mlx5_core r8169)
 # Applets that would offer a login or a service: the environment has no shell for anyone.
 skip_applets=' getty login sulogin su passwd telnetd httpd ftpd crond '
 

@@ -34,7 +34,8 @@ type StandinVm = {
   readonly firmware: 'bios' | 'uefi'
   readonly uuid: string
   readonly serial: string
-  readonly nics: ReadonlyArray<{ readonly mac: string, readonly tap: string }>
+  /** model: QEMU's NIC device (virtio-net-pci unless given), to prove a server NIC driver works. */
+  readonly nics: ReadonlyArray<{ readonly mac: string, readonly tap: string, readonly model?: 'e1000e' }>
   /** The NIC named in BOOTIF, or none (init then brings up every NIC). */
   readonly bootMac?: string
   readonly disks: readonly LabDisk[]
@@ -88,7 +89,7 @@ function vmArgv (vm: StandinVm, env: BuiltBootenv, runDir: string, reportUrl: st
     argv.push('-nodefaults', '-drive', `if=pflash,format=raw,unit=0,readonly=on,file=${OVMF.code}`, '-drive', `if=pflash,format=raw,unit=1,file=${vars}`)
   }
   vm.nics.forEach((nic, i) => {
-    argv.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`, '-device', `virtio-net-pci,netdev=net${i},mac=${nic.mac},romfile=`)
+    argv.push('-netdev', `tap,id=net${i},ifname=${nic.tap},script=no,downscript=no`, '-device', `${nic.model ?? 'virtio-net-pci'},netdev=net${i},mac=${nic.mac},romfile=`)
   })
   if (vm.ipmi) {
     // reconnect=10: QEMU keeps trying should ipmi_sim's serial port not be there yet.
@@ -172,7 +173,8 @@ test('the boot environment boots BIOS and UEFI, loads its drivers, configures th
     firmware: 'bios',
     uuid: 'a4e1ab00-0078-4000-8000-000000000011',
     serial: 'DSC0001',
-    nics: [{ mac: '52:54:00:78:00:11', tap: 'tapd11' }, { mac: '52:54:00:78:00:12', tap: 'tapd12' }],
+    // The BOOTIF NIC is an Intel 82574L (e1000e): DHCP through it proves a server NIC driver works.
+    nics: [{ mac: '52:54:00:78:00:11', tap: 'tapd11' }, { mac: '52:54:00:78:00:12', tap: 'tapd12', model: 'e1000e' }],
     bootMac: '52:54:00:78:00:12',
     disks: [
       disk(runDir, 'dsc1', 'd0', 'virtio', 'VIRT-DSC1', 8 * MiB),
@@ -222,7 +224,7 @@ test('the boot environment boots BIOS and UEFI, loads its drivers, configures th
     const biosResult = results.get(bios.name)
     const uefiResult = results.get(uefi.name)
     assert.ok(biosResult !== undefined && uefiResult !== undefined)
-    for (const m of ['virtio_net', 'virtio_blk', 'virtio_scsi', 'nvme', 'ahci', 'sd_mod', 'ipmi_si', 'ipmi_devintf']) {
+    for (const m of ['virtio_net', 'virtio_blk', 'virtio_scsi', 'nvme', 'ahci', 'sd_mod', 'ipmi_si', 'ipmi_devintf', 'e1000e', 'igb', 'ixgbe', 'i40e', 'bnxt_en', 'mlx5_core']) {
       assert.ok(biosResult.report.modules.includes(m), `module ${m} loaded: ${biosResult.report.modules.join(' ')}`)
     }
     assert.equal(biosResult.report.ipmiDevice, true, '/dev/ipmi0 with a KCS BMC')
