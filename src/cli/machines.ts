@@ -51,7 +51,7 @@ export function registerMachineCommands (program: Command, ctx: CliContext): voi
       ctx.print(format === 'table' ? renderTable(items, MACHINE_COLUMNS) : renderData(items, format))
     })
 
-  machines.command('show').description('one machine: identity, NICs, state (ID may be an id, MAC, UUID or serial)')
+  machines.command('show').description('one machine: identity, NICs, state, BMC and hardware (ID may be an id, MAC, UUID or serial)')
     .argument('<id>')
     .action(async (id: string) => {
       const client = ctx.client()

@@ -38,7 +38,7 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
     .showHelpAfterError()
     .exitOverride()
 
-  program.command('serve').description('run the provisioning server (DHCP, TFTP, HTTP boot, admin API)')
+  program.command('serve').description('run the provisioning server (DHCP, TFTP, HTTP boot, the agents\' gRPC service, admin API)')
     .option('--config <file>', 'YAML config (env ANVIL_CONFIG); embedded defaults when absent')
     .action(async (opts: { config?: string }) => {
       await serve(opts.config ?? program.opts<GlobalOptions>().config ?? process.env.ANVIL_CONFIG)
