@@ -1,4 +1,4 @@
-import { Argument, Option, type Command } from 'commander'
+import { Argument, InvalidArgumentError, Option, type Command } from 'commander'
 import { IpmiBmc } from '../ipmi/bmc.ts'
 import { IpmiSession } from '../ipmi/client.ts'
 import { systemClock } from '../inventory/ports.ts'
@@ -10,6 +10,13 @@ import { parseCipherSuite, parsePort } from './power.ts'
 import { readSecretFromStdin } from './stdin.ts'
 
 type IpmiOptions = { host: string, port: number, user: string, passwordStdin: true, cipherSuite: 'auto' | 3 | 17, timeout: number, readBackTimeout: number }
+
+/** A number > 0 for --timeout and --read-back-timeout (Number('x') would silently be NaN). */
+function positiveNumber (v: string, unit: string): number {
+  const n = Number(v)
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError(`expected a positive number of ${unit}`)
+  return n
+}
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
 
@@ -35,8 +42,8 @@ export function registerIpmiCommand (program: Command, ctx: CliContext): void {
     .requiredOption('--user <name>', 'BMC user')
     .requiredOption('--password-stdin', 'read the password from standard input')
     .addOption(new Option('--cipher-suite <suite>', 'auto (strongest offered), 3 or 17').argParser(parseCipherSuite).default('auto'))
-    .option('--timeout <ms>', 'milliseconds to wait per request before resending', (v) => parsePort(v), 1000)
-    .option('--read-back-timeout <s>', 'seconds a power change may take to read back', (v) => Number(v), 15)
+    .option('--timeout <ms>', 'milliseconds to wait per request before resending', (v) => positiveNumber(v, 'milliseconds'), 1000)
+    .option('--read-back-timeout <s>', 'seconds a power change may take to read back', (v) => positiveNumber(v, 'seconds'), 15)
   const opts = (): IpmiOptions => ipmi.opts<IpmiOptions>()
 
   ipmi.command('power').description('power status, or on|off|cycle|reset|soft and wait for the read-back')

@@ -3,7 +3,7 @@ import type { Clock } from '../inventory/ports.ts'
 import type { BootDeviceReading, BootDeviceSetting, PowerAction, PowerState } from './bmc.ts'
 
 /** The state each chassis control action must read back as (IPMI v2.0 §28.3). */
-export const EXPECTED_STATE: Readonly<Record<PowerAction, PowerState>> = { on: 'on', off: 'off', soft: 'off', cycle: 'on', reset: 'on' }
+const EXPECTED_STATE: Readonly<Record<PowerAction, PowerState>> = { on: 'on', off: 'off', soft: 'off', cycle: 'on', reset: 'on' }
 
 export type ReadBackOptions = {
   readonly timeoutMs: number

@@ -118,6 +118,17 @@ function session (c: Awaited<ReturnType<typeof client>>, token?: string): { call
   return { call, next, status: statusP }
 }
 
+/** A session past hello and hardware: the state in which tasks flow. */
+async function reportedSession (server: Harness, token: string): Promise<ReturnType<typeof session>> {
+  const s = session(await client(server), token)
+  s.call.write(HELLO)
+  await s.next()
+  const hardware = once(server.gateway, 'hardware')
+  s.call.write(HARDWARE)
+  await hardware
+  return s
+}
+
 function assertStatus (err: ServiceError | undefined, code: status, errorCode: string): void {
   assert.ok(err !== undefined, 'expected an error status')
   assert.equal(err.code, code, `status ${err.code}: ${err.details}`)
@@ -244,12 +255,7 @@ test('an unexpected gateway failure is INTERNAL, logged, and its message is not 
 
 test('an agent that cancels its stream is reported closed and its task iterator aborted', { timeout: 30_000 }, async () => {
   h.gateway.tokens.set('tok-cancel', 'm-5')
-  const s = session(await client(h), 'tok-cancel')
-  s.call.write(HELLO)
-  await s.next()
-  const hardware = once(h.gateway, 'hardware')
-  s.call.write(HARDWARE)
-  await hardware
+  const s = await reportedSession(h, 'tok-cancel')
   const closed = once(h.gateway, 'closed')
   s.call.cancel()
   assert.deepEqual(await closed, ['m-5', 'the agent cancelled the stream or its connection was lost'])
@@ -299,12 +305,7 @@ test('no hello within the timeout is DEADLINE_EXCEEDED', { timeout: 30_000 }, as
 test('the server stops cleanly with an open stream: UNAVAILABLE to the agent, closed at the gateway', { timeout: 30_000 }, async () => {
   const s2 = await startServer()
   s2.gateway.tokens.set('tok-stop', 'm-stop')
-  const s = session(await client(s2), 'tok-stop')
-  s.call.write(HELLO)
-  await s.next()
-  const hardware = once(s2.gateway, 'hardware')
-  s.call.write(HARDWARE)
-  await hardware
+  const s = await reportedSession(s2, 'tok-stop')
   await s2.stop()
   assertStatus(await s.status, status.UNAVAILABLE, 'ERR_SERVER_STOPPING')
   assert.deepEqual(s2.gateway.closed, [{ machineId: 'm-stop', reason: 'the server is shutting down; reconnect later' }])

@@ -4,7 +4,7 @@ import { test, after, before } from 'node:test'
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { ipmiSimSkipReason, startIpmiSim, type SimBmc } from '../helpers/ipmi-sim.ts'
+import { freeUdpPort, ipmiSimSkipReason, startIpmiSim, type SimBmc } from '../helpers/ipmi-sim.ts'
 import { ANVIL } from '../helpers/server-process.ts'
 
 const skip = ipmiSimSkipReason()
@@ -47,10 +47,7 @@ test('anvil ipmi: a wrong password and a silent port give their codes and exit 1
   assert.equal(r.code, 1)
   assert.match(r.stderr, /\[ERR_BMC_AUTH\]/)
   assert.ok(!r.stderr.includes('Zq-not-it-9'), 'the password is never echoed')
-  const dead = await startIpmiSim()
-  const port = dead.port
-  await dead.stop()
-  r = await anvilIpmi(['power', 'status'], 'x', port)
+  r = await anvilIpmi(['power', 'status'], 'x', await freeUdpPort())
   assert.equal(r.code, 1)
   assert.match(r.stderr, /\[ERR_BMC_UNREACHABLE\]/)
 })
