@@ -14,6 +14,7 @@ packages=(
   iproute2 tcpdump cpio zstd                       # namespaces, captures, initramfs
   nftables                                         # random loss for the TFTP loss test where the kernel has no sch_netem
   kmod binutils                                    # the boot environment build (depmod/modprobe, strip)
+  gcc libc6-dev                                    # the native lock-step TFTP loop (native/, built by npm install)
 )
 
 if [ "$(id -u)" != 0 ]; then

@@ -1,5 +1,6 @@
 import { mkdirSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
+import { availableParallelism } from 'node:os'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Service } from '../lib/service.ts'
@@ -15,6 +16,7 @@ import { buildApiApp } from '../http/api-app.ts'
 import { counterFamilies, type MetricFamily } from '../http/metrics.ts'
 import { createDhcpService } from '../dhcp/server.ts'
 import { createTftpService } from '../tftp/server.ts'
+import { loadLockstep, type NativeLockstep } from '../tftp/lockstep-native.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
 import { ensureAdminToken } from './data-dir-secrets.ts'
 import { wirePower } from './wire-power.ts'
@@ -121,7 +123,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     log
   })
   const http = fastifyService('http', bootApp, config.http.listen)
-  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp, cache })
+  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp, cache, lockstep: lockstepEngine(config, log) })
   let dhcp: ReturnType<typeof createDhcpService> | undefined
   const metrics = async (): Promise<MetricFamily[]> => [
     ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),
@@ -218,4 +220,18 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   }
   log.info({ listening, failed: Object.keys(failed) }, 'anvil ready')
   return { db, machines, timeline, adminToken: token, serverAddress: server.address, listening, failed, stop }
+}
+
+/** The native lock-step TFTP loop when it is wanted and built; otherwise say why, once. */
+function lockstepEngine (config: Config, log: Logger): NativeLockstep | undefined {
+  if (!config.tftp.enabled || !config.tftp.nativeLockstep) return undefined
+  const loaded = loadLockstep()
+  if (loaded.engine === undefined) {
+    log.warn({ component: 'tftp' }, `lock-step TFTP transfers run on the event loop (several times slower): ${loaded.reason}`)
+    return undefined
+  }
+  // Polling for ACKs takes a CPU while it lasts: leave at least half of them to everything else.
+  const maxSpinners = Math.max(1, Math.floor(availableParallelism() / 2))
+  log.debug({ component: 'tftp', module: loaded.path, spinMicros: config.tftp.spinMicros, maxSpinners }, 'lock-step TFTP transfers run on the native loop')
+  return { engine: loaded.engine, spinMicros: config.tftp.spinMicros, maxSpinners }
 }

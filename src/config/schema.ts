@@ -101,8 +101,20 @@ export const configSchema = z.strictObject({
     maxWindowSize: z.int().min(1).max(65535).default(64),
     /** Seconds to wait for an ACK before retransmitting, unless the client negotiates timeout. */
     timeout: z.int().min(1).max(255).default(2),
-    retries: z.int().min(1).max(50).default(5)
-  }).default({ enabled: true, listen: '0.0.0.0:69', maxTransfers: 256, maxBlockSize: 65464, maxWindowSize: 64, timeout: 2, retries: 5 }),
+    retries: z.int().min(1).max(50).default(5),
+    /**
+     * Run lock-step transfers (windowsize 1, what PXE firmware asks for) of cached files on the
+     * native loop built at install (native/), one thread per transfer blocked in recv: it turns
+     * an ACK into the next block faster than the event loop. Off, or not built: the event loop.
+     */
+    nativeLockstep: z.boolean().default(true),
+    /**
+     * Microseconds the native loop polls for each ACK before it sleeps (0: sleep at once). A fast
+     * client answers within it, and neither side then pays a CPU's wake-up per block; a slow one
+     * is soon not polled for. At most half the CPUs poll at once.
+     */
+    spinMicros: z.int().min(0).max(10_000).default(50)
+  }).default({ enabled: true, listen: '0.0.0.0:69', maxTransfers: 256, maxBlockSize: 65464, maxWindowSize: 64, timeout: 2, retries: 5, nativeLockstep: true, spinMicros: 50 }),
   dhcp: z.strictObject({
     mode: z.enum(['proxy', 'authoritative', 'off']).default('proxy'),
     /** Bind to this interface (SO_BINDTODEVICE); needed when the host has several networks. */

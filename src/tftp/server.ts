@@ -5,10 +5,12 @@ import type { BootEventSink } from '../inventory/events.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { Service } from '../lib/service.ts'
 import type { Logger } from '../log/logger.ts'
-import { FileCache, type TransferMode } from '../boot/file-cache.ts'
+import { FileCache, type BlockSource, type TransferMode } from '../boot/file-cache.ts'
 import { decodePacket, encodeError, ErrorCode, Opcode, type RequestPacket } from './packet.ts'
+import type { NativeLockstep } from './lockstep-native.ts'
+import { NativeLockstepSession } from './lockstep-session.ts'
 import { TransferSession, type SessionEnd } from './session.ts'
-import { startTransfer, type TransferLimits } from './transfer.ts'
+import { startTransfer, type Step, type TransferLimits } from './transfer.ts'
 
 /** Limits from config `tftp.*` (timeout in seconds). */
 export type TftpLimits = {
@@ -31,6 +33,11 @@ export type TftpServiceOptions = {
   readonly limits: TftpLimits
   /** The server-wide in-memory file cache (shared with HTTP); by default one of its own, files up to 64 MiB, 128 MiB in all. */
   readonly cache?: FileCache
+  /**
+   * The native lock-step loop (config `tftp.nativeLockstep`), for lock-step transfers of cached
+   * files; without it every transfer runs on the event loop.
+   */
+  readonly lockstep?: NativeLockstep | undefined
 }
 
 /** Counters for metrics and tests. */
@@ -45,6 +52,9 @@ export type TftpStats = {
   /** Transfers the client ended after learning the size (tsize), before any data. */
   sizeQueries: number
 }
+
+/** A running transfer, on the event loop or the native loop. */
+type Session = { abort (reason: string): void }
 
 /** The TFTP service: a Service that also reports its bound address and counters. */
 export type TftpService = Service & { address (): AddressInfo, stats (): TftpStats }
@@ -71,7 +81,9 @@ class TftpServer implements TftpService {
   readonly #log: Logger
   #socket: Socket | undefined
   /** Transfers by client TID ("ip:port"); undefined while the file is being opened. */
-  readonly #transfers = new Map<string, TransferSession | undefined>()
+  readonly #transfers = new Map<string, Session | undefined>()
+  /** Native transfers report from their thread after an abort: stop() waits for those reports. */
+  readonly #nativeEnds = new Set<Promise<void>>()
   readonly #stats: TftpStats = { active: 0, completed: 0, failed: 0, refused: 0, malformed: 0, bytesSent: 0, retransmits: 0, sizeQueries: 0 }
   #stopping = false
 
@@ -105,6 +117,7 @@ class TftpServer implements TftpService {
     if (this.#stopping) return
     this.#stopping = true
     for (const t of this.#transfers.values()) t?.abort('server stopping')
+    await Promise.all(this.#nativeEnds)
     const s = this.#socket
     this.#socket = undefined
     if (s !== undefined) await new Promise<void>((resolve) => { s.close(() => { resolve() }) })
@@ -172,6 +185,43 @@ class TftpServer implements TftpService {
       this.#refuse(rinfo, req.filename, refusal)
       return
     }
+    const first = startTransfer(req.filename, source.size, req.options, this.#limits, performance.now())
+    const native = this.#opts.lockstep
+    const session = native !== undefined && source.kind === 'memory' && first.state.negotiated.windowsize === 1
+      ? this.#startNative(native, source.data, first, rinfo, key)
+      : await this.#startOnLoop(source, first, rinfo, key)
+    // A transfer that ends at once (it cannot today, but the machine may) has already left the map.
+    if (session !== undefined && this.#transfers.has(key)) this.#transfers.set(key, session)
+  }
+
+  /** A lock-step transfer of a cached file: the native loop runs it on a thread of its own. */
+  #startNative (native: NativeLockstep, data: Buffer, first: Step, rinfo: RemoteInfo, key: string): Session | undefined {
+    if (this.#stopping) {
+      this.#transfers.delete(key)
+      return undefined
+    }
+    let reported!: () => void
+    const ended = new Promise<void>((resolve) => { reported = resolve })
+    this.#nativeEnds.add(ended)
+    try {
+      return new NativeLockstepSession(native, { host: splitListen(this.#opts.listen).host, peerAddress: rinfo.address, peerPort: rinfo.port }, data, first.state,
+        (end) => {
+          this.#nativeEnds.delete(ended)
+          reported()
+          this.#finished(key, rinfo, end)
+        },
+        (count) => {
+          this.#stats.malformed += count
+          this.#log.debug({ peer: key, count }, 'ignored stray datagrams on a tftp transfer socket')
+        })
+    } catch (err) {
+      this.#nativeEnds.delete(ended)
+      throw err
+    }
+  }
+
+  /** Any other transfer: its own connected dgram socket, driven by the state machine on the event loop. */
+  async #startOnLoop (source: BlockSource, first: Step, rinfo: RemoteInfo, key: string): Promise<Session | undefined> {
     const socket = createSocket({ type: 'udp4' })
     try {
       await new Promise<void>((resolve, reject) => {
@@ -190,15 +240,12 @@ class TftpServer implements TftpService {
       socket.close()
       if (source.kind === 'file') await source.handle.close()
       this.#transfers.delete(key)
-      return
+      return undefined
     }
-    const first = startTransfer(req.filename, source.size, req.options, this.#limits, performance.now())
-    const session = new TransferSession(socket, source, first,
+    return new TransferSession(socket, source, first,
       (end) => { this.#finished(key, rinfo, end) },
       (err) => { this.#malformed(err, rinfo) },
       (err) => { this.#log.debug({ peer: key, err: err.message }, 'tftp send failed; the retransmit timer covers it') })
-    // A transfer that ends at once (it cannot today, but the machine may) has already left the map.
-    if (this.#transfers.has(key)) this.#transfers.set(key, session)
   }
 
   #refusalFor (err: unknown): Refusal | undefined {

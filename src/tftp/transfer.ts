@@ -229,6 +229,28 @@ export function summarize (s: TransferState, now: number): TransferSummary {
   }
 }
 
+/** Why a transfer gave up waiting: shared with the native lock-step loop, which reports the same ends. */
+export function gaveUpReason (negotiating: boolean, sentEnd: number, totalBlocks: number, retries: number): string {
+  const what = negotiating ? 'ACK of the OACK' : `ACK of block ${sentEnd}`
+  // RFC 1350 §6: the final ACK is the one packet nobody retransmits for; if it is lost, the client
+  // may well have everything. Say so rather than call the transfer a plain failure.
+  const tail = !negotiating && sentEnd === totalBlocks ? ' (every block was sent: the client may have the whole file)' : ''
+  return `no ${what} after ${retries} retransmissions${tail}`
+}
+
+/** The end of a transfer the client stopped with an ERROR (RFC 1350 §7). */
+export function clientErrorReason (code: number, message: string): string {
+  return `client sent error ${code}: ${message}`
+}
+
+/**
+ * Whether a client's ERROR ends a size query rather than a transfer: it asked tsize and stopped
+ * before acknowledging any data, as UEFI PXE (EDK2) does before every download (RFC 2349 §4).
+ */
+export function isSizeQuery (s: TransferState, base: number): boolean {
+  return s.negotiated.tsize && base <= 1
+}
+
 function finish (s: TransferState, base: number, ok: boolean, reason: string, now: number, sizeQuery = false): Step {
   const state: TransferState = { ...s, phase: Phase.DONE, base }
   const summary = summarize(state, now)
@@ -271,13 +293,7 @@ function onAck (s: TransferState, wire: number, now: number): Step {
 
 function onTimeout (s: TransferState, now: number): Step {
   if (s.phase === Phase.SENDING && s.negotiated.windowsize > 1 && !s.probed) return probe(s, now)
-  if (s.attempts >= s.retries) {
-    const what = s.phase === Phase.NEGOTIATING ? 'ACK of the OACK' : `ACK of block ${s.sentEnd}`
-    // RFC 1350 §6: the final ACK is the one packet nobody retransmits for; if it is lost, the client
-    // may well have everything. Say so rather than call the transfer a plain failure.
-    const tail = s.phase === Phase.SENDING && s.sentEnd === s.totalBlocks ? ' (every block was sent: the client may have the whole file)' : ''
-    return finish(s, s.base, false, `no ${what} after ${s.retries} retransmissions${tail}`, now)
-  }
+  if (s.attempts >= s.retries) return finish(s, s.base, false, gaveUpReason(s.phase === Phase.NEGOTIATING, s.sentEnd, s.totalBlocks, s.retries), now)
   const attempts = s.attempts + 1
   if (s.phase === Phase.NEGOTIATING && s.oack !== undefined) {
     return { state: { ...s, attempts }, actions: [{ type: 'send', packet: s.oack }, { type: 'armTimer', ms: s.timeoutMs }] }
@@ -318,7 +334,7 @@ export function step (s: TransferState, e: TransferEvent): Step {
       return onAck(s, p.block, e.now)
     case Opcode.ERROR:
       // RFC 1350 §7: an ERROR ends the transfer and is never acknowledged.
-      return finish(s, s.base, false, `client sent error ${p.code}: ${p.message}`, e.now, s.negotiated.tsize && s.base <= 1)
+      return finish(s, s.base, false, clientErrorReason(p.code, p.message), e.now, isSizeQuery(s, s.base))
     case Opcode.RRQ:
     case Opcode.WRQ:
     case Opcode.DATA:

@@ -53,28 +53,37 @@ async function addLoss (ns: string, dev: string): Promise<void> {
   await sh('ip', ['netns', 'exec', ns, 'nft', rules])
 }
 
-// The server runs inside the server namespace as its own process; it prints its address, then one
-// JSON line per timeline event, and its stats when stdin closes.
+// The servers run inside the server namespace in one process of their own: one with every transfer
+// on the event loop, one with lock-step transfers on the native loop (native/). It prints their
+// addresses, then one JSON line per timeline event, and their stats when stdin closes.
 const SERVER_SCRIPT = `
 import { createTftpService } from ${JSON.stringify(join(repo, 'src/tftp/server.ts'))}
+import { loadLockstep } from ${JSON.stringify(join(repo, 'src/tftp/lockstep-native.ts'))}
 import { BootAssets } from ${JSON.stringify(join(repo, 'src/boot/assets.ts'))}
 import { createLogger } from ${JSON.stringify(join(repo, 'src/log/logger.ts'))}
 const print = (o) => process.stdout.write(JSON.stringify(o) + '\\n')
-const svc = createTftpService({
+const loaded = loadLockstep()
+if (loaded.engine === undefined) { print({ error: loaded.reason }); process.exit(1) }
+const make = (lockstep) => createTftpService({
   listen: '${SERVER_IP}:0', assets: new BootAssets(process.env.ANVTF_ROOT), log: createLogger('silent'),
   events: { record: (e) => print({ event: e }), noteAddress () {} },
-  limits: { maxTransfers: 8, maxBlockSize: 65464, maxWindowSize: 64, timeout: 1, retries: 10 }
+  limits: { maxTransfers: 8, maxBlockSize: 65464, maxWindowSize: 64, timeout: 1, retries: 10 },
+  lockstep
 })
-await svc.start(new AbortController().signal)
-print({ address: svc.address() })
+const loop = make(undefined)
+const native = make({ engine: loaded.engine, spinMicros: 50, maxSpinners: 1 })
+await loop.start(new AbortController().signal)
+await native.start(new AbortController().signal)
+print({ address: loop.address(), nativeAddress: native.address() })
 process.stdin.resume()
-process.stdin.on('end', async () => { print({ stats: svc.stats() }); await svc.stop(); process.exit(0) })
+process.stdin.on('end', async () => { print({ stats: loop.stats() }); await loop.stop(); await native.stop(); process.exit(0) })
 `
 
-type Line = { address?: { port: number }, event?: { type: string, data?: Record<string, unknown> }, stats?: Record<string, number> }
+type Line = { address?: { port: number }, nativeAddress?: { port: number }, error?: string, event?: { type: string, data?: Record<string, unknown> }, stats?: Record<string, number> }
 let root: string
 let server: ChildProcess | undefined
 let port = 0
+let nativePort = 0
 const lines: Line[] = []
 let nsCreated = false
 
@@ -103,7 +112,8 @@ before(async () => {
     createInterface({ input: child.stdout! }).on('line', (l) => {
       const msg = JSON.parse(l) as Line
       lines.push(msg)
-      if (msg.address !== undefined) { port = msg.address.port; resolve() }
+      if (msg.error !== undefined) reject(new Error(msg.error))
+      if (msg.address !== undefined && msg.nativeAddress !== undefined) { port = msg.address.port; nativePort = msg.nativeAddress.port; resolve() }
     })
   })
   await ready
@@ -149,10 +159,12 @@ test('atftp with windowsize 16 under 1% loss each way: every transfer completes 
   console.log(`# windowed under loss: ${done.map((d) => `${d?.['durationMs']} ms, ${d?.['retransmits']} blocks resent`).join('; ')}`)
 })
 
-test('lock-step (tftp-hpa, no options) under the same loss: the retransmit timer recovers', { skip }, async () => {
+test('lock-step (tftp-hpa, no options) under the same loss: the retransmit timer recovers, on the event loop and the native loop', { skip }, async () => {
   // Lock-step recovery waits for a timeout per loss (1 s here), so the file is small: 137 blocks.
-  const local = join(root, 'got-hpa.efi')
-  const r = await run('ip', ['netns', 'exec', NS_CLIENT, 'tftp', '-m', 'binary', SERVER_IP, String(port), '-c', 'get', 'snponly.efi', local])
-  assert.equal(r.code, 0, r.stderr)
-  assert.equal(await sha(local), await sha(join(root, 'snponly.efi')))
+  for (const [name, p] of [['event loop', port], ['native loop', nativePort]] as const) {
+    const local = join(root, `got-hpa-${p}.efi`)
+    const r = await run('ip', ['netns', 'exec', NS_CLIENT, 'tftp', '-m', 'binary', SERVER_IP, String(p), '-c', 'get', 'snponly.efi', local])
+    assert.equal(r.code, 0, `${name}: ${r.stderr}`)
+    assert.equal(await sha(local), await sha(join(root, 'snponly.efi')), name)
+  }
 })
