@@ -1,7 +1,7 @@
 // TFTP: Anvil against tftpd-hpa and atftpd, lock-step (curl, blksize 512/1468/8192) and windowed
 // (atftp, RFC 7440 windowsize 16), a file above 65535 blocks of 512 (block-number rollover),
 // 16 clients at once, and windowed transfers again under 1% packet loss.
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { anvilMissing, startAnvil } from './anvil.ts'
 import { OutOfTime, checkTime, dir, ensureRandomFile, fmt, median, ratio, table, type BenchContext, type Section } from './context.ts'
@@ -13,6 +13,23 @@ type ServerDef = { readonly name: string, readonly label: string, start: (ctx: B
 type Case = { readonly key: string, readonly label: string, readonly fetch: Fetch, readonly file: ServedFile }
 /** Per case, per server: MB/s of each completed fetch, and the failures. */
 type Tally = Map<string, Map<string, { mbps: number[], failed: number, why: Set<string> }>>
+/** Per case, per server: the server's CPU seconds for each completed single fetch. */
+type CpuTally = Map<string, Map<string, number[]>>
+
+/**
+ * A server process's CPU seconds so far, its reaped children's included (tftpd-hpa forks one per
+ * transfer), from /proc/PID/stat: utime, stime, cutime and cstime, in clock ticks (100 per second
+ * on Linux). The command name may hold spaces, so fields are counted after its closing parenthesis.
+ */
+function cpuSeconds (pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0) / 100
+  } catch {
+    return undefined
+  }
+}
 
 const STORM_CLIENTS = 16
 /** Seconds a transfer under loss may take before it counts as failed. */
@@ -115,7 +132,7 @@ function note (tally: Tally, key: string, server: string, mbps: number | undefin
 }
 
 /** One server, one round: every single-transfer case, both storms, then the lossy cases. */
-async function round (ctx: BenchContext, def: ServerDef, root: string, all: ReturnType<typeof cases>, t: { single: Tally, storms: Tally, lossy: Tally }, lossHow: string[]): Promise<void> {
+async function round (ctx: BenchContext, def: ServerDef, root: string, all: ReturnType<typeof cases>, t: { single: Tally, storms: Tally, lossy: Tally, cpu: CpuTally }, lossHow: string[]): Promise<void> {
   const daemon = await def.start(ctx, root)
   const limit = ctx.quick ? 30 : 90
   try {
@@ -125,8 +142,16 @@ async function round (ctx: BenchContext, def: ServerDef, root: string, all: Retu
     if (warm !== undefined) await fetchOnce(ctx, { client: 'atftp', blksize: 1468, window: 16 }, warm.file, 30)
     for (const c of all.single) {
       checkTime(ctx)
+      const cpu0 = cpuSeconds(daemon.pid)
       const o = await fetchOnce(ctx, c.fetch, c.file, limit)
+      await new Promise((resolve) => setTimeout(resolve, 200)) // let tftpd-hpa reap its transfer's child
+      const cpu1 = cpuSeconds(daemon.pid)
       note(t.single, c.key, def.name, o.ok ? o.mbps : undefined, o.ok ? 0 : 1, o.ok ? [] : [o.why])
+      if (o.ok && cpu0 !== undefined && cpu1 !== undefined) {
+        const byServer = t.cpu.get(c.key) ?? new Map<string, number[]>()
+        t.cpu.set(c.key, byServer)
+        byServer.set(def.name, [...byServer.get(def.name) ?? [], cpu1 - cpu0])
+      }
       ctx.log(`tftp ${def.name} ${c.label}: ${o.ok ? `${fmt(o.mbps)} MB/s` : `FAILED ${o.why}`}`)
     }
     for (const c of all.storms) {
@@ -157,7 +182,7 @@ export async function benchTftp (ctx: BenchContext): Promise<Section> {
   const f = await files(ctx, root)
   const all = cases(ctx, f)
   const defs = await servers(ctx)
-  const t = { single: new Map(), storms: new Map(), lossy: new Map() }
+  const t = { single: new Map(), storms: new Map(), lossy: new Map(), cpu: new Map() }
   const lossHow: string[] = []
   const rounds = ctx.rounds ?? (ctx.quick ? 1 : 3)
   let stopped: string | undefined
@@ -198,11 +223,22 @@ function section (title: string, defs: readonly ServerDef[], list: readonly Case
   return `${title}\n\n${table(header, rows)}`
 }
 
-function render (defs: readonly ServerDef[], all: ReturnType<typeof cases>, t: { single: Tally, storms: Tally, lossy: Tally }, how: { rounds: number, stopped: string | undefined, errors: readonly string[], loss: string, lossLimit: number }): string {
+function cpuSection (defs: readonly ServerDef[], list: readonly Case[], cpu: CpuTally): string {
+  const header = ['Transfer', ...defs.map(d => `${d.label} CPU s`)]
+  const rows = list.map(c => [c.label, ...defs.map(d => {
+    const xs = cpu.get(c.key)?.get(d.name) ?? []
+    return xs.length === 0 ? '–' : fmt(median(xs), 2)
+  })])
+  return `Server CPU seconds (user + system, children included) per single transfer above (median; /proc/PID/stat, 10 ms ticks):\n\n${table(header, rows)}`
+}
+
+function render (defs: readonly ServerDef[], all: ReturnType<typeof cases>, t: { single: Tally, storms: Tally, lossy: Tally, cpu: CpuTally }, how: { rounds: number, stopped: string | undefined, errors: readonly string[], loss: string, lossLimit: number }): string {
   const failures = [t.single, t.storms, t.lossy].flatMap(tally => [...tally.entries()].flatMap(([key, m]) =>
     [...m.entries()].filter(([, x]) => x.why.size > 0).map(([server, x]) => `- ${server}, ${key}: ${[...x.why].join('; ')}`)))
   return [
     section(`Single transfers over the veth (median of ${how.rounds} round(s); MB = 10^6 bytes; every fetch's SHA-256 checked):`, defs, all.single, t.single),
+    '',
+    cpuSection(defs, all.single, t.cpu),
     '',
     section(`Boot storm: ${STORM_CLIENTS} clients at once, total MB/s of the completed transfers over the storm's wall time (median), failures summed over rounds:`, defs, all.storms, t.storms),
     '',

@@ -1,6 +1,5 @@
 import { mkdirSync, existsSync } from 'node:fs'
 import { join, resolve } from 'node:path'
-import { availableParallelism } from 'node:os'
 import type { Config } from '../config/schema.ts'
 import type { Logger } from '../log/logger.ts'
 import type { Service } from '../lib/service.ts'
@@ -16,7 +15,7 @@ import { buildApiApp } from '../http/api-app.ts'
 import { counterFamilies, type MetricFamily } from '../http/metrics.ts'
 import { createDhcpService } from '../dhcp/server.ts'
 import { createTftpService } from '../tftp/server.ts'
-import { loadLockstep, type NativeLockstep } from '../tftp/lockstep-native.ts'
+import { loadLockstep, type LockstepEngine } from '../tftp/lockstep-native.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
 import { ensureAdminToken } from './data-dir-secrets.ts'
 import { wirePower } from './wire-power.ts'
@@ -222,16 +221,15 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   return { db, machines, timeline, adminToken: token, serverAddress: server.address, listening, failed, stop }
 }
 
-/** The native lock-step TFTP loop when it is wanted and built; otherwise say why, once. */
-function lockstepEngine (config: Config, log: Logger): NativeLockstep | undefined {
+/** The native lock-step TFTP engine when it is wanted and built; otherwise say why, once. */
+function lockstepEngine (config: Config, log: Logger): LockstepEngine | undefined {
   if (!config.tftp.enabled || !config.tftp.nativeLockstep) return undefined
   const loaded = loadLockstep()
   if (loaded.engine === undefined) {
     log.warn({ component: 'tftp' }, `lock-step TFTP transfers run on the event loop (several times slower): ${loaded.reason}`)
     return undefined
   }
-  // Polling for ACKs takes a CPU while it lasts: leave at least half of them to everything else.
-  const maxSpinners = Math.max(1, Math.floor(availableParallelism() / 2))
-  log.debug({ component: 'tftp', module: loaded.path, spinMicros: config.tftp.spinMicros, maxSpinners }, 'lock-step TFTP transfers run on the native loop')
-  return { engine: loaded.engine, spinMicros: config.tftp.spinMicros, maxSpinners }
+  loaded.engine.configure({ spinMicros: config.tftp.spinMicros })
+  log.debug({ component: 'tftp', module: loaded.path, spinMicros: config.tftp.spinMicros }, 'lock-step TFTP transfers run on the native engine')
+  return loaded.engine
 }

@@ -109,9 +109,9 @@ export const configSchema = z.strictObject({
      */
     nativeLockstep: z.boolean().default(true),
     /**
-     * Microseconds the native loop polls for each ACK before it sleeps (0: sleep at once). A fast
-     * client answers within it, and neither side then pays a CPU's wake-up per block; a slow one
-     * is soon not polled for. At most half the CPUs poll at once.
+     * Microseconds the native engine polls after each datagram before it sleeps (0: never). While
+     * clients answer within it, neither side pays a CPU's wake-up per block; when a whole budget
+     * passes without a datagram it backs off. One thread polls, never more.
      */
     spinMicros: z.int().min(0).max(10_000).default(50)
   }).default({ enabled: true, listen: '0.0.0.0:69', maxTransfers: 256, maxBlockSize: 65464, maxWindowSize: 64, timeout: 2, retries: 5, nativeLockstep: true, spinMicros: 50 }),

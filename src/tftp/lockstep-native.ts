@@ -15,17 +15,6 @@ export type LockstepStart = {
   readonly retries: number
   /** Sent first when options were negotiated; the loop then waits for ACK 0 (RFC 2347 §2). */
   readonly oack?: Buffer | undefined
-  /** Microseconds to poll for each ACK before sleeping (0 or absent: sleep at once); see receive() in the C file. */
-  readonly spinMicros?: number
-  /** At most this many transfers of the process poll at once. */
-  readonly maxSpinners?: number
-}
-
-/** The native loop and how the server tunes it (config `tftp.nativeLockstep`, `tftp.spinMicros`). */
-export type NativeLockstep = {
-  readonly engine: LockstepEngine
-  readonly spinMicros: number
-  readonly maxSpinners: number
 }
 
 /** How a native transfer ended. */
@@ -49,12 +38,19 @@ export type LockstepResult = {
 /** An opaque running transfer. */
 export type LockstepHandle = { readonly __brand: 'LockstepHandle' }
 
-/** The native module's interface. */
+/**
+ * The native module's interface: one engine thread per process serves every transfer started here.
+ */
 export type LockstepEngine = {
-  /** Starts a transfer on a thread of its own; `done` runs once, on the main thread. Throws if the socket cannot be made. */
+  /** Starts a transfer; `done` runs once, on the main thread. Throws if its socket cannot be made. */
   start (opts: LockstepStart, done: (result: LockstepResult) => void): LockstepHandle
   /** Ends a transfer early; it then reports 'aborted'. Harmless after it has reported. */
   abort (handle: LockstepHandle): void
+  /**
+   * Microseconds the engine polls after each datagram before it sleeps (config `tftp.spinMicros`;
+   * 0, the default, never polls). Process-wide. See engine_main in native/tftp-lockstep.c.
+   */
+  configure (opts: { spinMicros: number }): void
 }
 
 export type LockstepLoad = { readonly engine: LockstepEngine, readonly path: string } | { readonly engine: undefined, readonly reason: string }

@@ -3,7 +3,7 @@ import { decodePacket, Opcode } from './packet.ts'
 import type { SessionEnd } from './session.ts'
 import { CLIENT_GONE } from './session.ts'
 import { clientErrorReason, gaveUpReason, isSizeQuery, Phase, summarize, type TransferState } from './transfer.ts'
-import type { LockstepEngine, LockstepHandle, LockstepResult, NativeLockstep } from './lockstep-native.ts'
+import type { LockstepEngine, LockstepHandle, LockstepResult } from './lockstep-native.ts'
 
 /**
  * Words a native transfer's end exactly as the event-loop path would word the same end, from the
@@ -33,8 +33,8 @@ export function lockstepEnd (s: TransferState, r: LockstepResult, now: number, a
 }
 
 /**
- * A lock-step transfer (windowsize 1) from memory, run by the native loop: the same protocol as
- * TransferSession drives, one thread blocked in recv instead of a callback per datagram.
+ * A lock-step transfer (windowsize 1) from memory, run by the native engine: the same protocol as
+ * TransferSession drives, without a JavaScript callback per datagram.
  */
 export class NativeLockstepSession {
   readonly #engine: LockstepEngine
@@ -43,18 +43,16 @@ export class NativeLockstepSession {
   #ended = false
 
   /** Throws when the transfer's socket cannot be made (the caller answers the client with an error). */
-  constructor (native: NativeLockstep, at: { host: string, peerAddress: string, peerPort: number }, data: Buffer, state: TransferState,
+  constructor (engine: LockstepEngine, at: { host: string, peerAddress: string, peerPort: number }, data: Buffer, state: TransferState,
     onEnd: (end: SessionEnd) => void, onStrays: (count: number) => void) {
-    this.#engine = native.engine
-    this.#handle = native.engine.start({
+    this.#engine = engine
+    this.#handle = engine.start({
       ...at,
       data,
       blksize: state.negotiated.blksize,
       timeoutMs: state.timeoutMs,
       retries: state.retries,
-      oack: state.oack,
-      spinMicros: native.spinMicros,
-      maxSpinners: native.maxSpinners
+      oack: state.oack
     }, (result) => {
       this.#ended = true
       if (result.strays > 0) onStrays(result.strays)

@@ -7,7 +7,7 @@ import type { Service } from '../lib/service.ts'
 import type { Logger } from '../log/logger.ts'
 import { FileCache, type BlockSource, type TransferMode } from '../boot/file-cache.ts'
 import { decodePacket, encodeError, ErrorCode, Opcode, type RequestPacket } from './packet.ts'
-import type { NativeLockstep } from './lockstep-native.ts'
+import type { LockstepEngine } from './lockstep-native.ts'
 import { NativeLockstepSession } from './lockstep-session.ts'
 import { TransferSession, type SessionEnd } from './session.ts'
 import { startTransfer, type Step, type TransferLimits } from './transfer.ts'
@@ -37,7 +37,7 @@ export type TftpServiceOptions = {
    * The native lock-step loop (config `tftp.nativeLockstep`), for lock-step transfers of cached
    * files; without it every transfer runs on the event loop.
    */
-  readonly lockstep?: NativeLockstep | undefined
+  readonly lockstep?: LockstepEngine | undefined
 }
 
 /** Counters for metrics and tests. */
@@ -195,7 +195,7 @@ class TftpServer implements TftpService {
   }
 
   /** A lock-step transfer of a cached file: the native loop runs it on a thread of its own. */
-  #startNative (native: NativeLockstep, data: Buffer, first: Step, rinfo: RemoteInfo, key: string): Session | undefined {
+  #startNative (native: LockstepEngine, data: Buffer, first: Step, rinfo: RemoteInfo, key: string): Session | undefined {
     if (this.#stopping) {
       this.#transfers.delete(key)
       return undefined

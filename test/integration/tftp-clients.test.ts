@@ -14,7 +14,7 @@ import type { BootEvent, BootEventSink } from '../../src/inventory/events.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { decodePacket, encodePacket, Opcode } from '../../src/tftp/packet.ts'
 import { createTftpService, type TftpLimits, type TftpService } from '../../src/tftp/server.ts'
-import { loadLockstep, type NativeLockstep } from '../../src/tftp/lockstep-native.ts'
+import { loadLockstep, type LockstepEngine } from '../../src/tftp/lockstep-native.ts'
 
 const TOOLS = ['/usr/bin/curl', '/usr/bin/atftp', '/usr/bin/tftp']
 const missing = TOOLS.filter((t) => !existsSync(t))
@@ -24,7 +24,8 @@ if (skip !== false) console.log(`# skipping TFTP client tests: ${skip}`)
 const loaded = loadLockstep()
 if (loaded.engine === undefined && process.env.CI === 'true') throw new Error(`CI must test the native lock-step loop: ${loaded.reason}`)
 const nativeSkip = loaded.engine === undefined ? loaded.reason : false
-const NATIVE: NativeLockstep | undefined = loaded.engine === undefined ? undefined : { engine: loaded.engine, spinMicros: 50, maxSpinners: 1 }
+const NATIVE: LockstepEngine | undefined = loaded.engine
+NATIVE?.configure({ spinMicros: 50 })
 
 const LIMITS: TftpLimits = { maxTransfers: 64, maxBlockSize: 65464, maxWindowSize: 64, timeout: 1, retries: 5 }
 const ROLLOVER_SIZE = 65_536 * 512 + 1000 // more than 65535 blocks of 512: block numbers wrap to 0
@@ -53,7 +54,7 @@ async function sameFile (a: string, b: string): Promise<void> {
   assert.equal(sha(await readFile(a)), sha(await readFile(b)), `${a} differs from ${b}`)
 }
 
-function clientTests (lockstep: NativeLockstep | undefined, skipHere: string | false): void {
+function clientTests (lockstep: LockstepEngine | undefined, skipHere: string | false): void {
   let root: string
   let out: string
   let server: TftpService

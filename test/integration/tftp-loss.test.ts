@@ -71,7 +71,8 @@ const make = (lockstep) => createTftpService({
   lockstep
 })
 const loop = make(undefined)
-const native = make({ engine: loaded.engine, spinMicros: 50, maxSpinners: 1 })
+loaded.engine.configure({ spinMicros: 50 })
+const native = make(loaded.engine)
 await loop.start(new AbortController().signal)
 await native.start(new AbortController().signal)
 print({ address: loop.address(), nativeAddress: native.address() })
@@ -148,7 +149,7 @@ test('atftp with windowsize 16 under 1% loss each way: every transfer completes 
   // The server records each transfer when the client's final ACK arrives, which may be after atftp
   // exits; if that ACK is lost, the server retries until it gives up (about retries × timeout).
   const ended = (): Line[] => lines.filter((l) => l.event?.type === 'tftp.transfer' || l.event?.type === 'tftp.failed')
-  for (let i = 0; i < 300 && ended().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 50))
+  for (let i = 0; i < 600 && ended().length < 3; i++) await new Promise((resolve) => setTimeout(resolve, 50))
   const done = lines.filter((l) => l.event?.type === 'tftp.transfer').map((l) => l.event?.data)
   const lostFinalAck = lines.filter((l) => l.event?.type === 'tftp.failed' && /every block was sent/.test(String(l.event.data?.['reason'])))
   assert.equal(done.length + lostFinalAck.length, 3, JSON.stringify(ended()))

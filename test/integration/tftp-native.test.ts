@@ -202,16 +202,46 @@ test('a client that went away (ICMP port unreachable) is reported as refused, no
   assert.ok(r.retransmits < 20)
 })
 
-test('with polling on (spinMicros), a transfer runs the same, and a slow client still gets every block', { skip }, async () => {
-  const data = randomBytes(512 * 40 + 1)
-  const { result } = start({ data, spinMicros: 200, maxSpinners: 1 })
-  for (let b = 1; b <= 41; b++) {
-    const got = await expectData(b)
-    assert.deepEqual(got, data.subarray((b - 1) * 512, b * 512))
-    if (b % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 5)) // slower than the budget
-    client.ack(b)
+test('with polling on (spinMicros), transfers run the same, and a slow client still gets every block', { skip }, async () => {
+  engine.configure({ spinMicros: 200 })
+  try {
+    const data = randomBytes(512 * 40 + 1)
+    const { result } = start({ data })
+    for (let b = 1; b <= 41; b++) {
+      const got = await expectData(b)
+      assert.deepEqual(got, data.subarray((b - 1) * 512, b * 512))
+      if (b % 10 === 0) await new Promise((resolve) => setTimeout(resolve, 5)) // slower than the budget
+      client.ack(b)
+    }
+    assert.equal((await result).outcome, 'complete')
+  } finally {
+    engine.configure({ spinMicros: 0 })
   }
-  assert.equal((await result).outcome, 'complete')
+})
+
+test('one engine serves many transfers at once, each to its own client, each intact', { skip }, async () => {
+  const clients = await Promise.all(Array.from({ length: 8 }, async () => { const c = new Client(); return { c, port: await c.bind() } }))
+  try {
+    const files = clients.map((_, i) => randomBytes(512 * (5 + i) + i))
+    const results = clients.map(({ port: p }, i) => new Promise<LockstepResult>((resolve) => {
+      engine.start({ host: '127.0.0.1', peerAddress: '127.0.0.1', peerPort: p, data: files[i] ?? Buffer.alloc(0), blksize: 512, timeoutMs: 2000, retries: 3 }, resolve)
+    }))
+    await Promise.all(clients.map(async ({ c }, i) => {
+      const file = files[i] ?? Buffer.alloc(0)
+      const got: Buffer[] = []
+      for (;;) {
+        const p = await c.next()
+        assert.ok(p !== undefined && p.op === Opcode.DATA)
+        got.push(p.data)
+        c.ack(p.block)
+        if (p.data.length < 512) break
+      }
+      assert.deepEqual(Buffer.concat(got), file)
+    }))
+    for (const r of await Promise.all(results)) assert.equal(r.outcome, 'complete')
+  } finally {
+    for (const { c } of clients) c.close()
+  }
 })
 
 test('bad options are refused with a TypeError and a stable code, before any socket is made', { skip }, () => {
@@ -224,11 +254,12 @@ test('bad options are refused with a TypeError and a stable code, before any soc
     { ...base, blksize: 4 },
     { ...base, timeoutMs: 0 },
     { ...base, data: 'text' },
-    { ...base, oack: Buffer.alloc(0) },
-    { ...base, spinMicros: 1e6 }
+    { ...base, oack: Buffer.alloc(0) }
   ]
   for (const opts of bad) {
     assert.throws(() => engine.start(opts as unknown as LockstepStart, () => {}), (err: NodeJS.ErrnoException) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_VALUE', JSON.stringify(opts))
   }
   assert.throws(() => { (engine.start as unknown as (o: unknown) => void)(base) }, TypeError)
+  assert.throws(() => { engine.configure({ spinMicros: 1e6 }) }, (err: NodeJS.ErrnoException) => err instanceof TypeError && err.code === 'ERR_INVALID_ARG_VALUE')
+  assert.throws(() => { engine.configure({ spinMicros: -1 }) }, TypeError)
 })
