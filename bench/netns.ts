@@ -9,7 +9,8 @@ export const SERVER_IP = '10.99.0.1'
 export const CLIENT_IP = '10.99.0.2'
 export const SERVER_IF = 'anvbn-s'
 export const CLIENT_IF = 'anvbn-c'
-const SERVER_CPU = '0'
+/** The CPU every server under test is pinned to (taskset), and the one its CPU time is read from. */
+export const SERVER_CPU = '0'
 const CLIENT_CPU = '1'
 const LOSS_TABLE = 'anvbn_loss'
 

@@ -5,7 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { anvilMissing, startAnvil } from './anvil.ts'
 import { OutOfTime, checkTime, dir, ensureRandomFile, fmt, median, ratio, table, type BenchContext, type Section } from './context.ts'
-import { SERVER_IP, addLoss, clearLoss, listening, onServer } from './netns.ts'
+import { SERVER_CPU, SERVER_IP, addLoss, clearLoss, listening, onServer } from './netns.ts'
 import { run, startDaemon, waitUntil, which, type Daemon } from './proc.ts'
 import { fetchOnce, storm, type Fetch, type ServedFile } from './tftp-clients.ts'
 
@@ -13,22 +13,21 @@ type ServerDef = { readonly name: string, readonly label: string, start: (ctx: B
 type Case = { readonly key: string, readonly label: string, readonly fetch: Fetch, readonly file: ServedFile }
 /** Per case, per server: MB/s of each completed fetch, and the failures. */
 type Tally = Map<string, Map<string, { mbps: number[], failed: number, why: Set<string> }>>
-/** Per case, per server: the server's CPU seconds for each completed single fetch. */
+/** Per case, per server: busy seconds of the server's CPU for each completed single fetch. */
 type CpuTally = Map<string, Map<string, number[]>>
 
 /**
- * A server process's CPU seconds so far, its reaped children's included (tftpd-hpa forks one per
- * transfer), from /proc/PID/stat: utime, stime, cutime and cstime, in clock ticks (100 per second
- * on Linux). The command name may hold spaces, so fields are counted after its closing parenthesis.
+ * Busy seconds of the CPU the servers are pinned to (SERVER_CPU), from /proc/stat: user, nice,
+ * system, irq and softirq, in USER_HZ ticks (100 per second). Not the server's own accounting,
+ * because tftpd-hpa's per-transfer children are never waited for and their time is lost; the
+ * pinned CPU runs only the server under test (clients are pinned to the other), plus the kernel's
+ * share of its traffic, which a server that sends less pays less of.
  */
-function cpuSeconds (pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
-    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return [11, 12, 13, 14].reduce((sum, i) => sum + Number(f[i]), 0) / 100
-  } catch {
-    return undefined
-  }
+function serverCpuSeconds (): number | undefined {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith(`cpu${SERVER_CPU} `))
+  if (line === undefined) return undefined
+  const f = line.trim().split(/\s+/).map(Number)
+  return [1, 2, 3, 6, 7].reduce((sum, i) => sum + (f[i] ?? 0), 0) / 100
 }
 
 const STORM_CLIENTS = 16
@@ -142,10 +141,9 @@ async function round (ctx: BenchContext, def: ServerDef, root: string, all: Retu
     if (warm !== undefined) await fetchOnce(ctx, { client: 'atftp', blksize: 1468, window: 16 }, warm.file, 30)
     for (const c of all.single) {
       checkTime(ctx)
-      const cpu0 = cpuSeconds(daemon.pid)
+      const cpu0 = serverCpuSeconds()
       const o = await fetchOnce(ctx, c.fetch, c.file, limit)
-      await new Promise((resolve) => setTimeout(resolve, 200)) // let tftpd-hpa reap its transfer's child
-      const cpu1 = cpuSeconds(daemon.pid)
+      const cpu1 = serverCpuSeconds()
       note(t.single, c.key, def.name, o.ok ? o.mbps : undefined, o.ok ? 0 : 1, o.ok ? [] : [o.why])
       if (o.ok && cpu0 !== undefined && cpu1 !== undefined) {
         const byServer = t.cpu.get(c.key) ?? new Map<string, number[]>()
@@ -225,11 +223,12 @@ function section (title: string, defs: readonly ServerDef[], list: readonly Case
 
 function cpuSection (defs: readonly ServerDef[], list: readonly Case[], cpu: CpuTally): string {
   const header = ['Transfer', ...defs.map(d => `${d.label} CPU s`)]
+  // Seconds per transfer: a faster server spends its busy time in less wall time, so compare CPU s, not %.
   const rows = list.map(c => [c.label, ...defs.map(d => {
     const xs = cpu.get(c.key)?.get(d.name) ?? []
     return xs.length === 0 ? '–' : fmt(median(xs), 2)
   })])
-  return `Server CPU seconds (user + system, children included) per single transfer above (median; /proc/PID/stat, 10 ms ticks):\n\n${table(header, rows)}`
+  return `Busy seconds of the server's CPU (CPU ${SERVER_CPU}, where the server under test is pinned and clients are not: its work, the kernel's for its traffic, and anything else scheduled there) per single transfer above (median; /proc/stat, 10 ms ticks):\n\n${table(header, rows)}`
 }
 
 function render (defs: readonly ServerDef[], all: ReturnType<typeof cases>, t: { single: Tally, storms: Tally, lossy: Tally, cpu: CpuTally }, how: { rounds: number, stopped: string | undefined, errors: readonly string[], loss: string, lossLimit: number }): string {
