@@ -165,17 +165,16 @@ static int send_block (transfer *t) {
   return sendmsg(t->fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -1 : 0;
 }
 
-/* Sends what is due (the OACK while negotiating, else DATA base) and restarts its clock. Returns
-   false when that ended the transfer. A send lost to a full queue or a firewall is left to the timer. */
-static int send_current (engine *e, transfer *t, double now) {
+/* Sends what is due (the OACK while negotiating, else DATA base) and restarts its clock; a send that
+   fails for good ends the transfer. One lost to a full queue or a firewall is left to the timer. */
+static void send_current (engine *e, transfer *t, double now) {
   int rc = t->negotiating ? (send(t->fd, t->oack, t->oack_len, MSG_NOSIGNAL | MSG_DONTWAIT) < 0 ? -1 : 0) : send_block(t);
   if (rc < 0 && errno != ENOBUFS && errno != EAGAIN && errno != EPERM && errno != EINTR) {
     t->err = errno;
     finish(e, t, errno == ECONNREFUSED ? REFUSED : IO_ERROR, now);
-    return 0;
+    return;
   }
   set_deadline(e, t, now + t->timeout_ms);
-  return 1;
 }
 
 static void begin (engine *e, transfer *t, double now) {
@@ -209,7 +208,7 @@ static void receive (engine *e, transfer *t, double now) {
     finish(e, t, errno == ECONNREFUSED ? REFUSED : IO_ERROR, now);
     return;
   }
-  if (n >= 4 && in[0] == 0 && in[1] == OP_ACK) {
+  if (n == 4 && in[0] == 0 && in[1] == OP_ACK) { /* RFC 1350 §5: exactly 4 bytes, as the decoder has it */
     const uint16_t wire = (uint16_t)(in[2] << 8 | in[3]);
     if (t->negotiating) {
       if (wire != 0) return; /* only ACK 0 answers the OACK */

@@ -104,8 +104,8 @@ export const configSchema = z.strictObject({
     retries: z.int().min(1).max(50).default(5),
     /**
      * Run lock-step transfers (windowsize 1, what PXE firmware asks for) of cached files on the
-     * native loop built at install (native/), one thread per transfer blocked in recv: it turns
-     * an ACK into the next block faster than the event loop. Off, or not built: the event loop.
+     * native engine built at install (native/): one thread serving them all through epoll, which
+     * turns an ACK into the next block faster than the event loop. Off, or not built: the event loop.
      */
     nativeLockstep: z.boolean().default(true),
     /**

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { fileURLToPath } from 'node:url'
 
-/** What the native loop needs to run one lock-step read transfer (see native/tftp-lockstep.c). */
+/** What the native engine needs to run one lock-step read transfer (see native/tftp-lockstep.c). */
 export type LockstepStart = {
   /** Local IPv4 address to bind the transfer's socket to (the server's TID, RFC 1350 §4). */
   readonly host: string

@@ -6,7 +6,7 @@ import type { LockstepResult } from './lockstep-native.ts'
 import { CLIENT_GONE } from './session.ts'
 import { startTransfer, step, type Step, type TransferAction, type TransferLimits, type TransferState } from './transfer.ts'
 
-// The native loop reports how a transfer ended; lockstepEnd must word each end exactly as the
+// The native engine reports how a transfer ended; lockstepEnd must word each end exactly as the
 // event-loop state machine words the same end, so the timeline does not depend on the path taken.
 const LIMITS: TransferLimits = { maxBlockSize: 65464, maxWindowSize: 64, maxWindowBytes: 1 << 20, timeout: 2, retries: 3 }
 const opts = (...pairs: Array<[string, string]>): TftpOption[] => pairs.map(([name, value]) => ({ name, value }))

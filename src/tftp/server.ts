@@ -34,7 +34,7 @@ export type TftpServiceOptions = {
   /** The server-wide in-memory file cache (shared with HTTP); by default one of its own, files up to 64 MiB, 128 MiB in all. */
   readonly cache?: FileCache
   /**
-   * The native lock-step loop (config `tftp.nativeLockstep`), for lock-step transfers of cached
+   * The native lock-step engine (config `tftp.nativeLockstep`), for lock-step transfers of cached
    * files; without it every transfer runs on the event loop.
    */
   readonly lockstep?: LockstepEngine | undefined
@@ -53,7 +53,7 @@ export type TftpStats = {
   sizeQueries: number
 }
 
-/** A running transfer, on the event loop or the native loop. */
+/** A running transfer, on the event loop or the native engine. */
 type Session = { abort (reason: string): void }
 
 /** The TFTP service: a Service that also reports its bound address and counters. */
@@ -186,16 +186,16 @@ class TftpServer implements TftpService {
       return
     }
     const first = startTransfer(req.filename, source.size, req.options, this.#limits, performance.now())
-    const native = this.#opts.lockstep
-    const session = native !== undefined && source.kind === 'memory' && first.state.negotiated.windowsize === 1
-      ? this.#startNative(native, source.data, first, rinfo, key)
+    const engine = this.#opts.lockstep
+    const session = engine !== undefined && source.kind === 'memory' && first.state.negotiated.windowsize === 1
+      ? this.#startNative(engine, source.data, first, rinfo, key)
       : await this.#startOnLoop(source, first, rinfo, key)
     // A transfer that ends at once (it cannot today, but the machine may) has already left the map.
     if (session !== undefined && this.#transfers.has(key)) this.#transfers.set(key, session)
   }
 
-  /** A lock-step transfer of a cached file: the native loop runs it on a thread of its own. */
-  #startNative (native: LockstepEngine, data: Buffer, first: Step, rinfo: RemoteInfo, key: string): Session | undefined {
+  /** A lock-step transfer of a cached file: the native engine runs it. */
+  #startNative (engine: LockstepEngine, data: Buffer, first: Step, rinfo: RemoteInfo, key: string): Session | undefined {
     if (this.#stopping) {
       this.#transfers.delete(key)
       return undefined
@@ -204,7 +204,7 @@ class TftpServer implements TftpService {
     const ended = new Promise<void>((resolve) => { reported = resolve })
     this.#nativeEnds.add(ended)
     try {
-      return new NativeLockstepSession(native, { host: splitListen(this.#opts.listen).host, peerAddress: rinfo.address, peerPort: rinfo.port }, data, first.state,
+      return new NativeLockstepSession(engine, { host: splitListen(this.#opts.listen).host, peerAddress: rinfo.address, peerPort: rinfo.port }, data, first.state,
         (end) => {
           this.#nativeEnds.delete(ended)
           reported()

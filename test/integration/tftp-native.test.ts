@@ -150,13 +150,15 @@ test('a client ERROR ends the transfer and is handed back whole; a malformed one
   client.send(Buffer.from('0005000061', 'hex')) // no terminating NUL: not an ERROR packet
   client.send(randomBytes(3))
   client.send(Buffer.from('0003000141', 'hex')) // DATA is meaningless from the reader
+  client.send(Buffer.from('0004000100', 'hex')) // an ACK is exactly 4 bytes (RFC 1350 §5): not one
+  assert.equal(await client.next(150), undefined, 'block 2 must wait for a real ACK of block 1')
   client.ack(1)
   await expectData(2)
   client.send({ op: Opcode.ERROR, code: 8, message: 'enough' })
   const r = await result
   assert.equal(r.outcome, 'client-error')
   assert.deepEqual(decodePacket(r.packet ?? Buffer.alloc(0)), { op: Opcode.ERROR, code: 8, message: 'enough' })
-  assert.equal(r.strays, 3)
+  assert.equal(r.strays, 4)
   assert.equal(r.base, 2)
 })
 
