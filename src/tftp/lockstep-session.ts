@@ -1,8 +1,7 @@
 import { getSystemErrorName } from 'node:util'
 import { decodePacket, Opcode } from './packet.ts'
 import type { SessionEnd } from './session.ts'
-import { CLIENT_GONE } from './session.ts'
-import { clientErrorReason, gaveUpReason, isSizeQuery, Phase, summarize, type TransferState } from './transfer.ts'
+import { clientErrorReason, clientGoneReason, gaveUpReason, isSizeQuery, Phase, summarize, type TransferState } from './transfer.ts'
 import type { LockstepEngine, LockstepHandle, LockstepResult } from './lockstep-native.ts'
 
 /**
@@ -24,7 +23,7 @@ export function lockstepEnd (s: TransferState, r: LockstepResult, now: number, a
     case 'timeout':
       return { ok: false, reason: gaveUpReason(r.phase === 'negotiating', r.base, s.totalBlocks, s.retries), summary }
     case 'refused':
-      return { ok: false, reason: CLIENT_GONE, summary }
+      return { ok: false, reason: clientGoneReason(r.phase === 'sending', r.base, s.totalBlocks), summary }
     case 'aborted':
       return { ok: false, reason: abortReason, summary }
     case 'io-error':

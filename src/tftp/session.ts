@@ -1,10 +1,7 @@
 import type { Socket } from 'node:dgram'
 import type { BlockSource } from '../boot/file-cache.ts'
 import { decodePacket, Opcode, writeDataHeader, type TftpPacket } from './packet.ts'
-import { step, summarize, type Step, type TransferAction, type TransferState, type TransferSummary } from './transfer.ts'
-
-/** Why a transfer ended when the client's side answered ICMP port unreachable. */
-export const CLIENT_GONE = 'the client went away (ICMP port unreachable)'
+import { clientGoneReason, Phase, step, summarize, type Step, type TransferAction, type TransferState, type TransferSummary } from './transfer.ts'
 
 /** How a session ended. */
 export type SessionEnd = { readonly ok: boolean, readonly reason: string, readonly summary: TransferSummary, readonly sizeQuery?: boolean }
@@ -36,8 +33,12 @@ export class TransferSession {
     // The client's ICMP port unreachable on this connected socket (ECONNREFUSED) means it is gone;
     // anything else (ENOBUFS, EPERM from a firewall) is a lost datagram that the timer will resend.
     socket.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ECONNREFUSED') this.#end({ ok: false, reason: CLIENT_GONE, summary: this.#summaryNow() })
-      else onSendError(err)
+      if (err.code === 'ECONNREFUSED') {
+        const s = this.#state
+        this.#end({ ok: false, reason: clientGoneReason(s.phase === Phase.SENDING, s.sentEnd, s.totalBlocks), summary: this.#summaryNow() })
+      } else {
+        onSendError(err)
+      }
     })
     this.#run(first.actions)
   }

@@ -157,30 +157,52 @@ test('timeout resends the unacknowledged window, then gives up after the retries
   assert.equal(ack(r.state, 2).state.attempts, 0)
 })
 
-test('windowed: a probe of the window\'s first block comes first, then the whole window (RFC 8985-style tail probe)', () => {
-  let r = ack(startTransfer('f', 5000, opts(['windowsize', '4']), LIMITS, 0).state, 0, 0)
+test('windowed: a silent window gets a probe past it, then two windows early, then the same at the timeout (RFC 8985-style tail probe)', () => {
+  // 10,000 bytes at 512: 20 blocks, so blocks past the windows below exist.
+  let r = ack(startTransfer('f', 10_000, opts(['windowsize', '4']), LIMITS, 0).state, 0, 0)
   assert.deepEqual(r.actions[1], { type: 'armTimer', ms: 100 }, 'no round trip measured yet')
   r = ack(r.state, 4, 6) // the first window took 6 ms: probes now wait 4 × 6 = 24 ms
   assert.deepEqual(r.actions[1], { type: 'armTimer', ms: 24 })
   for (let i = 0; i < LIMITS.retries; i++) {
     const t0 = 6 + i * 2000
+    // Window 5..8 (5..12 once resent): the probe is block 10 (then 14), a gap to any receiver.
     const probe = timeout(r.state, t0 + 24)
-    assert.deepEqual(probe.actions, [{ type: 'sendBlocks', first: 5, count: 1, offset: 2048, length: 512 }, { type: 'armTimer', ms: 1976 }])
-    r = timeout(probe.state, t0 + 2000)
-    // The window again, and one block more: a receiver whose ACKs were all lost waits for block 9.
-    assert.deepEqual(blocksOf(r.actions), { first: 5, count: 5, offset: 2048, length: 2560 })
+    const past = i === 0 ? 10 : 14
+    assert.deepEqual(probe.actions, [{ type: 'sendBlocks', first: past, count: 1, offset: (past - 1) * 512, length: 512 }, { type: 'armTimer', ms: 24 }])
+    // Unanswered: two windows from the window's start at once, then the rest of the timeout.
+    const early = timeout(probe.state, t0 + 48)
+    assert.deepEqual(early.actions, [{ type: 'sendBlocks', first: 5, count: 8, offset: 2048, length: 4096 }, { type: 'armTimer', ms: 1952 }])
+    assert.equal(early.state.attempts, i, 'an early resend is not a timeout')
+    r = timeout(early.state, t0 + 2000)
+    assert.deepEqual(blocksOf(r.actions), { first: 5, count: 8, offset: 2048, length: 4096 })
+    assert.equal(r.state.attempts, i + 1)
   }
-  assert.equal(r.state.retransmits, 3 + 4 + 5 + 5) // probes, then 5..8 once, then 5..9 twice
-  const probe = timeout(r.state)
-  const end = finished(timeout(probe.state).actions)
+  // Blocks sent again: 3 probes; 5..8 of the first early 5..12 (9..12 were new), then 8 at each resend after.
+  assert.equal(r.state.retransmits, 3 + 4 + 8 * 5)
+  const end = finished(timeout(timeout(timeout(r.state).state).state).actions)
   assert.ok(end !== undefined && !end.ok)
-  assert.match(end.reason, /no ACK of block 9 after 3 retransmissions/)
-  // The probe was answered: the receiver had lost only the tail and ACKs what it holds, so only the tail is resent.
-  let t = ack(startTransfer('f', 5000, opts(['windowsize', '4']), LIMITS, 0).state, 0)
-  t = timeout(t.state, 100)
-  t = ack(t.state, 3, 101)
-  assert.deepEqual(blocksOf(t.actions), { first: 4, count: 4, offset: 1536, length: 2048 })
+  assert.match(end.reason, /no ACK of block 12 after 3 retransmissions/)
+})
+
+test('windowed: every answer to a probe says where to resume', () => {
+  const probed = (): TransferState => timeout(ack(startTransfer('f', 10_000, opts(['windowsize', '4']), LIMITS, 0).state, 0).state, 100).state
+  // The receiver had the whole window (its ACK was lost): the next window follows.
+  let t = ack(probed(), 4, 101)
+  assert.deepEqual(blocksOf(t.actions), { first: 5, count: 4, offset: 2048, length: 2048 })
   assert.equal(t.state.srtt, 0, 'a probed window is not a round-trip sample (Karn)')
+  // It lost the tail: only the tail is resent.
+  t = ack(probed(), 3, 101)
+  assert.deepEqual(blocksOf(t.actions), { first: 4, count: 4, offset: 1536, length: 2048 })
+  // It has nothing of the window: the whole window again, even where a duplicate would be ignored.
+  t = ack({ ...probed(), quietFor: 1 }, 0, 101)
+  assert.deepEqual(blocksOf(t.actions), { first: 1, count: 4, offset: 0, length: 2048 })
+  assert.deepEqual(ack({ ...probed(), probes: 0, quietFor: 1 }, 0, 101).actions, [], 'without a probe that duplicate is the stale kind')
+  // At the end of the file no block lies two past the window: its first block is the probe.
+  let end = ack(startTransfer('f', 5000, opts(['windowsize', '4']), LIMITS, 0).state, 0)
+  end = ack(end.state, 4, 6) // window 5..8 of 10 blocks: 10 exists
+  assert.equal(blocksOf(timeout(end.state, 30).actions)?.first, 10)
+  end = ack(end.state, 8, 12) // window 9..10: nothing past it
+  assert.deepEqual(blocksOf(timeout(end.state, 40).actions), { first: 9, count: 1, offset: 4096, length: 512 })
 })
 
 test('an ERROR from the client ends the transfer; nothing happens after the end', () => {

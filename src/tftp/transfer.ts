@@ -99,9 +99,9 @@ export type TransferState = {
   readonly dupResentFor: number
   /** A base whose duplicate ACKs are ignored: the window before it went out twice (see onAck). */
   readonly quietFor: number
-  /** When the current window went out, and whether its tail probe has been sent (see onTimeout). */
+  /** When the current window went out, and how far its tail probing has gone (see onTimeout): 0 none, 1 the probe, 2 the early resend. */
   readonly sentAt: number
-  readonly probed: boolean
+  readonly probes: 0 | 1 | 2
   /** Smoothed time from a window to its ACK, in ms (0 until measured). */
   readonly srtt: number
   readonly retransmits: number
@@ -172,7 +172,7 @@ export function startTransfer (file: string, size: number, options: readonly Tft
     dupResentFor: 0,
     quietFor: 0,
     sentAt: now,
-    probed: false,
+    probes: 0,
     srtt: 0,
     retransmits: 0,
     startedAt: now,
@@ -190,9 +190,9 @@ function probeDelay (s: TransferState): number {
   return Math.min(s.timeoutMs, s.srtt === 0 ? PROBE_FIRST_MS : Math.max(PROBE_MIN_MS, Math.ceil(4 * s.srtt)))
 }
 
-function sendWindow (s: TransferState, from: number, now: number, extra: Partial<TransferState> = {}, oneMore = false): Step {
+function sendWindow (s: TransferState, from: number, now: number, extra: Partial<TransferState> = {}, twice = false): Step {
   const { blksize, windowsize } = s.negotiated
-  const count = Math.min(windowsize + (oneMore ? 1 : 0), s.totalBlocks - from + 1)
+  const count = Math.min(windowsize * (twice ? 2 : 1), s.totalBlocks - from + 1)
   const offset = (from - 1) * blksize
   const length = Math.max(0, Math.min(count * blksize, s.size - offset))
   const last = from + count - 1
@@ -206,7 +206,7 @@ function sendWindow (s: TransferState, from: number, now: number, extra: Partial
     highest: Math.max(s.highest, last),
     retransmits: s.retransmits + resent,
     sentAt: now,
-    probed: false
+    probes: 0
   }
   const ms = windowsize > 1 ? probeDelay(state) : s.timeoutMs
   return { state, actions: [{ type: 'sendBlocks', first: from, count, offset, length }, { type: 'armTimer', ms }] }
@@ -229,13 +229,20 @@ export function summarize (s: TransferState, now: number): TransferSummary {
   }
 }
 
-/** Why a transfer gave up waiting: shared with the native lock-step loop, which reports the same ends. */
+/** RFC 1350 §6: the final ACK is the one packet nobody retransmits for; if it is lost, the client may well have everything. */
+const ALL_SENT = ' (every block was sent: the client may have the whole file)'
+
+/** Why a transfer gave up waiting: shared with the native lock-step engine, which reports the same ends. */
 export function gaveUpReason (negotiating: boolean, sentEnd: number, totalBlocks: number, retries: number): string {
   const what = negotiating ? 'ACK of the OACK' : `ACK of block ${sentEnd}`
-  // RFC 1350 §6: the final ACK is the one packet nobody retransmits for; if it is lost, the client
-  // may well have everything. Say so rather than call the transfer a plain failure.
-  const tail = !negotiating && sentEnd === totalBlocks ? ' (every block was sent: the client may have the whole file)' : ''
-  return `no ${what} after ${retries} retransmissions${tail}`
+  // Say so rather than call the transfer a plain failure.
+  return `no ${what} after ${retries} retransmissions${!negotiating && sentEnd >= totalBlocks ? ALL_SENT : ''}`
+}
+
+/** Why a transfer ended when the client's side answered ICMP port unreachable: a client that has
+ * the whole file and exited before its final ACK arrived looks exactly like this. */
+export function clientGoneReason (sending: boolean, sentEnd: number, totalBlocks: number): string {
+  return `the client went away (ICMP port unreachable)${sending && sentEnd >= totalBlocks ? ALL_SENT : ''}`
 }
 
 /** The end of a transfer the client stopped with an ERROR (RFC 1350 §7). */
@@ -277,7 +284,7 @@ function onAck (s: TransferState, wire: number, now: number): Step {
     // receiver answers it with a stale ACK of `acked`: that must not count as a loss (below).
     const quietFor = s.dupResentFor === s.base ? acked + 1 : s.quietFor
     // Karn's rule: time only windows that went out once and were answered without help.
-    const clean = !s.probed && s.attempts === 0 && s.dupResentFor !== s.base
+    const clean = s.probes === 0 && s.attempts === 0 && s.dupResentFor !== s.base
     const srtt = !clean ? s.srtt : s.srtt === 0 ? now - s.sentAt : 0.875 * s.srtt + 0.125 * (now - s.sentAt)
     return sendWindow(s, acked + 1, now, { attempts: 0, quietFor, srtt })
   }
@@ -287,35 +294,57 @@ function onAck (s: TransferState, wire: number, now: number): Step {
   // most once per window, and not for the window after a resent one: there the duplicate is the
   // receiver's answer to our extra copy, and resending again would double every window from then on
   // (the Sorcerer's Apprentice again, one window at a time; seen with atftp under 1% loss).
-  if (s.negotiated.windowsize === 1 || s.dupResentFor === s.base || s.quietFor === s.base) return { state: s, actions: [] }
+  // The answer to the probe is never a stale echo: it says the receiver has nothing of the window.
+  if (s.negotiated.windowsize === 1 || (s.probes !== 1 && (s.dupResentFor === s.base || s.quietFor === s.base))) return { state: s, actions: [] }
   return sendWindow(s, s.base, now, { dupResentFor: s.base })
 }
 
 function onTimeout (s: TransferState, now: number): Step {
-  if (s.phase === Phase.SENDING && s.negotiated.windowsize > 1 && !s.probed) return probe(s, now)
+  if (s.phase === Phase.SENDING && s.negotiated.windowsize > 1 && s.probes < 2) return s.probes === 0 ? probe(s, now) : earlyResend(s, now)
   if (s.attempts >= s.retries) return finish(s, s.base, false, gaveUpReason(s.phase === Phase.NEGOTIATING, s.sentEnd, s.totalBlocks, s.retries), now)
   const attempts = s.attempts + 1
   if (s.phase === Phase.NEGOTIATING && s.oack !== undefined) {
     return { state: { ...s, attempts }, actions: [{ type: 'send', packet: s.oack }, { type: 'armTimer', ms: s.timeoutMs }] }
   }
-  // RFC 1350 §2 / RFC 7440 §4: on timeout the sender resends the unacknowledged window. Windowed,
-  // with one block more: a receiver that has the whole window but whose ACKs were all lost waits for
-  // exactly that block, and atftp ignores everything else (and its own timer restarts on each).
+  // RFC 1350 §2 / RFC 7440 §4: on timeout the sender resends the unacknowledged window; windowed,
+  // two windows' worth (see earlyResend), which also reaches a receiver that has the whole window and
+  // waits for the block after it because all its ACKs were lost.
   return sendWindow(s, s.base, now, { attempts }, s.negotiated.windowsize > 1)
 }
 
 /**
  * A window's last block, its ACK, or the receiver's one "I have a gap" ACK can be lost with nothing
  * to tell either side: the receiver only speaks up on a gap (RFC 7440 §4) and would otherwise wait
- * for its own timeout. So, a few round trips after a window, resend its first block, as TCP's tail
- * loss probe does (RFC 8985 §7): to a receiver that already has it, it is a duplicate, answered with
- * an ACK of the last block it holds in order (RFC 1350 receivers re-ACK duplicates; atftp does), and
- * that ACK says exactly where to resume. To one that lost it, it is the missing block.
+ * for its own timeout. So, a few round trips after a window, send a probe, as TCP's tail loss probe
+ * does (RFC 8985 §7), chosen so that every receiver answers it with an ACK of the last block it holds
+ * in order, which says exactly where to resume: the block two past the window's end. Whether the
+ * receiver has the whole window (its ACK was lost) or lost its tail, that block is a gap, and gaps
+ * are always answered (atftp: "got wrong block, sending extra ACK"). A duplicate is not: atftp
+ * re-ACKs only a duplicate of the first block of its own window, and after a loss our windows no
+ * longer line up with its. Near the end of the file, where no such block exists, the window's first
+ * block is the probe: to a receiver that lost it, it is the missing block.
  */
 function probe (s: TransferState, now: number): Step {
   const rest = Math.max(1, s.timeoutMs - (now - s.sentAt))
-  const state: TransferState = { ...s, probed: true, retransmits: s.retransmits + 1 }
-  return { state, actions: [blockAction(s, s.base), { type: 'armTimer', ms: rest }] }
+  const state: TransferState = { ...s, probes: 1, retransmits: s.retransmits + 1 }
+  const past = s.sentEnd + 2
+  return { state, actions: [blockAction(s, past <= s.totalBlocks ? past : s.base), { type: 'armTimer', ms: Math.min(probeDelay(s), rest) }] }
+}
+
+/**
+ * The probe went unanswered too: either it was lost, or the receiver already spent its one word on
+ * this gap (atftp sends a single "extra ACK" per missing block and ignores everything else until that
+ * block comes, so a lost extra ACK leaves it silent until its own timeout). Only the block it waits
+ * for moves it, and that is somewhere in the window or just past it. So send from the window's start
+ * now rather than at the timeout, once per window, and two windows' worth: a receiver ACKs a window
+ * after its last ACK (atftp counts from its extra ACKs too, which we may never have seen), so blocks
+ * up to a window past what we sent may be needed before it speaks. The timeout and its count stand.
+ */
+function earlyResend (s: TransferState, now: number): Step {
+  const next = sendWindow(s, s.base, now, { dupResentFor: s.base }, true)
+  const rest = Math.max(1, s.timeoutMs - (now - s.sentAt))
+  const actions = next.actions.map((a): TransferAction => a.type === 'armTimer' ? { type: 'armTimer', ms: rest } : a)
+  return { state: { ...next.state, sentAt: s.sentAt, probes: 2 }, actions }
 }
 
 function blockAction (s: TransferState, block: number): TransferAction {
