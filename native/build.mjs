@@ -1,4 +1,4 @@
-// Builds the native lock-step TFTP loop (native/tftp-lockstep.c) into native/build/, at `npm install`.
+// Builds the native lock-step TFTP engine (native/tftp-lockstep.c) into native/build/, at `npm install`.
 // Optional by design: without a C compiler or Node's headers the server still runs, and lock-step
 // transfers go through the event loop instead (the server says so at start). So this never fails
 // the install; it says what is missing. `node native/build.mjs --require` fails instead (CI uses it).
@@ -23,7 +23,7 @@ function headers () {
 }
 
 function give (why) {
-  const message = `anvil: native TFTP lock-step loop not built (${why}); lock-step TFTP will use the event loop`
+  const message = `anvil: native TFTP lock-step engine not built (${why}); lock-step TFTP will use the event loop`
   if (required) {
     console.error(message)
     process.exit(1)
