@@ -32,6 +32,7 @@ function give (why) {
   process.exit(0)
 }
 
+if (process.platform !== 'linux') give(`it uses epoll and eventfd, which ${process.platform} does not have`)
 const include = headers()
 if (include === undefined) give('no node_api.h: install Node\'s headers (Debian: they come with nodejs; or set npm_config_nodedir)')
 const cc = process.env.CC ?? 'cc'
