@@ -330,8 +330,9 @@ static void *engine_main (void *arg) {
     if (woken) take_queued(e, now);
     if (datagrams > 0) {
       if (polling) backoff = 0; /* a hit: clients answer within the budget */
+      const unsigned spin_us = atomic_load_explicit(&e->spin_us, memory_order_relaxed);
       if (skip > 0) skip--;
-      else if (atomic_load_explicit(&e->spin_us, memory_order_relaxed) > 0) poll_until = now + atomic_load_explicit(&e->spin_us, memory_order_relaxed) / 1e3;
+      else if (spin_us > 0) poll_until = now + spin_us / 1e3;
     } else if (polling && now >= poll_until) {
       if (backoff < 8) backoff++; /* a miss: nothing came within the budget */
       skip = (1u << backoff) - 1;
