@@ -45,6 +45,9 @@ export class NativeLockstepSession {
   readonly #handle: LockstepHandle
   #abortReason: string | undefined
   #ended = false
+  #reported!: () => void
+  /** Settles once the engine has reported and onEnd has run (an abort reports asynchronously). */
+  readonly done = new Promise<void>((resolve) => { this.#reported = resolve })
 
   /** Throws when the transfer's socket cannot be made (the caller answers the client with an error). */
   constructor (engine: LockstepEngine, at: { host: string, peerAddress: string, peerPort: number }, data: Buffer, state: TransferState,
@@ -59,8 +62,12 @@ export class NativeLockstepSession {
       oack: state.oack
     }, (result) => {
       this.#ended = true
-      if (result.strays > 0) onStrays(result.strays)
-      onEnd(lockstepEnd(state, result, performance.now(), this.#abortReason))
+      try {
+        if (result.strays > 0) onStrays(result.strays)
+        onEnd(lockstepEnd(state, result, performance.now(), this.#abortReason))
+      } finally {
+        this.#reported()
+      }
     })
   }
 

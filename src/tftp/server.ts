@@ -200,24 +200,15 @@ class TftpServer implements TftpService {
       this.#transfers.delete(key)
       return undefined
     }
-    let reported!: () => void
-    const ended = new Promise<void>((resolve) => { reported = resolve })
-    this.#nativeEnds.add(ended)
-    try {
-      return new NativeLockstepSession(engine, { host: splitListen(this.#opts.listen).host, peerAddress: rinfo.address, peerPort: rinfo.port }, data, first.state,
-        (end) => {
-          this.#nativeEnds.delete(ended)
-          reported()
-          this.#finished(key, rinfo, end)
-        },
-        (count) => {
-          this.#stats.malformed += count
-          this.#log.debug({ peer: key, count }, 'ignored stray datagrams on a tftp transfer socket')
-        })
-    } catch (err) {
-      this.#nativeEnds.delete(ended)
-      throw err
-    }
+    const session = new NativeLockstepSession(engine, { host: splitListen(this.#opts.listen).host, peerAddress: rinfo.address, peerPort: rinfo.port }, data, first.state,
+      (end) => { this.#finished(key, rinfo, end) },
+      (count) => {
+        this.#stats.malformed += count
+        this.#log.debug({ peer: key, count }, 'ignored stray datagrams on a tftp transfer socket')
+      })
+    this.#nativeEnds.add(session.done)
+    void session.done.then(() => this.#nativeEnds.delete(session.done))
+    return session
   }
 
   /** Any other transfer: its own connected dgram socket, driven by the state machine on the event loop. */
