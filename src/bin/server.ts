@@ -21,6 +21,9 @@ import { ensureAdminToken } from './data-dir-secrets.ts'
 import { wirePower } from './wire-power.ts'
 import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
 import { DiscoveryService } from '../provisioning/discovery-service.ts'
+import { AgentService } from '../provisioning/agent-service.ts'
+import { LifecycleService } from '../provisioning/lifecycle-service.ts'
+import { SqliteLifecycleStore } from '../db/lifecycle-store.ts'
 import { BOOTENV_INITRD, BOOTENV_KERNEL } from '../boot/ipxe-script.ts'
 import { createProvisioningService } from '../grpc/provisioning-server.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
@@ -66,7 +69,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   // Discovery is told of power changes (an agent cut off by a power-off or reset ends its session);
   // it is built below, and power actions only happen once the server is up.
   const { registry, power, openSessions, close: closePower } = wirePower(config, dataDir, db, machines, timeline, log,
-    async (machineId, action) => { await discovery.machinePowerChanged(machineId, action) })
+    async (machineId, action) => { await agents.machinePowerChanged(machineId, action) })
 
   const bootRoot = resolve(config.bootAssets)
   if (!existsSync(bootRoot)) {
@@ -78,13 +81,24 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const server = config.server.address === undefined ? detectServerAddress(config.dhcp.interface) : { address: config.server.address, how: 'server.address' }
   log.info({ address: server.address, how: server.how }, 'machines reach this server at this address')
 
-  const discovery = new DiscoveryService({
+  const discoveryStore = new SqliteDiscoveryStore(db)
+  const lifecycle = new LifecycleService({ machines, store: new SqliteLifecycleStore(db, store), timeline, clock: systemClock })
+  const agents = new AgentService({
     machines,
-    store: new SqliteDiscoveryStore(db),
+    lifecycle,
+    store: discoveryStore,
     events: timeline,
     clock: systemClock,
     tokenTtlMs: config.discovery.tokenTtl,
-    autoAccept: config.discovery.autoAccept,
+    autoAccept: config.discovery.autoAccept
+  })
+  const discovery = new DiscoveryService({
+    machines,
+    lifecycle,
+    agents,
+    store: discoveryStore,
+    events: timeline,
+    clock: systemClock,
     // A wipe for a machine whose agent is away: through its BMC, PXE next and power on if off.
     bootForTask: async (machineId) => {
       const machine = await machines.get(machineId)
@@ -97,7 +111,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   // The agent pins this certificate by the fingerprint in its kernel command line.
   const cert = await ensureServerCertificate(dataDir, { ip: server.address })
   log.info({ fingerprint: cert.fingerprint }, 'provisioning gRPC certificate (agents pin this SHA-256)')
-  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: discovery, tls: cert, log })
+  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: agents, tls: cert, log })
 
   let httpPort = 0
   const bootenvBuilt = async (): Promise<boolean> => {
@@ -110,13 +124,14 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   }
   const bootApp = buildBootApp({
     machines,
+    lifecycle,
     assets,
     events: timeline,
     baseUrl: () => baseUrl(),
     capabilities: { recheckSeconds: 30 },
     agent: {
       available: bootenvBuilt,
-      prepare: async (machineId) => ({ grpc: `${server.address}:${grpc.address().port}`, token: await discovery.issueToken(machineId), fingerprint: cert.fingerprint })
+      prepare: async (machineId, peerIp) => ({ grpc: `${server.address}:${grpc.address().port}`, token: await agents.issueToken(machineId, peerIp), fingerprint: cert.fingerprint })
     },
     cache,
     log
@@ -128,7 +143,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),
     ...(dhcp === undefined ? [] : counterFamilies('dhcp', dhcp.stats())),
     { name: 'anvil_ipmi_sessions', help: 'IPMI RMCP+ sessions held open to BMCs (reused across commands)', type: 'gauge', samples: [{ value: openSessions() }] },
-    { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: discovery.connectedAgents }] }
+    { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: agents.connectedAgents }] }
   ]
   const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery }), config.api.listen)
 

@@ -1,5 +1,5 @@
 import type { Machine } from '../inventory/machine.ts'
-import type { BootDecision } from '../provisioning/boot-decision.ts'
+import type { BootPlan } from '../provisioning/boot-planner.ts'
 
 /**
  * The iPXE settings a machine reports on every script request. iPXE expands them before the
@@ -20,11 +20,6 @@ const IDENTITY_QUERY = [
 /** The URL iPXE re-requests with its identity filled in. */
 export function identityUrl (baseUrl: string): string {
   return `${baseUrl}/boot.ipxe?${IDENTITY_QUERY}`
-}
-
-/** iPXE `echo` prints its arguments literally except for ${...}; keep messages free of those. */
-function echoSafe (text: string): string {
-  return text.replace(/\$\{/g, '$ {').replace(/[\r\n]+/g, ' ')
 }
 
 /**
@@ -54,13 +49,33 @@ export type AgentBoot = {
 export const BOOTENV_KERNEL = 'bootenv/vmlinuz'
 export const BOOTENV_INITRD = 'bootenv/initramfs.zst'
 
-/** The machine's script, rendered from the boot decision (`agent` is required for a bootenv decision). */
-export function renderMachineScript (machine: Machine, decision: BootDecision, baseUrl: string, agent?: AgentBoot): string {
+/**
+ * What a script may say about the machine: its id (ours, `m-` and base32) and its state (a
+ * lifecycle name). Anything else is refused: nothing a machine reported ever reaches a script.
+ */
+const SCRIPT_SAFE = /^[a-z0-9-]{1,64}$/
+
+/** Values that go into kernel arguments: base64url tokens, hex, host:port. */
+const ARG_SAFE = /^[A-Za-z0-9_.:[\]-]{1,512}$/
+
+function safe (value: string, pattern: RegExp, what: string): string {
+  if (!pattern.test(value)) throw new Error(`refusing to render ${what} ${JSON.stringify(value)} into an iPXE script`)
+  return value
+}
+
+/**
+ * The machine's script, rendered from the boot plan (`agent` is required when the plan runs the
+ * agent). Every line is fixed text, the plan's fixed message, or a value checked against a strict
+ * pattern: iPXE runs `;`, `&&` and `||` as command separators, so free text never goes in.
+ */
+export function renderMachineScript (machine: Pick<Machine, 'id' | 'state'>, decision: BootPlan, baseUrl: string, agent?: AgentBoot): string {
+  const id = safe(machine.id, SCRIPT_SAFE, 'machine id')
+  const state = safe(machine.state, SCRIPT_SAFE, 'state')
   const head = [
     '#!ipxe',
-    `# Anvil: machine ${machine.id}, state ${machine.state}`,
-    `echo Anvil: this is machine ${machine.id} (${machine.state})`,
-    `echo Anvil: ${echoSafe(decision.reason)}`
+    `# Anvil: machine ${id}, state ${state}`,
+    `echo Anvil: this is machine ${id} (${state})`,
+    `echo Anvil: ${decision.message}`
   ]
   switch (decision.kind) {
     case 'wait':
@@ -74,6 +89,7 @@ export function renderMachineScript (machine: Machine, decision: BootDecision, b
     case 'local-disk':
       // `exit` hands control back to the firmware, which tries its next boot device (the disk).
       return [...head, 'exit', ''].join('\n')
+    case 'install':
     case 'bootenv': {
       if (agent === undefined) throw new Error('a bootenv script needs the agent\'s token and server')
       const initrdName = BOOTENV_INITRD.slice(BOOTENV_INITRD.lastIndexOf('/') + 1)
@@ -81,7 +97,7 @@ export function renderMachineScript (machine: Machine, decision: BootDecision, b
       // BOOTIF: the NIC iPXE booted from (netX), in pxelinux's format, for the environment's DHCP.
       /* eslint-disable-next-line no-template-curly-in-string -- an iPXE setting */
       const bootif = 'BOOTIF=01-${netX/mac:hexhyp}'
-      const args = [`initrd=${initrdName}`, `anvil.grpc=${agent.grpc}`, `anvil.token=${agent.token}`, `anvil.fingerprint=${agent.fingerprint}`, bootif, 'console=ttyS0', 'panic=-1', 'quiet']
+      const args = [`initrd=${initrdName}`, `anvil.grpc=${safe(agent.grpc, ARG_SAFE, 'gRPC endpoint')}`, `anvil.token=${safe(agent.token, ARG_SAFE, 'token')}`, `anvil.fingerprint=${safe(agent.fingerprint, ARG_SAFE, 'fingerprint')}`, bootif, 'console=ttyS0', 'panic=-1', 'quiet']
       return [
         ...head,
         `kernel ${baseUrl}/assets/${BOOTENV_KERNEL} ${args.join(' ')}`,

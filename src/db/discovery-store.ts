@@ -1,12 +1,14 @@
 import { and, asc, eq, inArray } from 'drizzle-orm'
 import type { HardwareReport } from '../provisioning/agent-gateway.ts'
+import type { MachineState } from '../inventory/machine.ts'
 import type { DiscoveryStore, EraseReportRecord, StoredTask, TaskKind, TaskState, TokenRefusal } from '../provisioning/discovery-ports.ts'
 import type { Db } from './open.ts'
-import { agentTokens, eraseReports, machineHardware, tasks } from './schema.ts'
+import { agentTokens, eraseReports, machineHardware, machines, tasks } from './schema.ts'
 
 type TaskRow = typeof tasks.$inferSelect
 
-function toTask (r: TaskRow): StoredTask {
+/** A task row as the domain sees it. */
+export function toTask (r: TaskRow): StoredTask {
   return { ...r, kind: r.kind as TaskKind, state: r.state as TaskState, params: JSON.parse(r.params) as StoredTask['params'] }
 }
 
@@ -52,8 +54,24 @@ export class SqliteDiscoveryStore implements DiscoveryStore {
     return this.#db.select().from(tasks).where(cond).orderBy(asc(tasks.createdAt), asc(tasks.id)).all().map(toTask)
   }
 
-  async updateTask (id: string, patch: Partial<Pick<StoredTask, 'state' | 'error' | 'startedAt' | 'finishedAt'>>): Promise<void> {
+  async updateTask (id: string, patch: Partial<Pick<StoredTask, 'state' | 'error' | 'startedAt' | 'finishedAt' | 'sessionId' | 'cancelRequestedAt'>>): Promise<void> {
     this.#db.update(tasks).set(patch).where(eq(tasks.id, id)).run()
+  }
+
+  async claimNextTask (machineId: string, sessionId: string, now: number, allowed: Readonly<Record<TaskKind, readonly MachineState[]>>): Promise<StoredTask | undefined> {
+    return this.#db.transaction((tx) => {
+      // The machine's state is read in the same transaction that hands the task out: a wipe is
+      // never given to an agent once the machine left wiping (rejected, cancelled, maintenance).
+      const m = tx.select({ state: machines.state }).from(machines).where(eq(machines.id, machineId)).get()
+      if (m === undefined) return undefined
+      const kinds = (Object.keys(allowed) as TaskKind[]).filter(k => allowed[k].includes(m.state as MachineState))
+      if (kinds.length === 0) return undefined
+      const row = tx.select().from(tasks).where(and(eq(tasks.machineId, machineId), eq(tasks.state, 'queued'), inArray(tasks.kind, kinds)))
+        .orderBy(asc(tasks.createdAt), asc(tasks.id)).limit(1).get()
+      if (row === undefined) return undefined
+      tx.update(tasks).set({ state: 'running', startedAt: now, sessionId }).where(and(eq(tasks.id, row.id), eq(tasks.state, 'queued'))).run()
+      return toTask({ ...row, state: 'running', startedAt: now, sessionId })
+    })
   }
 
   async addEraseReports (reports: readonly EraseReportRecord[]): Promise<void> {

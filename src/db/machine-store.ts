@@ -37,6 +37,7 @@ export class SqliteMachineStore implements MachineStore {
       ...row,
       uuidStatus: row.uuidStatus as UuidStatus,
       state: row.state as MachineState,
+      heldState: row.heldState as MachineState | null,
       macs: this.#macsOf(row.id)
     }
   }
@@ -84,6 +85,9 @@ export class SqliteMachineStore implements MachineStore {
   async create (machine: NewMachine, macs: readonly string[]): Promise<Machine> {
     this.#db.transaction((tx) => {
       tx.insert(machines).values(machine).run()
+      // A MAC already held is another machine's: refuse (the caller re-reads), never move it.
+      const held = macs.length === 0 ? undefined : tx.select({ mac: machineMacs.mac, id: machineMacs.machineId }).from(machineMacs).where(inArray(machineMacs.mac, [...macs])).get()
+      if (held !== undefined) throw new CodedError('ERR_MACHINE_EXISTS', `MAC ${held.mac} already belongs to machine ${held.id}`, { id: held.id })
       this.#linkMacs(machine.id, macs, machine.createdAt)
     })
     return this.#getSync(machine.id) as Machine

@@ -22,6 +22,8 @@ export const machines = sqliteTable('machines', {
   ip: text('ip'),
   state: text('state').notNull(),
   stateReason: text('state_reason'),
+  /** In maintenance: the lifecycle state to return to when it ends; null otherwise. */
+  heldState: text('held_state'),
   createdAt: integer('created_at').notNull(),
   updatedAt: integer('updated_at').notNull(),
   lastSeenAt: integer('last_seen_at').notNull()
@@ -57,7 +59,9 @@ export const events = sqliteTable('events', {
   data: text('data')
 }, (t) => [
   index('events_machine').on(t.machineId, t.id),
-  index('events_unattached_mac').on(t.mac, t.machineId)
+  index('events_unattached_mac').on(t.mac, t.machineId),
+  // Retention deletes by age.
+  index('events_at').on(t.at)
 ])
 
 /**
@@ -119,20 +123,42 @@ export const agentTokens = sqliteTable('agent_tokens', {
   machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
   issuedAt: integer('issued_at').notNull(),
   expiresAt: integer('expires_at').notNull(),
-  usedAt: integer('used_at')
+  usedAt: integer('used_at'),
+  /** The address that fetched the boot script carrying this token: the only one it works from. */
+  peerIp: text('peer_ip')
 }, (t) => [index('agent_tokens_machine').on(t.machineId)])
+
+/**
+ * An agent's session credential, handed out in its welcome after the boot token was spent: with
+ * it the agent reconnects after a server restart or a network blip and carries on with its task.
+ * Bound to one machine and one address, bounded in time (renewed at each reconnect); only a
+ * SHA-256 of it is kept.
+ */
+export const agentSessions = sqliteTable('agent_sessions', {
+  credentialHash: text('credential_hash').primaryKey(),
+  /** Stable across reconnects: tasks are handed to a session, and only it may report on them. */
+  sessionId: text('session_id').notNull(),
+  machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
+  peerIp: text('peer_ip'),
+  issuedAt: integer('issued_at').notNull(),
+  expiresAt: integer('expires_at').notNull()
+}, (t) => [index('agent_sessions_machine').on(t.machineId)])
 
 /** Work for a machine's agent (wipe, reboot, power off): queued until an agent takes it. */
 export const tasks = sqliteTable('tasks', {
   id: text('id').primaryKey(),
   machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
-  /** wipe | reboot | powerOff */
+  /** wipe | install | reboot | powerOff */
   kind: text('kind').notNull(),
   /** JSON: the task's parameters (method, disks). */
   params: text('params').notNull(),
-  /** queued | running | done | failed */
+  /** queued | running | done | failed | cancelled */
   state: text('state').notNull(),
   error: text('error'),
+  /** The agent session the task was handed to: only that session may report progress or a result. */
+  sessionId: text('session_id'),
+  /** An operator cancelled it while it ran: the agent is told to stop at its next safe point. */
+  cancelRequestedAt: integer('cancel_requested_at'),
   createdAt: integer('created_at').notNull(),
   startedAt: integer('started_at'),
   finishedAt: integer('finished_at')

@@ -8,7 +8,7 @@ import { buildBootApp } from './boot-app.ts'
 import { BootAssets } from '../boot/assets.ts'
 import { FileCache } from '../boot/file-cache.ts'
 import { createLogger } from '../log/logger.ts'
-import { makeInventory } from '../../test/helpers/inventory.ts'
+import { makeInventory, makeProvisioning } from '../../test/helpers/inventory.ts'
 import { assertGolden } from '../../test/helpers/golden.ts'
 
 const GOLDEN = join(import.meta.dirname, '../../test/fixtures/ipxe')
@@ -19,7 +19,8 @@ describe('boot app', () => {
   const outside = mkdtempSync(join(tmpdir(), 'anvil-outside-'))
   const payload = randomBytes(3 * 1024 * 1024 + 17)
   const inv = makeInventory()
-  const app = buildBootApp({ machines: inv.machines, assets: new BootAssets(root), events: inv.timeline, baseUrl: () => BASE, capabilities: { recheckSeconds: 30 }, log: createLogger('silent') })
+  const prov = makeProvisioning(inv)
+  const app = buildBootApp({ machines: inv.machines, lifecycle: prov.lifecycle, assets: new BootAssets(root), events: inv.timeline, baseUrl: () => BASE, capabilities: { recheckSeconds: 30 }, log: createLogger('silent') })
 
   before(() => {
     writeFileSync(join(root, 'snponly.efi'), payload)
@@ -64,6 +65,7 @@ describe('boot app', () => {
     const tokens: string[] = []
     const withAgent = buildBootApp({
       machines: inv.machines,
+      lifecycle: prov.lifecycle,
       assets: new BootAssets(root),
       events: inv.timeline,
       baseUrl: () => BASE,
@@ -90,7 +92,7 @@ describe('boot app', () => {
       assert.match(events.at(-1)?.message ?? '', /served the bootenv script/)
       assert.ok(!JSON.stringify(events).includes(tokens[0] as string), 'tokens stay out of the timeline')
       // A rejected machine boots its disk, bootenv or not.
-      await inv.machines.transition(machine.id, 'rejected', 'test')
+      await prov.discovery.reject(machine.id)
       assert.match((await withAgent.inject({ url })).body, /\nexit\n/)
       assert.equal(tokens.length, 2)
     } finally {
@@ -104,7 +106,7 @@ describe('boot app', () => {
     assert.equal(res.json().error.code, 'ERR_INVALID_MAC')
   })
 
-  const cachedApp = buildBootApp({ machines: inv.machines, assets: new BootAssets(root), events: inv.timeline, baseUrl: () => BASE, capabilities: { recheckSeconds: 30 }, cache: new FileCache({ maxFileBytes: 8 << 20, maxBytes: 16 << 20 }), log: createLogger('silent') })
+  const cachedApp = buildBootApp({ machines: inv.machines, lifecycle: prov.lifecycle, assets: new BootAssets(root), events: inv.timeline, baseUrl: () => BASE, capabilities: { recheckSeconds: 30 }, cache: new FileCache({ maxFileBytes: 8 << 20, maxBytes: 16 << 20 }), log: createLogger('silent') })
   after(async () => { await cachedApp.close() })
 
   for (const [label, which] of [['streamed from disk', app], ['from the memory cache', cachedApp]] as const) {

@@ -6,12 +6,16 @@ import { isCodedError } from '../lib/errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MachineService } from '../inventory/machine-service.ts'
 import type { Timeline } from '../inventory/timeline.ts'
-import { decideBoot, type BootCapabilities } from '../provisioning/boot-decision.ts'
+import { planBoot, runsAgent, type BootCapabilities } from '../provisioning/boot-planner.ts'
+import type { LifecycleService } from '../provisioning/lifecycle-service.ts'
+import { MachineState } from '../inventory/machine.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { sendAsset } from './static-file.ts'
 
 export type BootAppDeps = {
   readonly machines: MachineService
+  /** An enrolled machine's first boot is a lifecycle event (enrolled → discovered). */
+  readonly lifecycle: LifecycleService
   readonly assets: BootAssets
   /** The timeline; script decisions are flushed before the script is sent. */
   readonly events: Timeline
@@ -29,8 +33,11 @@ export type BootAppDeps = {
 export interface AgentBootProvider {
   /** The kernel and initramfs exist (checked per request, so a build lands without a restart). */
   available (): Promise<boolean>
-  /** A single-use token for this machine, the gRPC endpoint and the certificate fingerprint. */
-  prepare (machineId: string): Promise<AgentBoot>
+  /**
+   * A single-use token for this machine, bound to the address that fetched the script, with the
+   * gRPC endpoint and the certificate fingerprint.
+   */
+  prepare (machineId: string, peerIp: string): Promise<AgentBoot>
 }
 
 type ScriptQuery = Partial<Record<'uuid' | 'mac' | 'serial' | 'manufacturer' | 'product' | 'platform' | 'buildarch', string>>
@@ -60,18 +67,29 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
       return renderChainScript(deps.baseUrl())
     }
     const q = req.query
-    const { machine, created } = await deps.machines.registerBoot({
+    const registered = await deps.machines.registerBoot({
       mac, uuid: present(q.uuid), serial: present(q.serial), manufacturer: present(q.manufacturer), product: present(q.product), platform: present(q.platform), buildarch: present(q.buildarch), ip
     })
+    const { created } = registered
+    let machine = registered.machine
+    if (machine.state === MachineState.enrolled) {
+      try {
+        machine = (await deps.lifecycle.apply(machine.id, { type: 'boot' }, { source: 'inventory' })).machine
+      } catch (err) {
+        // Another request moved it first (an operator accepted it meanwhile): plan from that state.
+        if (!(isCodedError(err) && err.code === 'ERR_INVALID_STATE')) throw err
+        machine = await deps.machines.get(machine.id)
+      }
+    }
     const bootenv = await deps.agent?.available() ?? false
-    const decision = decideBoot(machine, { ...deps.capabilities, bootenv })
-    const agent = decision.kind === 'bootenv' ? await deps.agent?.prepare(machine.id) : undefined
+    const decision = planBoot(machine, { ...deps.capabilities, bootenv })
+    const agent = runsAgent(decision) ? await deps.agent?.prepare(machine.id, ip) : undefined
     deps.events.record({
       source: 'http',
       type: 'http.script',
       machineId: machine.id,
       ip,
-      message: `served the ${decision.kind} script${created ? ' to a new machine' : ''}: ${decision.reason}`,
+      message: `served the ${decision.kind} script${created ? ' to a new machine' : ''} (${machine.state}): ${decision.message}`,
       data: { decision: decision.kind, state: machine.state, platform: q.platform ?? null, buildarch: q.buildarch ?? null, uuid: q.uuid ?? null, ip }
     })
     await deps.events.flush()

@@ -2,16 +2,14 @@ import { test, describe, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { buildApiApp } from './api-app.ts'
 import { createLogger } from '../log/logger.ts'
-import { makeInventory } from '../../test/helpers/inventory.ts'
-import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
-import { DiscoveryService } from '../provisioning/discovery-service.ts'
+import { makeInventory, makeProvisioning } from '../../test/helpers/inventory.ts'
 
 const TOKEN = 'test-token-0123456789abcdef'
 const auth = { authorization: `Bearer ${TOKEN}` }
 
 describe('discovery API', async () => {
   const inv = makeInventory()
-  const discovery = new DiscoveryService({ machines: inv.machines, store: new SqliteDiscoveryStore(inv.db), events: inv.timeline, clock: inv.clock, tokenTtlMs: 60_000, autoAccept: [] })
+  const { agents, discovery } = makeProvisioning(inv, { tokenTtlMs: 60_000 })
   const app = buildApiApp({ machines: inv.machines, adminToken: TOKEN, log: createLogger('silent'), discovery })
   after(async () => { await app.close() })
   const { machine } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:41', serial: 'LAB0041' })
@@ -21,14 +19,14 @@ describe('discovery API', async () => {
     const none = await app.inject({ url: `/api/v1/machines/${id}/hardware`, headers: auth })
     assert.equal(none.statusCode, 404)
     assert.equal(none.json().error.code, 'ERR_NO_HARDWARE')
-    await discovery.hardwareReported(id, { system: null, baseboard: null, bios: null, chassis: null, cpu: null, memory: { totalBytes: 2 ** 29, dimms: [] }, disks: [], nics: [], pci: [], bmc: null, kernel: '6.1' })
+    await agents.hardwareReported(id, { system: null, baseboard: null, bios: null, chassis: null, cpu: null, memory: { totalBytes: 2 ** 29, dimms: [] }, disks: [], nics: [], pci: [], bmc: null, kernel: '6.1' })
     const hw = await app.inject({ url: `/api/v1/machines/${id}/hardware`, headers: auth })
     assert.equal(hw.statusCode, 200)
     assert.equal(hw.json().hardware.memory.totalBytes, 2 ** 29)
     assert.match(hw.json().reportedAt, /^\d{4}-/)
   })
 
-  test('wipe before accept is refused with 409 ERR_NOT_ACCEPTED; accept, wipe 202, tasks, reject refused while wiping', async () => {
+  test('wipe before accept is refused with 409 ERR_NOT_ACCEPTED; accept, wipe 202, tasks, reject cancels the wipe', async () => {
     const early = await app.inject({ method: 'POST', url: `/api/v1/machines/${id}/wipe`, headers: auth, payload: { method: 'fast' } })
     assert.equal(early.statusCode, 409)
     assert.equal(early.json().error.code, 'ERR_NOT_ACCEPTED')
@@ -44,8 +42,13 @@ describe('discovery API', async () => {
     assert.equal(tasks.json().items.length, 1)
     const again = await app.inject({ method: 'POST', url: `/api/v1/machines/${id}/wipe`, headers: auth, payload: {} })
     assert.equal(again.statusCode, 409)
+    assert.equal(again.json().error.code, 'ERR_TASK_PENDING')
     const reject = await app.inject({ method: 'POST', url: `/api/v1/machines/${id}/reject`, headers: auth })
-    assert.equal(reject.json().error.code, 'ERR_INVALID_STATE')
+    assert.equal(reject.json().state, 'rejected')
+    assert.equal((await app.inject({ url: `/api/v1/machines/${id}/tasks`, headers: auth })).json().items[0].state, 'cancelled', 'reject cancels the queued wipe')
+    const twice = await app.inject({ method: 'POST', url: `/api/v1/machines/${id}/reject`, headers: auth })
+    assert.equal(twice.statusCode, 409)
+    assert.equal(twice.json().error.code, 'ERR_INVALID_STATE')
     assert.equal((await app.inject({ url: `/api/v1/machines/${id}/erase-reports`, headers: auth })).json().items.length, 0)
   })
 })

@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { makeInventory } from '../../test/helpers/inventory.ts'
+import { makeInventory, makeProvisioning } from '../../test/helpers/inventory.ts'
 
 const UUID_A = '8c1f0a5e-77a0-4a0b-9d41-000000000001'
 
@@ -91,18 +91,21 @@ test('lookup by MAC, UUID or serial, and a clear error otherwise', async () => {
 })
 
 test('an enrolled machine is matched at its first boot by MAC, never duplicated, and becomes discovered', async () => {
-  const { machines } = makeInventory()
+  const inv = makeInventory()
+  const { machines } = inv
+  const { lifecycle } = makeProvisioning(inv)
   const enrolled = await machines.enroll({ mac: '52-54-00-77-00-21', serial: 'LAB0021' })
   assert.equal(enrolled.state, 'enrolled')
   assert.equal(enrolled.uuidStatus, 'missing')
   const r = await machines.registerBoot({ mac: '52:54:00:77:00:21', uuid: UUID_A, serial: 'LAB0021', platform: 'pcbios' })
   assert.equal(r.created, false)
   assert.equal(r.machine.id, enrolled.id)
-  assert.equal(r.machine.state, 'discovered')
+  assert.equal(r.machine.state, 'enrolled', 'registration records facts; the state moves through the lifecycle')
+  assert.equal((await lifecycle.apply(enrolled.id, { type: 'boot' })).machine.state, 'discovered')
   assert.equal(r.machine.uuid, UUID_A)
   assert.equal((await machines.list()).length, 1)
   const types = (await machines.events(enrolled.id)).map(e => e.type)
-  assert.deepEqual(types, ['machine.enrolled', 'machine.discovered'])
+  assert.deepEqual(types, ['machine.enrolled', 'machine.discovered', 'machine.state'])
 })
 
 test('an enrolled machine is matched by its SMBIOS UUID when it boots from a NIC nobody told us about', async () => {

@@ -35,8 +35,6 @@ export class MachineService {
   readonly #store: MachineStore
   readonly #timeline: Timeline
   readonly #clock: Clock
-  /** Registrations are serialised so two requests from one machine never race into two rows. */
-  #queue: Promise<unknown> = Promise.resolve()
 
   constructor (options: MachineServiceOptions) {
     this.#store = options.store
@@ -73,16 +71,13 @@ export class MachineService {
 
   /**
    * Registers a machine before it boots (`anvil machines add`). Its first network boot is then
-   * matched to this record by MAC or SMBIOS UUID, never duplicated. Serialised with boots.
+   * matched to this record by MAC or SMBIOS UUID, never duplicated (a MAC belongs to one machine:
+   * the store refuses a second with ERR_MACHINE_EXISTS, whichever process tries).
    */
   async enroll (enrollment: Enrollment): Promise<Machine> {
-    const run = this.#queue.then(async () => {
-      const m = await this.#enroll(enrollment)
-      await this.#timeline.flush()
-      return m
-    })
-    this.#queue = run.catch(() => undefined)
-    return await run
+    const m = await this.#enroll(enrollment)
+    await this.#timeline.flush()
+    return m
   }
 
   async #enroll (e: Enrollment): Promise<Machine> {
@@ -114,6 +109,7 @@ export class MachineService {
       ip: null,
       state: MachineState.enrolled,
       stateReason: 'enrolled by an operator; has not network-booted yet',
+      heldState: null,
       createdAt: now,
       updatedAt: now,
       lastSeenAt: now
@@ -123,35 +119,22 @@ export class MachineService {
   }
 
   /**
-   * Moves a machine to another lifecycle state, if it is in one of `from` (any when absent); the
-   * change and its reason go into the timeline. Serialised with boots and enrolments.
+   * Records (or recognises) a machine from what iPXE reported. Two requests racing to create the
+   * same machine (two processes, or one machine's two NICs) meet at the store's unique MAC: the
+   * loser finds the winner's row and updates it instead. Its lifecycle state is not touched here:
+   * the boot path applies the lifecycle's `boot` event.
    */
-  async transition (key: string, to: MachineState, reason: string, options: { from?: readonly MachineState[], source?: 'api' | 'inventory' } = {}): Promise<Machine> {
-    const run = this.#queue.then(async () => {
-      const m = await this.get(key)
-      if (options.from !== undefined && !options.from.includes(m.state)) {
-        throw new CodedError('ERR_INVALID_STATE', `machine ${m.id} is ${m.state}; this needs it to be ${options.from.join(' or ')}`, { id: m.id, state: m.state, allowed: options.from })
-      }
-      if (m.state === to && m.stateReason === reason) return m
-      const updated = await this.#store.update(m.id, { state: to, stateReason: reason, updatedAt: this.#clock.now() })
-      this.#timeline.record({ source: options.source ?? 'inventory', type: 'machine.state', machineId: m.id, message: `${m.state} → ${to}: ${reason}`, data: { from: m.state, to } })
-      await this.#timeline.flush()
-      return updated
-    })
-    this.#queue = run.catch(() => undefined)
-    return await run
-  }
-
-  /** Records (or recognises) a machine from what iPXE reported, serialised per process. */
   async registerBoot (report: BootReport): Promise<Registration> {
-    const run = this.#queue.then(async () => {
-      const r = await this.#register(report)
-      // The machine's own events are as durable as the machine: on disk before we answer.
-      await this.#timeline.flush()
-      return r
-    })
-    this.#queue = run.catch(() => undefined)
-    return await run
+    let r: Registration
+    try {
+      r = await this.#register(report)
+    } catch (err) {
+      if (!(err instanceof CodedError && err.code === 'ERR_MACHINE_EXISTS')) throw err
+      r = await this.#register(report)
+    }
+    // The machine's own events are as durable as the machine: on disk before we answer.
+    await this.#timeline.flush()
+    return r
   }
 
   async #register (report: BootReport): Promise<Registration> {
@@ -211,6 +194,7 @@ export class MachineService {
         ip: facts.ip ?? null,
         state: MachineState.discovered,
         stateReason: 'first network boot',
+        heldState: null,
         createdAt: now,
         updatedAt: now,
         lastSeenAt: now
@@ -230,7 +214,6 @@ export class MachineService {
       this.#timeline.record({ source: 'inventory', type: 'machine.identity', machineId: target.id, message: `SMBIOS UUID changed from ${target.uuid} to ${trusted} on MAC ${mac} (board replaced?)`, data: { from: target.uuid, to: trusted } })
     }
     if (target.state === MachineState.enrolled) {
-      Object.assign(patch, { state: MachineState.discovered, stateReason: 'first network boot of an enrolled machine' })
       this.#timeline.record({ source: 'inventory', type: 'machine.discovered', machineId: target.id, message: `first network boot of this enrolled machine, recognised by ${byMac === undefined ? `its SMBIOS UUID ${trusted ?? ''}` : `MAC ${mac}`}`, data: { mac, uuid: trusted } })
     }
     const addMacs = target.macs.includes(mac) ? [] : [mac]

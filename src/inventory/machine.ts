@@ -9,7 +9,6 @@ export const MachineState = {
   installing: 'installing',
   provisioned: 'provisioned',
   resetting: 'resetting',
-  deprovisioning: 'deprovisioning',
   rejected: 'rejected',
   maintenance: 'maintenance',
   error: 'error'
@@ -44,6 +43,8 @@ export type Machine = {
   readonly macs: readonly string[]
   readonly state: MachineState
   readonly stateReason: string | null
+  /** In maintenance: the state it returns to when maintenance ends; null otherwise. */
+  readonly heldState: MachineState | null
   readonly createdAt: number
   readonly updatedAt: number
   readonly lastSeenAt: number

@@ -6,7 +6,10 @@ export type NewMachine = Omit<Machine, 'macs'>
 /** Fields of a machine that change after it is created. */
 export type MachinePatch = Partial<Pick<Machine,
   'uuid' | 'reportedUuid' | 'uuidStatus' | 'serial' | 'manufacturer' | 'product' | 'firmware' | 'arch' | 'ip' |
-  'state' | 'stateReason' | 'updatedAt' | 'lastSeenAt'>>
+  'updatedAt' | 'lastSeenAt'>>
+
+/** A lifecycle state change, applied only if the machine is still in the expected state. */
+export type StateChange = Pick<Machine, 'state' | 'stateReason' | 'heldState' | 'updatedAt'>
 
 /** A timeline event before it is stored; the store resolves its machine from machineId, MAC or IP. */
 export type NewEvent = {

@@ -1,8 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { makeInventory } from '../../test/helpers/inventory.ts'
-import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
-import { DiscoveryService } from './discovery-service.ts'
+import { makeInventory, makeProvisioning } from '../../test/helpers/inventory.ts'
 import type { HardwareReport, TaskInput } from './agent-gateway.ts'
 
 const HELLO = { agentVersion: '1', bootMac: '52:54:00:77:00:11', bootDisk: '' }
@@ -25,10 +23,9 @@ function report (manufacturer = 'Anvil Lab'): HardwareReport {
 
 async function setup (autoAccept = [] as Record<string, string>[]) {
   const inv = makeInventory()
-  const store = new SqliteDiscoveryStore(inv.db)
-  const discovery = new DiscoveryService({ machines: inv.machines, store, events: inv.timeline, clock: inv.clock, tokenTtlMs: 3_600_000, autoAccept })
+  const { store, agents, discovery, lifecycle } = makeProvisioning(inv, { autoAccept })
   const { machine } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: 'a4e1ab00-0077-4000-8000-000000000011', serial: 'LAB0001' })
-  return { inv, store, discovery, machine }
+  return { inv, store, agents, discovery, lifecycle, machine }
 }
 
 async function first (it: AsyncIterable<TaskInput>): Promise<TaskInput> {
@@ -38,38 +35,38 @@ async function first (it: AsyncIterable<TaskInput>): Promise<TaskInput> {
 }
 
 test('a token opens one session only; unknown and expired tokens are refused', async () => {
-  const { discovery, machine, inv } = await setup()
-  const token = await discovery.issueToken(machine.id)
-  assert.deepEqual(await discovery.openSession(token, HELLO, '10.77.0.100'), { machineId: machine.id })
-  await assert.rejects(discovery.openSession(token, HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_USED' })
-  await assert.rejects(discovery.openSession('made-up', HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_INVALID' })
-  const old = await discovery.issueToken(machine.id)
+  const { agents, machine, inv } = await setup()
+  const token = await agents.issueToken(machine.id)
+  assert.deepEqual(await agents.openSession(token, HELLO, '10.77.0.100'), { machineId: machine.id })
+  await assert.rejects(agents.openSession(token, HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_USED' })
+  await assert.rejects(agents.openSession('made-up', HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_INVALID' })
+  const old = await agents.issueToken(machine.id)
   inv.clock.advance(3_600_001)
-  await assert.rejects(discovery.openSession(old, HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_INVALID' })
+  await assert.rejects(agents.openSession(old, HELLO, '10.77.0.100'), { code: 'ERR_AGENT_TOKEN_INVALID' })
   const all = await inv.store.listEvents(machine.id)
   assert.ok(!JSON.stringify(all).includes(token), 'tokens never reach the timeline')
 })
 
 test('hardware is stored; a machine not accepted is never wiped; accept then wipe hands the task to the agent', async () => {
-  const { discovery, machine, inv } = await setup()
-  await discovery.hardwareReported(machine.id, report())
+  const { agents, discovery, machine, inv } = await setup()
+  await agents.hardwareReported(machine.id, report())
   assert.equal((await discovery.hardware(machine.id)).report.disks[0]?.serial, 'DISK1')
   assert.equal((await inv.machines.get(machine.id)).state, 'discovered')
   await assert.rejects(discovery.wipe(machine.id, { method: 'fast', disks: [] }), { code: 'ERR_NOT_ACCEPTED' })
   await discovery.accept(machine.id)
   const task = await discovery.wipe(machine.id, { method: 'zeroes', disks: ['vda'] })
   assert.equal((await inv.machines.get(machine.id)).state, 'wiping')
-  await assert.rejects(discovery.wipe(machine.id, { method: 'fast', disks: [] }), { code: 'ERR_NOT_ACCEPTED' })
+  await assert.rejects(discovery.wipe(machine.id, { method: 'fast', disks: [] }), { code: 'ERR_TASK_PENDING' })
 
   const ctl = new AbortController()
-  const handed = await first(discovery.tasks(machine.id, ctl.signal))
+  const handed = await first(agents.tasks(machine.id, ctl.signal))
   assert.deepEqual(handed, { id: task.id, wipe: { method: 'ZEROES', disks: ['vda'], verifySamples: 0 } })
   for (const done of [0, 1, 2, 30, 31, 64].map(m => m * 2 ** 20)) {
-    discovery.progress(machine.id, { taskId: task.id, disk: 'vda', bytesDone: done, bytesTotal: 64 * 2 ** 20, rateBytesPerSecond: 2 ** 20, phase: 'wipe' })
+    agents.progress(machine.id, { taskId: task.id, disk: 'vda', bytesDone: done, bytesTotal: 64 * 2 ** 20, rateBytesPerSecond: 2 ** 20, phase: 'wipe' })
   }
   const live = await discovery.taskViews(machine.id)
   assert.equal(live[0]?.progress[0]?.bytesDone, 64 * 2 ** 20)
-  await discovery.result(machine.id, { taskId: task.id, ok: true, error: '', eraseReports: [{ disk: 'vda', serial: 'DISK1', method: 'zeroes', bytesWritten: 64 * 2 ** 20, durationMs: 900, verified: true, refused: '' }] })
+  await agents.result(machine.id, { taskId: task.id, ok: true, error: '', eraseReports: [{ disk: 'vda', serial: 'DISK1', method: 'zeroes', bytesWritten: 64 * 2 ** 20, durationMs: 900, verified: true, refused: '' }] })
   const m = await inv.machines.get(machine.id)
   assert.equal(m.state, 'ready')
   assert.match(m.stateReason ?? '', /vda 64 MiB in 0\.9 s, verified/)
@@ -82,17 +79,17 @@ test('hardware is stored; a machine not accepted is never wiped; accept then wip
 })
 
 test('a task running when the session drops is queued again for the next session; a failed wipe is an error with the reason', async () => {
-  const { discovery, machine, inv } = await setup()
+  const { agents, discovery, machine, inv } = await setup()
   await discovery.accept(machine.id)
   const task = await discovery.wipe(machine.id, { method: 'fast', disks: [] })
   const ctl = new AbortController()
-  assert.equal((await first(discovery.tasks(machine.id, ctl.signal))).id, task.id)
+  assert.equal((await first(agents.tasks(machine.id, ctl.signal))).id, task.id)
   ctl.abort()
-  discovery.sessionClosed(machine.id, 'the machine rebooted')
-  await discovery.openSession(await discovery.issueToken(machine.id), HELLO, '10.77.0.100')
+  agents.sessionClosed(machine.id, 'the machine rebooted')
+  await agents.openSession(await agents.issueToken(machine.id), HELLO, '10.77.0.100')
   const again = new AbortController()
-  assert.equal((await first(discovery.tasks(machine.id, again.signal))).id, task.id)
-  await discovery.result(machine.id, { taskId: task.id, ok: false, error: 'vda: EIO at 4096', eraseReports: [] })
+  assert.equal((await first(agents.tasks(machine.id, again.signal))).id, task.id)
+  await agents.result(machine.id, { taskId: task.id, ok: false, error: 'vda: EIO at 4096', eraseReports: [] })
   const m = await inv.machines.get(machine.id)
   assert.equal(m.state, 'error')
   assert.match(m.stateReason ?? '', /EIO/)
@@ -100,37 +97,37 @@ test('a task running when the session drops is queued again for the next session
 })
 
 test('the task stream waits for work and ends when aborted', async () => {
-  const { discovery, machine } = await setup()
+  const { agents, discovery, machine } = await setup()
   await discovery.accept(machine.id)
   const ctl = new AbortController()
-  const waiting = first(discovery.tasks(machine.id, ctl.signal))
+  const waiting = first(agents.tasks(machine.id, ctl.signal))
   await new Promise((resolve) => setImmediate(resolve))
   const task = await discovery.wipe(machine.id, { method: 'fast', disks: [] })
   assert.equal((await waiting).id, task.id)
   const idle = new AbortController()
-  const ended = discovery.tasks(machine.id, idle.signal)[Symbol.asyncIterator]().next().then(r => r.done === true ? 'ended' : 'task')
+  const ended = agents.tasks(machine.id, idle.signal)[Symbol.asyncIterator]().next().then(r => r.done === true ? 'ended' : 'task')
   idle.abort()
   assert.equal(await ended, 'ended')
   ctl.abort()
 })
 
 test('auto-accept rules accept a discovered machine whose hardware matches', async () => {
-  const { discovery, machine, inv } = await setup([{ 'system.manufacturer': 'Other*' }, { 'system.manufacturer': 'Anvil*', 'nics.mac': '52:54:00:*' }])
-  await discovery.hardwareReported(machine.id, report())
+  const { agents, machine, inv } = await setup([{ 'system.manufacturer': 'Other*' }, { 'system.manufacturer': 'Anvil*', 'nics.mac': '52:54:00:*' }])
+  await agents.hardwareReported(machine.id, report())
   const m = await inv.machines.get(machine.id)
   assert.equal(m.state, 'accepted')
   assert.match(m.stateReason ?? '', /discovery\.autoAccept\[1\]/)
-  const { discovery: strict, machine: other, inv: inv2 } = await setup([{ 'system.manufacturer': 'Other*' }])
+  const { agents: strict, machine: other, inv: inv2 } = await setup([{ 'system.manufacturer': 'Other*' }])
   await strict.hardwareReported(other.id, report())
   assert.equal((await inv2.machines.get(other.id)).state, 'discovered')
 })
 
 test('reboot and power-off tasks reach the agent; not for a machine that runs no agent', async () => {
-  const { discovery, machine, inv } = await setup()
+  const { agents, discovery, machine, inv } = await setup()
   const reboot = await discovery.queueAgentTask(machine.id, 'reboot')
   const ctl = new AbortController()
-  assert.deepEqual(await first(discovery.tasks(machine.id, ctl.signal)), { id: reboot.id, reboot: {} })
-  await discovery.result(machine.id, { taskId: reboot.id, ok: true, error: '', eraseReports: [] })
+  assert.deepEqual(await first(agents.tasks(machine.id, ctl.signal)), { id: reboot.id, reboot: {} })
+  await agents.result(machine.id, { taskId: reboot.id, ok: true, error: '', eraseReports: [] })
   assert.ok((await inv.machines.events(machine.id)).some(e => e.type === 'reboot.done'))
   await discovery.reject(machine.id)
   await assert.rejects(discovery.queueAgentTask(machine.id, 'powerOff'), { code: 'ERR_INVALID_STATE' })
@@ -141,13 +138,8 @@ test('a wipe for a machine whose agent is away boots it through the hook; a conn
   const inv = makeInventory()
   const booted: string[] = []
   let fail = false
-  const discovery = new DiscoveryService({
-    machines: inv.machines,
-    store: new SqliteDiscoveryStore(inv.db),
-    events: inv.timeline,
-    clock: inv.clock,
+  const { agents, discovery } = makeProvisioning(inv, {
     tokenTtlMs: 60_000,
-    autoAccept: [],
     bootForTask: async (id) => {
       if (fail) throw new Error('ERR_NO_BMC: no BMC')
       booted.push(id)
@@ -164,11 +156,11 @@ test('a wipe for a machine whose agent is away boots it through the hook; a conn
   // With the agent connected, nothing is booted; an in-band reboot or power-off never boots a machine.
   const { machine: other } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:52' })
   await discovery.accept(other.id)
-  await discovery.openSession(await discovery.issueToken(other.id), HELLO, '10.77.0.101')
+  await agents.openSession(await agents.issueToken(other.id), HELLO, '10.77.0.101')
   await discovery.wipe(other.id, { method: 'fast', disks: [] })
   await discovery.queueAgentTask(machine.id, 'powerOff')
   assert.deepEqual(booted, [machine.id])
-  discovery.sessionClosed(other.id, 'gone')
+  agents.sessionClosed(other.id, 'gone')
 
   // A failing hook is recorded; the task stays queued.
   fail = true
@@ -182,44 +174,52 @@ test('a wipe for a machine whose agent is away boots it through the hook; a conn
 test('a power-off through the BMC ends the agent session: its task stream ends, its task is queued again, new work boots it', async () => {
   const inv = makeInventory()
   const booted: string[] = []
-  const discovery = new DiscoveryService({ machines: inv.machines, store: new SqliteDiscoveryStore(inv.db), events: inv.timeline, clock: inv.clock, tokenTtlMs: 60_000, autoAccept: [], bootForTask: async (id) => { booted.push(id); return 'powered on' } })
+  const { agents, discovery } = makeProvisioning(inv, { tokenTtlMs: 60_000, bootForTask: async (id) => { booted.push(id); return 'powered on' } })
   const { machine } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:61' })
   await discovery.accept(machine.id)
-  await discovery.openSession(await discovery.issueToken(machine.id), HELLO, '10.77.0.100')
+  await agents.openSession(await agents.issueToken(machine.id), HELLO, '10.77.0.100')
   const task = await discovery.wipe(machine.id, { method: 'fast', disks: [] })
   assert.deepEqual(booted, [], 'the agent is connected: nothing to boot')
   const ctl = new AbortController()
-  const stream = discovery.tasks(machine.id, ctl.signal)[Symbol.asyncIterator]()
+  const stream = agents.tasks(machine.id, ctl.signal)[Symbol.asyncIterator]()
   assert.equal((await stream.next()).value?.id, task.id)
   const after = stream.next()
-  await discovery.machinePowerChanged(machine.id, 'off')
+  await agents.machinePowerChanged(machine.id, 'off')
   await assert.rejects(after, { code: 'ERR_AGENT_SESSION_ENDED' })
   assert.deepEqual((await discovery.taskViews(machine.id)).map(t => t.state), ['queued'])
   assert.ok((await inv.machines.events(machine.id)).some(e => e.type === 'agent.cut-off'))
 
   // The cut-off session's late close does not count against a new one.
-  await discovery.openSession(await discovery.issueToken(machine.id), HELLO, '10.77.0.100')
+  await agents.openSession(await agents.issueToken(machine.id), HELLO, '10.77.0.100')
   const again = new AbortController()
-  assert.equal((await first(discovery.tasks(machine.id, again.signal))).id, task.id)
-  await discovery.result(machine.id, { taskId: task.id, ok: true, error: '', eraseReports: [] })
-  discovery.sessionClosed(machine.id, 'the old stream finally timed out')
+  assert.equal((await first(agents.tasks(machine.id, again.signal))).id, task.id)
+  await agents.result(machine.id, { taskId: task.id, ok: true, error: '', eraseReports: [] })
+  agents.sessionClosed(machine.id, 'the old stream finally timed out')
   await discovery.wipe(machine.id, { method: 'fast', disks: [] })
   assert.deepEqual(booted, [], 'the new session still counts as connected')
   again.abort()
   const { machine: other } = await inv.machines.registerBoot({ mac: '52:54:00:77:00:62' })
   await discovery.accept(other.id)
-  await discovery.openSession(await discovery.issueToken(other.id), HELLO, '10.77.0.101')
-  await discovery.machinePowerChanged(other.id, 'reset')
+  await agents.openSession(await agents.issueToken(other.id), HELLO, '10.77.0.101')
+  await agents.machinePowerChanged(other.id, 'reset')
   await discovery.wipe(other.id, { method: 'fast', disks: [] })
   assert.deepEqual(booted, [other.id], 'with its agent cut off, a wipe boots the machine')
   ctl.abort()
 })
 
-test('reject is refused while wiping, allowed otherwise', async () => {
-  const { discovery, machine } = await setup()
+test('reject while wiping cancels the queued wipe, which no agent is then handed; reject and accept otherwise', async () => {
+  const { agents, discovery, machine, store } = await setup()
   await discovery.accept(machine.id)
-  await discovery.wipe(machine.id, { method: 'fast', disks: [] })
-  await assert.rejects(discovery.reject(machine.id), { code: 'ERR_INVALID_STATE' })
+  const task = await discovery.wipe(machine.id, { method: 'fast', disks: [] })
+  assert.equal((await discovery.reject(machine.id)).state, 'rejected')
+  assert.equal((await store.tasks(machine.id)).find(t => t.id === task.id)?.state, 'cancelled')
+  const ctl = new AbortController()
+  const it = agents.tasks(machine.id, ctl.signal)[Symbol.asyncIterator]()
+  const next = it.next()
+  const raced = await Promise.race([next, new Promise(resolve => setTimeout(() => { resolve('nothing') }, 50))])
+  assert.equal(raced, 'nothing', 'the cancelled wipe is never handed out')
+  ctl.abort()
+  await next
   const { discovery: d2, machine: m2 } = await setup()
   assert.equal((await d2.reject(m2.id)).state, 'rejected')
   assert.equal((await d2.accept(m2.id)).state, 'accepted')

@@ -3,6 +3,12 @@ import { SqliteMachineStore } from '../../src/db/machine-store.ts'
 import { MachineService } from '../../src/inventory/machine-service.ts'
 import { Timeline } from '../../src/inventory/timeline.ts'
 import type { Clock } from '../../src/inventory/ports.ts'
+import { SqliteDiscoveryStore } from '../../src/db/discovery-store.ts'
+import { SqliteLifecycleStore } from '../../src/db/lifecycle-store.ts'
+import { AgentService } from '../../src/provisioning/agent-service.ts'
+import { DiscoveryService } from '../../src/provisioning/discovery-service.ts'
+import { LifecycleService } from '../../src/provisioning/lifecycle-service.ts'
+import type { Selector } from '../../src/provisioning/selector.ts'
 
 /** A manual clock for tests. */
 export class TestClock implements Clock {
@@ -21,4 +27,13 @@ export function makeInventory (file = ':memory:') {
   const timeline = new Timeline({ store, clock, onError: (e) => errors.push(e) })
   const machines = new MachineService({ store, timeline, clock })
   return { db, store, clock, timeline, machines, errors }
+}
+
+/** The provisioning domain over an inventory: lifecycle, agents (the gRPC gateway) and the operator side. */
+export function makeProvisioning (inv: ReturnType<typeof makeInventory>, options: { autoAccept?: readonly Selector[], tokenTtlMs?: number, bootForTask?: (machineId: string) => Promise<string> } = {}) {
+  const store = new SqliteDiscoveryStore(inv.db)
+  const lifecycle = new LifecycleService({ machines: inv.machines, store: new SqliteLifecycleStore(inv.db, inv.store), timeline: inv.timeline, clock: inv.clock })
+  const agents = new AgentService({ machines: inv.machines, lifecycle, store, events: inv.timeline, clock: inv.clock, tokenTtlMs: options.tokenTtlMs ?? 3_600_000, autoAccept: options.autoAccept ?? [] })
+  const discovery = new DiscoveryService({ machines: inv.machines, lifecycle, agents, store, events: inv.timeline, clock: inv.clock, ...(options.bootForTask === undefined ? {} : { bootForTask: options.bootForTask }) })
+  return { store, lifecycle, agents, discovery }
 }

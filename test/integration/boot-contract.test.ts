@@ -11,7 +11,7 @@ import { BootAssets } from '../../src/boot/assets.ts'
 import { createTftpService } from '../../src/tftp/server.ts'
 import { buildBootApp } from '../../src/http/boot-app.ts'
 import { createLogger } from '../../src/log/logger.ts'
-import { makeInventory } from '../helpers/inventory.ts'
+import { makeInventory, makeProvisioning } from '../helpers/inventory.ts'
 import { skipReason } from '../helpers/requirements.ts'
 import { REPO } from '../helpers/server-process.ts'
 
@@ -27,7 +27,7 @@ test('every file DHCP can advertise is served by TFTP or HTTP', { skip }, async 
   const inv = makeInventory()
   const tftp = createTftpService({ listen: '127.0.0.1:0', assets, events: inv.timeline, log, limits: { maxTransfers: 8, maxBlockSize: 65464, maxWindowSize: 16, timeout: 1, retries: 3 } })
   await tftp.start(new AbortController().signal)
-  const app = buildBootApp({ machines: inv.machines, assets, events: inv.timeline, baseUrl: () => 'http://127.0.0.1:8080', capabilities: { recheckSeconds: 30 }, log })
+  const app = buildBootApp({ machines: inv.machines, lifecycle: makeProvisioning(inv).lifecycle, assets, events: inv.timeline, baseUrl: () => 'http://127.0.0.1:8080', capabilities: { recheckSeconds: 30 }, log })
   after(async () => { await tftp.stop(); await app.close() })
   const sums = new Map(readFileSync(join(ROOT, 'SHA256SUMS'), 'utf8').trim().split('\n').map(l => { const [h, f] = l.split(/\s+/); return [f, h] as const }))
 

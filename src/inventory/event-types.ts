@@ -1,0 +1,65 @@
+/**
+ * Every type of timeline event, in one place: what `anvil machines timeline` can show and what
+ * tools may filter on. A type not listed here does not type-check where events are recorded.
+ */
+export const EventType = {
+  // DHCP (src/dhcp/)
+  dhcpOffer: 'dhcp.offer',
+  dhcpAck: 'dhcp.ack',
+  dhcpNak: 'dhcp.nak',
+  dhcpRelease: 'dhcp.release',
+  dhcpDecline: 'dhcp.decline',
+  dhcpInform: 'dhcp.inform',
+  dhcpIgnored: 'dhcp.ignored',
+  dhcpObserved: 'dhcp.observed',
+  dhcpExpired: 'dhcp.expired',
+  // TFTP (src/tftp/)
+  tftpTransfer: 'tftp.transfer',
+  tftpFailed: 'tftp.failed',
+  tftpRefused: 'tftp.refused',
+  tftpSize: 'tftp.size',
+  // HTTP boot (src/http/boot-app.ts)
+  httpChain: 'http.chain',
+  httpScript: 'http.script',
+  httpAsset: 'http.asset',
+  httpRefused: 'http.refused',
+  // The inventory and the lifecycle
+  machineDiscovered: 'machine.discovered',
+  machineEnrolled: 'machine.enrolled',
+  machineIdentity: 'machine.identity',
+  machineNic: 'machine.nic',
+  machineState: 'machine.state',
+  /** New machines from unknown MACs came faster than discovery.newMachineRate allows. */
+  machineRateLimited: 'machine.rate-limited',
+  // Discovery agents (src/provisioning/agent-service.ts)
+  agentConnected: 'agent.connected',
+  agentReconnected: 'agent.reconnected',
+  agentRefused: 'agent.refused',
+  agentHardware: 'agent.hardware',
+  agentDisconnected: 'agent.disconnected',
+  agentCutOff: 'agent.cut-off',
+  // Tasks
+  taskBoot: 'task.boot',
+  taskCancelled: 'task.cancelled',
+  wipeStarted: 'wipe.started',
+  wipeProgress: 'wipe.progress',
+  wipeDone: 'wipe.done',
+  wipeFailed: 'wipe.failed',
+  installStarted: 'install.started',
+  rebootQueued: 'reboot.queued',
+  rebootStarted: 'reboot.started',
+  rebootDone: 'reboot.done',
+  powerOffQueued: 'powerOff.queued',
+  powerOffStarted: 'powerOff.started',
+  powerOffDone: 'powerOff.done',
+  // Power (src/power/)
+  powerAction: 'power.action',
+  powerBootDevice: 'power.boot-device',
+  powerError: 'power.error',
+  bmcSet: 'bmc.set',
+  bmcRemoved: 'bmc.removed'
+} as const
+export type EventType = typeof EventType[keyof typeof EventType]
+
+/** Every event type, for tests and documentation. */
+export const EVENT_TYPES: readonly EventType[] = Object.values(EventType)
