@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs'
+import { isErrorCode } from '../lib/error-codes.ts'
 import { CodedError } from '../lib/errors.ts'
 
 /** Where the CLI finds the API and its token. */
@@ -57,7 +58,10 @@ export class ApiClient {
     }
     if (!res.ok) {
       const e = (answer as { error?: { code?: string, message?: string } } | undefined)?.error
-      throw new CodedError(e?.code ?? 'ERR_API_RESPONSE', e?.message ?? `the API answered ${res.status}`)
+      // A code this CLI does not know (a newer server) is still shown, as the message says it.
+      const code = isErrorCode(e?.code) ? e.code : 'ERR_API_RESPONSE'
+      const message = e?.message ?? `the API answered ${res.status}`
+      throw new CodedError(code, code === e?.code || e?.code === undefined ? message : `${message} [${String(e.code)}]`)
     }
     return answer as T
   }

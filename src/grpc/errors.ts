@@ -1,12 +1,13 @@
 import { Metadata, status, type StatusObject } from '@grpc/grpc-js'
 import { isCodedError } from '../lib/errors.ts'
+import type { ErrorCode } from '../lib/error-codes.ts'
 import type { Logger } from '../log/logger.ts'
 
 /**
  * The one mapping from stable error codes to gRPC statuses (like src/http/errors.ts for HTTP).
  * Only these codes reach the agent with their message; anything else is INTERNAL.
  */
-const STATUS: Record<string, status> = {
+const STATUS: Partial<Record<ErrorCode, status>> = {
   ERR_AGENT_TOKEN_MISSING: status.UNAUTHENTICATED,
   ERR_AGENT_TOKEN_INVALID: status.UNAUTHENTICATED,
   ERR_AGENT_TOKEN_USED: status.UNAUTHENTICATED,
@@ -14,6 +15,7 @@ const STATUS: Record<string, status> = {
   ERR_AGENT_HELLO_TIMEOUT: status.DEADLINE_EXCEEDED,
   ERR_VALIDATION: status.INVALID_ARGUMENT,
   ERR_MACHINE_NOT_FOUND: status.NOT_FOUND,
+  ERR_REPORT_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   ERR_SERVER_STOPPING: status.UNAVAILABLE,
   // The machine was powered off or reset through its BMC while this stream looked alive.
   ERR_AGENT_SESSION_ENDED: status.ABORTED

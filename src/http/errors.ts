@@ -1,9 +1,10 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify'
 import { isCodedError } from '../lib/errors.ts'
+import type { ErrorCode } from '../lib/error-codes.ts'
 import type { Logger } from '../log/logger.ts'
 
-/** The one mapping from stable error codes to HTTP statuses. */
-const STATUS: Record<string, number> = {
+/** The one mapping from stable error codes to HTTP statuses; unlisted codes are 400. */
+const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_UNAUTHORIZED: 401,
   ERR_FORBIDDEN: 403,
   ERR_PATH_TRAVERSAL: 403,
@@ -30,7 +31,10 @@ const STATUS: Record<string, number> = {
   ERR_INVALID_STATE: 409,
   ERR_NOT_ACCEPTED: 409,
   ERR_TASK_PENDING: 409,
-  ERR_NO_HARDWARE: 404
+  ERR_TASK_FINISHED: 409,
+  ERR_TASK_NOT_FOUND: 404,
+  ERR_NO_HARDWARE: 404,
+  ERR_REPORT_TOO_LARGE: 413
 }
 
 /** The JSON body of every error answer. */

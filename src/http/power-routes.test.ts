@@ -9,7 +9,7 @@ import { ScriptedBmc } from '../../test/helpers/scripted-bmc.ts'
 import { SqliteBmcStore } from '../db/bmc-store.ts'
 import { SecretBox } from '../lib/secret-box.ts'
 import { configSchema } from '../config/schema.ts'
-import { BmcError, BmcErrorCode } from '../ipmi/errors.ts'
+import { BmcError, BmcErrorCode } from '../power/errors.ts'
 import { BmcRegistry } from '../power/bmc-registry.ts'
 import { PowerService } from '../power/power-service.ts'
 

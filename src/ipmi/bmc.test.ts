@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { describe, test } from 'node:test'
 import { exchangesFor, loadCapture, type Exchange } from '../../test/fixtures/ipmi/commands/fixtures.ts'
 import { IpmiBmc } from './bmc.ts'
-import { BmcError, IpmiCompletionError } from './errors.ts'
+import { BmcError } from '../power/errors.ts'
+import { IpmiCompletionError } from './errors.ts'
 import type { IpmiRequest, IpmiTransport } from './types.ts'
 
 /**

@@ -13,7 +13,8 @@ import {
   decodeGetBootFlags, encodeClearBootInfoAck, encodeGetBootOption, encodeSetBootFlags, encodeSetInProgress, BootParameter,
   GetSystemBootOptions, SetSystemBootOptions, type BootDevice
 } from './commands/system-boot-options.ts'
-import { BmcError, BmcErrorCode, IpmiCompletionError } from './errors.ts'
+import { BmcError, BmcErrorCode } from '../power/errors.ts'
+import { IpmiCompletionError } from './errors.ts'
 import type { IpmiRequest, IpmiTransport } from './types.ts'
 
 /** The boot devices Anvil sets: the network, the first disk, or no override. */

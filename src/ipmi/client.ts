@@ -5,7 +5,8 @@ import { decodeAsfPong, encodeAsfPing, type AsfPong } from './asf.ts'
 import { CLOSE_SESSION_CODES, encodeCloseSession } from './commands/close-session.ts'
 import { SET_SESSION_PRIVILEGE_CODES, decodeSetSessionPrivilegeLevel, encodeSetSessionPrivilegeLevel } from './commands/set-session-privilege-level.ts'
 import { userKey } from './crypto.ts'
-import { BmcError, BmcErrorCode, IpmiCompletionError } from './errors.ts'
+import { BmcError, BmcErrorCode } from '../power/errors.ts'
+import { IpmiCompletionError } from './errors.ts'
 import { REMOTE_CONSOLE_SWID, type LanResponse } from './lan-message.ts'
 import {
   acceptSequence, EMPTY_WINDOW, encodeSessionRequest, openResponse, sealRequest, startHandshake, stepHandshake,

@@ -8,7 +8,7 @@ import {
   aesKey, CIPHER_SUITES, deriveKeys, encryptPayload, decryptPayload, integrityAuthCode, macEquals, rakp2AuthCode,
   rakp3AuthCode, rakp4IntegrityCheck, sessionIntegrityKey, type CipherSuite, type CipherSuiteId, type RakpParams
 } from './crypto.ts'
-import { BmcError, BmcErrorCode } from './errors.ts'
+import { BmcError, BmcErrorCode } from '../power/errors.ts'
 import { BMC_SLAVE_ADDRESS, decodeLanResponse, encodeLanRequest, REMOTE_CONSOLE_SWID, type LanResponse } from './lan-message.ts'
 import {
   decodeOpenSessionResponse, decodeRakp2, decodeRakp4, encodeOpenSessionRequest, encodeRakp1, encodeRakp3, rakpStatusName

@@ -1,9 +1,11 @@
-/** An error with a stable string code that transports map to their own status (HTTP, gRPC, CLI exit). */
+import type { ErrorCode } from './error-codes.ts'
+
+/** An error with a stable code (src/lib/error-codes.ts) that transports map to their own status (HTTP, gRPC, CLI exit). */
 export class CodedError extends Error {
-  readonly code: string
+  readonly code: ErrorCode
   readonly details: Record<string, unknown> | undefined
 
-  constructor (code: string, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
+  constructor (code: ErrorCode, message: string, details?: Record<string, unknown>, options?: ErrorOptions) {
     super(message, options)
     this.name = 'CodedError'
     this.code = code

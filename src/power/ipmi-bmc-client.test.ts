@@ -1,6 +1,6 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
-import { BmcError, BmcErrorCode } from '../ipmi/errors.ts'
+import { BmcError, BmcErrorCode } from './errors.ts'
 import type { IpmiRequest } from '../ipmi/types.ts'
 import type { BmcEndpoint } from './bmc.ts'
 import { IpmiBmcClient, type PooledSession, type SessionOpener } from './ipmi-bmc-client.ts'

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { IpmiBmc } from '../ipmi/bmc.ts'
-import { BmcErrorCode } from '../ipmi/errors.ts'
+import { BmcErrorCode } from './errors.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { IpmiTransport } from '../ipmi/types.ts'
 import type { BmcClient, BmcEndpoint, BootDeviceReading, BootDeviceSetting, PowerAction, PowerState } from './bmc.ts'

@@ -1,6 +1,6 @@
 import { isCodedError, type CodedError } from '../lib/errors.ts'
 import { KeyedSerializer, Semaphore } from '../lib/concurrency.ts'
-import { BmcErrorCode } from '../ipmi/errors.ts'
+import { BmcErrorCode } from './errors.ts'
 import type { BootEventSink } from '../inventory/events.ts'
 import type { Clock } from '../inventory/ports.ts'
 import type { PowerConfig } from '../config/schema.ts'

@@ -1,4 +1,4 @@
-import { BmcError, BmcErrorCode } from '../ipmi/errors.ts'
+import { BmcError, BmcErrorCode } from './errors.ts'
 import type { Clock } from '../inventory/ports.ts'
 import type { BootDeviceReading, BootDeviceSetting, PowerAction, PowerState } from './bmc.ts'
 

@@ -1,4 +1,4 @@
-import type { BmcError } from '../../src/ipmi/errors.ts'
+import type { BmcError } from '../../src/power/errors.ts'
 import type { BmcClient, BmcEndpoint, BootDeviceReading, BootDeviceSetting, PowerAction, PowerState } from '../../src/power/bmc.ts'
 
 /**

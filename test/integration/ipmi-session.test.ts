@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { promisify } from 'node:util'
 import { prng } from '../../src/lib/prng.ts'
 import { asfPing, IpmiSession, type IpmiTarget } from '../../src/ipmi/client.ts'
-import { BmcError } from '../../src/ipmi/errors.ts'
+import { BmcError } from '../../src/power/errors.ts'
 import { ipmiSimSkipReason, startIpmiSim, type SimBmc } from '../helpers/ipmi-sim.ts'
 
 const run = promisify(execFile)

@@ -1,0 +1,88 @@
+/**
+ * Every stable error code, in one place, with what it means. Transports map codes to their own
+ * statuses once (src/http/errors.ts, src/grpc/errors.ts); the CLI prints the code. A code not
+ * listed here does not type-check in a CodedError.
+ */
+export const ErrorCode = {
+  // Requests and validation
+  validation: 'ERR_VALIDATION',
+  badRequest: 'ERR_BAD_REQUEST',
+  usage: 'ERR_USAGE',
+  unauthorized: 'ERR_UNAUTHORIZED',
+  forbidden: 'ERR_FORBIDDEN',
+  routeNotFound: 'ERR_ROUTE_NOT_FOUND',
+  internal: 'ERR_INTERNAL',
+  invalidMac: 'ERR_INVALID_MAC',
+  invalidIpv4: 'ERR_INVALID_IPV4',
+  invalidCidr: 'ERR_INVALID_CIDR',
+  invalidRange: 'ERR_INVALID_RANGE',
+  invalidUuid: 'ERR_INVALID_UUID',
+  invalidDuration: 'ERR_INVALID_DURATION',
+  invalidArgValue: 'ERR_INVALID_ARG_VALUE',
+  // Configuration and start
+  invalidConfig: 'ERR_INVALID_CONFIG',
+  configUnreadable: 'ERR_CONFIG_UNREADABLE',
+  tokenUnreadable: 'ERR_TOKEN_UNREADABLE',
+  secretUnreadable: 'ERR_SECRET_UNREADABLE',
+  listen: 'ERR_LISTEN',
+  notListening: 'ERR_NOT_LISTENING',
+  serverStopping: 'ERR_SERVER_STOPPING',
+  // The inventory and the lifecycle
+  machineNotFound: 'ERR_MACHINE_NOT_FOUND',
+  machineExists: 'ERR_MACHINE_EXISTS',
+  ambiguousMachine: 'ERR_AMBIGUOUS_MACHINE',
+  /** The lifecycle refused the change in the machine's current state (or lost a race to another). */
+  invalidState: 'ERR_INVALID_STATE',
+  notAccepted: 'ERR_NOT_ACCEPTED',
+  noHardware: 'ERR_NO_HARDWARE',
+  /** A hardware report over its size caps (a field, a list, or the whole). */
+  reportTooLarge: 'ERR_REPORT_TOO_LARGE',
+  // Tasks
+  taskPending: 'ERR_TASK_PENDING',
+  taskNotFound: 'ERR_TASK_NOT_FOUND',
+  taskFinished: 'ERR_TASK_FINISHED',
+  wipeFailed: 'ERR_WIPE_FAILED',
+  // Boot assets and packets
+  assetNotFound: 'ERR_ASSET_NOT_FOUND',
+  pathTraversal: 'ERR_PATH_TRAVERSAL',
+  malformedPacket: 'ERR_MALFORMED_PACKET',
+  tftpNetasciiTooLarge: 'ERR_TFTP_NETASCII_TOO_LARGE',
+  dhcpFieldTooLong: 'ERR_DHCP_FIELD_TOO_LONG',
+  dhcpReplyTooLarge: 'ERR_DHCP_REPLY_TOO_LARGE',
+  dhcpInterface: 'ERR_DHCP_INTERFACE',
+  dhcpNoLeaseStore: 'ERR_DHCP_NO_LEASE_STORE',
+  // The agents' channel (gRPC)
+  agentTokenMissing: 'ERR_AGENT_TOKEN_MISSING',
+  agentTokenInvalid: 'ERR_AGENT_TOKEN_INVALID',
+  agentTokenUsed: 'ERR_AGENT_TOKEN_USED',
+  agentProtocol: 'ERR_AGENT_PROTOCOL',
+  agentHelloTimeout: 'ERR_AGENT_HELLO_TIMEOUT',
+  agentCancelled: 'ERR_AGENT_CANCELLED',
+  agentSessionEnded: 'ERR_AGENT_SESSION_ENDED',
+  agentCmdline: 'ERR_AGENT_CMDLINE',
+  sessionEnded: 'ERR_SESSION_ENDED',
+  tlsHandshake: 'ERR_TLS_HANDSHAKE',
+  tlsPinInvalid: 'ERR_TLS_PIN_INVALID',
+  tlsPinMismatch: 'ERR_TLS_PIN_MISMATCH',
+  // Power (any BMC protocol: IPMI today, Redfish beside it)
+  noBmc: 'ERR_NO_BMC',
+  invalidBmc: 'ERR_INVALID_BMC',
+  bmcAuth: 'ERR_BMC_AUTH',
+  bmcCipherUnsupported: 'ERR_BMC_CIPHER_UNSUPPORTED',
+  bmcUnreachable: 'ERR_BMC_UNREACHABLE',
+  bmcCompletion: 'ERR_BMC_COMPLETION',
+  bmcProtocol: 'ERR_BMC_PROTOCOL',
+  bmcReadBack: 'ERR_BMC_READBACK',
+  bmcSessionClosed: 'ERR_BMC_SESSION_CLOSED',
+  // The CLI talking to the API
+  apiUnreachable: 'ERR_API_UNREACHABLE',
+  apiResponse: 'ERR_API_RESPONSE'
+} as const
+export type ErrorCode = typeof ErrorCode[keyof typeof ErrorCode]
+
+const KNOWN = new Set<string>(Object.values(ErrorCode))
+
+/** True for a string that is one of our codes (the CLI checks what an API answered). */
+export function isErrorCode (code: unknown): code is ErrorCode {
+  return typeof code === 'string' && KNOWN.has(code)
+}
