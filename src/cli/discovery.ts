@@ -1,7 +1,7 @@
-import { InvalidArgumentError, Option, type Command } from 'commander'
+import { Argument, InvalidArgumentError, Option, type Command } from 'commander'
 import { CodedError } from '../lib/errors.ts'
 import { humanBytes } from '../provisioning/hardware-summary.ts'
-import type { EraseReportView, MachineView, TaskJson } from '../http/api-types.ts'
+import type { CancelView, EraseReportView, MachineView, TaskJson } from '../http/api-types.ts'
 import type { CliContext } from './machines.ts'
 import { renderData, renderTable } from './output.ts'
 
@@ -43,7 +43,7 @@ async function watchTask (ctx: CliContext, machineId: string, taskId: string, ou
         }
       }
     }
-    if (task.state === 'done' || task.state === 'failed') return task
+    if (task.state === 'done' || task.state === 'failed' || task.state === 'cancelled') return task
     await sleep(polls < 4 ? 250 : 500)
   }
 }
@@ -94,6 +94,27 @@ export function registerDiscoveryCommands (machines: Command, ctx: CliContext): 
       const mine = items.filter(e => e.taskId === task.id)
       ctx.print(format === 'table' ? `task ${ended.id} ${ended.state}${ended.error === null ? '' : `: ${ended.error}`}\n${reportTable(mine)}` : renderData({ task: ended, eraseReports: mine }, format))
       if (ended.state === 'failed') throw new CodedError('ERR_WIPE_FAILED', `the wipe failed: ${ended.error ?? 'no reason given'}`)
+      if (ended.state === 'cancelled') throw new CodedError('ERR_WIPE_FAILED', 'the wipe was cancelled')
+    })
+
+  machines.command('cancel').description('stop a queued or running task (a running one stops at its next safe point; its erase report says how far it got)')
+    .argument('<id>')
+    .argument('[task]', 'the task id (default: the machine\'s current task)')
+    .action(async (id: string, task: string | undefined) => {
+      const r = await ctx.client().post<CancelView>(task === undefined ? path(id, '/cancel') : path(id, `/tasks/${encodeURIComponent(task)}/cancel`), {})
+      const format = ctx.output()
+      ctx.print(format === 'table'
+        ? r.cancelled.map(t => `cancelled ${t.kind} task ${t.id}${t.startedAt === null ? ' (it had not started)' : ' (running: the agent stops at its next safe point)'}\n`).join('') + `${r.machine.id}: ${r.machine.state}\n`
+        : renderData(r, format))
+    })
+
+  machines.command('maintenance').description('on: Anvil leaves the machine alone (boots it from its disk, gives it no tasks; pending tasks are cancelled); off: it resumes')
+    .argument('<id>')
+    .addArgument(new Argument('<on|off>').choices(['on', 'off']))
+    .action(async (id: string, mode: 'on' | 'off') => {
+      const m = await ctx.client().post<MachineView>(path(id, '/maintenance'), { enabled: mode === 'on' })
+      const format = ctx.output()
+      ctx.print(format === 'table' ? `${m.id}: ${m.state}${m.stateReason === null ? '' : ` (${m.stateReason})`}\n` : renderData(m, format))
     })
 
   for (const [verb, kind] of [['reboot', 'reboot'], ['poweroff', 'powerOff']] as const) {

@@ -36,7 +36,7 @@ export class SqliteLifecycleStore implements LifecycleStore {
         }
       }
       for (const t of effects.create ?? []) tx.insert(tasks).values({ ...t, params: JSON.stringify(t.params) }).run()
-      return gone
+      return gone.map(t => tx.select().from(tasks).where(eq(tasks.id, t.id)).get()).filter(r => r !== undefined).map(toTask)
     })
     if (cancelled === undefined) return undefined
     const machine = await this.#machines.get(machineId)

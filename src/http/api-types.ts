@@ -65,12 +65,16 @@ export type EventView = {
 export type HardwareView = { readonly machineId: string, readonly reportedAt: string, readonly hardware: HardwareReport }
 
 /** A task (GET /api/v1/machines/:id/tasks, POST .../wipe) with live per-disk progress while it runs. */
-export type TaskJson = Omit<StoredTask, 'createdAt' | 'startedAt' | 'finishedAt'> & {
+export type TaskJson = Omit<StoredTask, 'createdAt' | 'startedAt' | 'finishedAt' | 'cancelRequestedAt'> & {
   readonly createdAt: string
   readonly startedAt: string | null
   readonly finishedAt: string | null
+  readonly cancelRequestedAt: string | null
   readonly progress: readonly { readonly disk: string, readonly phase: string, readonly bytesDone: number, readonly bytesTotal: number, readonly rateBytesPerSecond: number, readonly at: string }[]
 }
+
+/** POST /api/v1/machines/:id/tasks/:task/cancel (and /cancel): the machine after, and what was cancelled. */
+export type CancelView = { readonly machine: MachineView, readonly cancelled: readonly TaskJson[] }
 
 /** One disk's erase report: GET /api/v1/machines/:id/erase-reports. */
 export type EraseReportView = Omit<EraseReportRecord, 'machineId' | 'at'> & { readonly at: string }

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { DiscoveryService, TaskView } from '../provisioning/discovery-service.ts'
 import type { EraseReportRecord, WipeMethod } from '../provisioning/discovery-ports.ts'
-import type { EraseReportView, HardwareView, MachineView, TaskJson } from './api-types.ts'
+import type { CancelView, EraseReportView, HardwareView, MachineView, TaskJson } from './api-types.ts'
 
 export type DiscoveryRouteDeps = {
   readonly discovery: DiscoveryService
@@ -12,8 +12,10 @@ const idParams = { type: 'object', required: ['id'], properties: { id: { type: '
 const iso = (t: number | null): string | null => t === null ? null : new Date(t).toISOString()
 
 function taskJson (t: TaskView): TaskJson {
-  return { ...t, createdAt: iso(t.createdAt) as string, startedAt: iso(t.startedAt), finishedAt: iso(t.finishedAt), progress: t.progress.map(p => ({ ...p, at: iso(p.at) as string })) }
+  return { ...t, createdAt: iso(t.createdAt) as string, startedAt: iso(t.startedAt), finishedAt: iso(t.finishedAt), cancelRequestedAt: iso(t.cancelRequestedAt), progress: t.progress.map(p => ({ ...p, at: iso(p.at) as string })) }
 }
+
+const taskParams = { type: 'object', required: ['id', 'task'], properties: { id: idParams.properties.id, task: { type: 'string', minLength: 1, maxLength: 64, pattern: '^t-[0-9a-f-]{1,62}$' } } } as const
 
 function eraseJson (e: EraseReportRecord): EraseReportView {
   const { machineId: _m, ...rest } = e
@@ -61,6 +63,19 @@ export function registerDiscoveryRoutes (app: FastifyInstance, deps: DiscoveryRo
 
   app.get<{ Params: { id: string } }>('/api/v1/machines/:id/tasks', { schema: { params: idParams } }, async (req) => {
     return { items: (await deps.discovery.taskViews(req.params.id)).map(taskJson) }
+  })
+
+  const cancel = async (id: string, task?: string): Promise<CancelView> => {
+    const r = await deps.discovery.cancel(id, task)
+    return { machine: await deps.view(r.machine.id), cancelled: r.cancelled.map(t => taskJson({ ...t, progress: [] })) }
+  }
+  app.post<{ Params: { id: string, task: string } }>('/api/v1/machines/:id/tasks/:task/cancel', { schema: { params: taskParams } }, async (req) => await cancel(req.params.id, req.params.task))
+  app.post<{ Params: { id: string } }>('/api/v1/machines/:id/cancel', { schema: { params: idParams } }, async (req) => await cancel(req.params.id))
+
+  app.post<{ Params: { id: string }, Body: { enabled: boolean } }>('/api/v1/machines/:id/maintenance', {
+    schema: { params: idParams, body: { type: 'object', additionalProperties: false, required: ['enabled'], properties: { enabled: { type: 'boolean' } } } }
+  }, async (req): Promise<MachineView> => {
+    return await deps.view((await deps.discovery.maintenance(req.params.id, req.body.enabled)).id)
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/machines/:id/erase-reports', { schema: { params: idParams } }, async (req) => {

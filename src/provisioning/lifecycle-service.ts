@@ -19,7 +19,7 @@ export type Applied = {
   readonly machine: Machine
   readonly from: MachineState
   readonly step: Step
-  /** Tasks the change cancelled (queued ones are gone; running ones were flagged to stop). */
+  /** Tasks the change cancelled, as they are now (startedAt set: it ran, and its agent is told to stop). */
   readonly cancelled: readonly StoredTask[]
 }
 
@@ -59,7 +59,7 @@ export class LifecycleService {
       const { timeline } = this.#o
       timeline.record({ source: options.source, type: EventType.machineState, machineId: m.id, message: `${m.state} → ${next.state}: ${next.reason}`, data: { from: m.state, to: next.state, event: event.type } })
       for (const t of committed.cancelled) {
-        timeline.record({ source: options.source, type: EventType.taskCancelled, machineId: m.id, message: `${t.kind} task ${t.id} cancelled${t.state === 'running' ? ' while it ran: the agent is told to stop at its next safe point' : ' before it started'}`, data: { taskId: t.id, kind: t.kind, wasRunning: t.state === 'running' } })
+        timeline.record({ source: options.source, type: EventType.taskCancelled, machineId: m.id, message: `${t.kind} task ${t.id} cancelled${t.startedAt !== null ? ' while it ran: the agent is told to stop at its next safe point' : ' before it started'}`, data: { taskId: t.id, kind: t.kind, wasRunning: t.startedAt !== null } })
       }
       await timeline.flush()
       return { machine: committed.machine, from: m.state, step: next, cancelled: committed.cancelled }
