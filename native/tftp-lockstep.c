@@ -50,7 +50,7 @@ enum { OP_DATA = 3, OP_ACK = 4, OP_ERROR = 5 };
 enum outcome { COMPLETE, CLIENT_ERROR, TIMEOUT, REFUSED, ABORTED, IO_ERROR };
 static const char *const OUTCOME_NAMES[] = { "complete", "client-error", "timeout", "refused", "aborted", "io-error" };
 
-/* Largest datagram from a client that we keep whole (an ERROR with its message). */
+/* Largest datagram from a client that we keep whole (an ERROR with its message); longer ones are strays. */
 #define MAX_IN 1024
 
 /* What JavaScript holds: it outlives the transfer (the external is freed by the garbage collector),
@@ -201,11 +201,19 @@ static void begin (engine *e, transfer *t, double now) {
 /* One datagram from the client, if one is there. */
 static void receive (engine *e, transfer *t, double now) {
   uint8_t in[MAX_IN];
-  ssize_t n = recv(t->fd, in, sizeof in, MSG_DONTWAIT);
+  struct iovec iov = { .iov_base = in, .iov_len = sizeof in };
+  struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1 };
+  ssize_t n = recvmsg(t->fd, &msg, MSG_DONTWAIT);
   if (n < 0) {
     if (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) return;
     t->err = errno;
     finish(e, t, errno == ECONNREFUSED ? REFUSED : IO_ERROR, now);
+    return;
+  }
+  if (msg.msg_flags & MSG_TRUNC) {
+    /* Longer than MAX_IN: the kernel kept only its first MAX_IN bytes, which may look like a
+       well-formed ERROR (a NUL at the cut) though the datagram is not one. Never parse a part. */
+    t->strays++;
     return;
   }
   if (n == 4 && in[0] == 0 && in[1] == OP_ACK) { /* RFC 1350 §5: exactly 4 bytes, as the decoder has it */

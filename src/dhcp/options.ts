@@ -65,23 +65,61 @@ export function messageTypeName (t: number | undefined): string {
 export type DhcpOptions = Map<number, Buffer>
 
 /**
- * Reads the TLVs of one option area into `into`, concatenating repeats (RFC 3396 §7).
- *   code(1) | len(1) | data(len)   except Pad (0) and End (255), which are one byte.
- * The area must end with End (RFC 2131 §4.1); bytes after End are padding.
- * Returns the offset just past End.
+ * Most option instances (TLVs; Pad and End are not counted) one datagram may carry, over all its
+ * areas. The captures in test/fixtures/dhcp carry at most 12; splitting a long value (RFC 3396 §6)
+ * takes ceil(len / 255) instances, and the longest value that fits in MAX_DHCP_DATAGRAM (packet.ts)
+ * needs 34. Beyond this a datagram is a flood, not a message.
  */
-export function decodeOptionArea (buf: Buffer, start: number, end: number, into: DhcpOptions, area: string): number {
-  const r = new BufferReader(buf, start, end)
-  while (r.remaining > 0) {
-    const code = r.u8(`${area} option code`)
-    if (code === DhcpOption.Pad) continue
-    if (code === DhcpOption.End) return r.offset
-    const len = r.u8(`${area} option ${code} length`)
-    const data = r.bytes(len, `${area} option ${code} data`)
-    const prev = into.get(code)
-    into.set(code, prev === undefined ? Buffer.from(data) : Buffer.concat([prev, data]))
+export const MAX_OPTION_INSTANCES = 1024
+
+/**
+ * Gathers the option instances of one datagram from its areas (options field, then file and sname
+ * when overloaded) and joins the instances of each code once, at the end (RFC 3396 §7). Joining
+ * per instance as they arrive would copy the value again for every repeat: quadratic in the
+ * number of repeats.
+ */
+export class OptionGatherer {
+  readonly #parts = new Map<number, Buffer[]>()
+  #instances = 0
+
+  /**
+   * Reads the TLVs of one option area.
+   *   code(1) | len(1) | data(len)   except Pad (0) and End (255), which are one byte.
+   * The area must end with End (RFC 2131 §4.1); bytes after End are padding.
+   * Returns the offset just past End.
+   */
+  readArea (buf: Buffer, start: number, end: number, area: string): number {
+    const r = new BufferReader(buf, start, end)
+    while (r.remaining > 0) {
+      const code = r.u8(`${area} option code`)
+      if (code === DhcpOption.Pad) continue
+      if (code === DhcpOption.End) return r.offset
+      if (++this.#instances > MAX_OPTION_INSTANCES) {
+        throw new MalformedPacketError(`more than ${MAX_OPTION_INSTANCES} option instances`, r.offset - 1)
+      }
+      const len = r.u8(`${area} option ${code} length`)
+      const data = r.bytes(len, `${area} option ${code} data`)
+      const parts = this.#parts.get(code)
+      if (parts === undefined) this.#parts.set(code, [data])
+      else parts.push(data)
+    }
+    return r.fail(`${area} has no End option (255)`)
   }
-  return r.fail(`${area} has no End option (255)`)
+
+  /** Removes one option and returns its joined value: overload (52) must be known before file and sname are read. */
+  take (code: number): Buffer | undefined {
+    const parts = this.#parts.get(code)
+    if (parts === undefined) return undefined
+    this.#parts.delete(code)
+    return Buffer.concat(parts)
+  }
+
+  /** Every option, its instances joined (a copy: no value aliases the datagram), in the order first seen. */
+  finish (): DhcpOptions {
+    const out: DhcpOptions = new Map()
+    for (const [code, parts] of this.#parts) out.set(code, Buffer.concat(parts))
+    return out
+  }
 }
 
 /** Writes options, splitting values over 255 bytes into several instances (RFC 3396 §6), then End. */

@@ -1,9 +1,9 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { MalformedPacketError } from '../lib/errors.ts'
-import { BootOp, clientMac, decodeDhcpPacket, encodeDhcpPacket, HEADER_LENGTH } from './packet.ts'
+import { BootOp, clientMac, decodeDhcpPacket, encodeDhcpPacket, HEADER_LENGTH, MAX_DHCP_DATAGRAM } from './packet.ts'
 import {
-  DhcpOption, MessageType, getClientArches, getClientId, getClientNdi, getClientUuid, getHostname, getMaxMessageSize,
+  DhcpOption, MAX_OPTION_INSTANCES, MessageType, getClientArches, getClientId, getClientNdi, getClientUuid, getHostname, getMaxMessageSize,
   getMessageType, getParameterList, getRequestedAddress, getServerId, getUserClasses, getVendorClass
 } from './options.ts'
 import { FIXTURE_NAMES, fixture } from './testing.ts'
@@ -125,6 +125,66 @@ test('RFC 3396: repeated instances are concatenated, long values split again on 
   const out = encodeDhcpPacket(m)
   assert.deepEqual(out.subarray(0, buf.length), buf)
   assert.deepEqual(decodeDhcpPacket(out), m)
+})
+
+/** The annotated header, DHCPDISCOVER, then `count` instances of option 77 carrying one byte each (i & 0xff). */
+function repeats (count: number, opts: { pads?: boolean } = {}): Buffer {
+  const tlvs = Buffer.alloc(count * (opts.pads === true ? 4 : 3))
+  let at = 0
+  for (let i = 0; i < count; i++) {
+    tlvs[at++] = 77
+    tlvs[at++] = 1
+    tlvs[at++] = i & 0xff
+    if (opts.pads === true) tlvs[at++] = 0 // Pad: not an instance
+  }
+  return Buffer.concat([ANNOTATED.subarray(0, 240), Buffer.from([53, 1, 1]), tlvs, Buffer.from([255])])
+}
+
+test('a 65 KB flood of one-byte option instances is refused by its size, before any option is read', () => {
+  const flood = repeats(21_000)
+  assert.ok(flood.length > 63_000)
+  assert.throws(() => decodeDhcpPacket(flood), (e: unknown) => e instanceof MalformedPacketError && e.offset === MAX_DHCP_DATAGRAM && /exceeds 8972/.test(e.message))
+  // One jumbo frame's worth is still a datagram: padding past End is accepted up to the limit.
+  const big = Buffer.concat([ANNOTATED, Buffer.alloc(MAX_DHCP_DATAGRAM - ANNOTATED.length)])
+  assert.equal(decodeDhcpPacket(big).xid, 0xdeadbeef)
+  assert.throws(() => decodeDhcpPacket(Buffer.concat([big, Buffer.alloc(1)])), MalformedPacketError)
+})
+
+test('more than MAX_OPTION_INSTANCES instances are refused where the first one too many starts', () => {
+  assert.equal(MAX_OPTION_INSTANCES, 1024)
+  // 53 is the first instance, so 1023 of option 77 reach the cap exactly; Pads are not counted.
+  assert.equal(decodeDhcpPacket(repeats(MAX_OPTION_INSTANCES - 1, { pads: true })).options.get(77)?.length, MAX_OPTION_INSTANCES - 1)
+  const over = repeats(MAX_OPTION_INSTANCES)
+  assert.ok(over.length < MAX_DHCP_DATAGRAM, 'refused by the count, not the size')
+  const firstTooMany = HEADER_LENGTH + 3 + (MAX_OPTION_INSTANCES - 1) * 3
+  assert.throws(() => decodeDhcpPacket(over), (e: unknown) => e instanceof MalformedPacketError && e.offset === firstTooMany && /more than 1024 option instances/.test(e.message))
+  // The count spans the areas: the options field at the cap, then one more in the overloaded file field.
+  const spans = Buffer.concat([ANNOTATED.subarray(0, 240), Buffer.from([53, 1, 1, 52, 1, 1]), repeats(MAX_OPTION_INSTANCES - 2).subarray(243)])
+  Buffer.from([12, 1, 0x61, 255]).copy(spans, 108)
+  assert.throws(() => decodeDhcpPacket(spans), (e: unknown) => e instanceof MalformedPacketError && e.offset === 108)
+})
+
+test('RFC 3396 §7: 1000 repeats are joined in order with one copy per option, across options, file and sname', (t) => {
+  const concat = t.mock.method(Buffer, 'concat')
+  const base = repeats(1000)
+  concat.mock.resetCalls()
+  const m = decodeDhcpPacket(base)
+  const joins = concat.mock.callCount()
+  const want = Buffer.from(Array.from({ length: 1000 }, (_, i) => i & 0xff))
+  assert.deepEqual(m.options.get(77), want)
+  assert.deepEqual([...m.options.keys()], [53, 77])
+  assert.ok(joins <= m.options.size, `${joins} concatenations for ${m.options.size} options`)
+  // Overload 3: the value goes on in the file field, then in sname (RFC 3396 §7's order).
+  const over = Buffer.concat([base.subarray(0, 243), Buffer.from([52, 1, 3]), base.subarray(243)])
+  Buffer.from([77, 2, 0xf1, 0xf2, 255]).copy(over, 108)
+  Buffer.from([77, 1, 0xf3, 255]).copy(over, 44)
+  const wantAll = Buffer.concat([want, Buffer.from([0xf1, 0xf2, 0xf3])])
+  concat.mock.resetCalls()
+  const o = decodeDhcpPacket(over)
+  const calls = concat.mock.callCount()
+  assert.deepEqual(o.options.get(77), wantAll)
+  assert.ok(!o.options.has(52))
+  assert.ok(calls <= o.options.size + 1, `${calls} concatenations`) // + 1: overload (52) is joined first, on its own
 })
 
 test('option overload (52) reads options from file then sname (RFC 2132 §9.3, RFC 3396 §7)', () => {

@@ -3,7 +3,7 @@ import { BufferWriter } from '../lib/buffer-writer.ts'
 import { CodedError, MalformedPacketError } from '../lib/errors.ts'
 import { bytesToIpv4, ipv4ToInt } from '../lib/ipv4.ts'
 import { formatMac } from '../lib/mac.ts'
-import { DhcpOption, decodeOptionArea, encodeOptions, encodedOptionsLength, validateKnownOptions, type DhcpOptions } from './options.ts'
+import { DhcpOption, OptionGatherer, encodeOptions, encodedOptionsLength, validateKnownOptions, type DhcpOptions } from './options.ts'
 
 /** BOOTP op field (RFC 951, RFC 2131 §2). */
 export const BootOp = { Request: 1, Reply: 2 } as const
@@ -74,12 +74,27 @@ function cString (b: Buffer): string {
 }
 
 /**
- * Decodes a BOOTP/DHCP datagram. Throws MalformedPacketError (only) when the header is short,
- * the cookie is wrong, an option runs past its area, an area lacks End, or a fixed-length
- * option has the wrong length. Option overload (52) pulls options from file and sname, in that
- * order after the options field (RFC 3396 §7, RFC 2132 §9.3).
+ * The largest datagram the decoder accepts: what one jumbo Ethernet frame carries, MTU 9000 less
+ * the IPv4 (20) and UDP (8) headers. RFC 2131 §2 only sets a floor (a client must accept 576-octet
+ * messages) and option 57 (RFC 2132 §9.10) lets a client announce up to 65535; neither says what a
+ * client may send. Boot firmware and OS clients send one frame (every capture in
+ * test/fixtures/dhcp is under 420 bytes, within a 1500-byte frame's 1472); anything larger came
+ * in IP fragments, which no DHCP client we know sends. Refusing it first bounds the work and the
+ * copies spent on one unauthenticated datagram.
+ */
+export const MAX_DHCP_DATAGRAM = 9000 - 20 - 8
+
+/**
+ * Decodes a BOOTP/DHCP datagram. Throws MalformedPacketError (only) when the datagram exceeds
+ * MAX_DHCP_DATAGRAM, the header is short, the cookie is wrong, an option runs past its area, an
+ * area lacks End, there are more than MAX_OPTION_INSTANCES options, or a fixed-length option has
+ * the wrong length. Option overload (52) pulls options from file and sname, in that order after
+ * the options field (RFC 3396 §7, RFC 2132 §9.3); repeats are joined across all three.
  */
 export function decodeDhcpPacket (buf: Buffer): DhcpMessage {
+  if (buf.length > MAX_DHCP_DATAGRAM) {
+    throw new MalformedPacketError(`datagram of ${buf.length} bytes exceeds ${MAX_DHCP_DATAGRAM}, one jumbo frame`, MAX_DHCP_DATAGRAM)
+  }
   const r = new BufferReader(buf)
   const rawOp = r.u8('op')
   if (rawOp !== BootOp.Request && rawOp !== BootOp.Reply) r.fail(`op ${rawOp} is neither BOOTREQUEST nor BOOTREPLY`)
@@ -101,24 +116,24 @@ export function decodeDhcpPacket (buf: Buffer): DhcpMessage {
   if (r.u32('magic cookie') !== MAGIC_COOKIE) {
     throw new MalformedPacketError('magic cookie is not 99.130.83.99 (RFC 2131 §3)', COOKIE_OFFSET)
   }
-  const options: DhcpOptions = new Map()
-  decodeOptionArea(buf, HEADER_LENGTH, buf.length, options, 'options field')
-  const overload = options.get(DhcpOption.Overload)
+  const gatherer = new OptionGatherer()
+  gatherer.readArea(buf, HEADER_LENGTH, buf.length, 'options field')
+  const overload = gatherer.take(DhcpOption.Overload)
   let file = cString(fileRaw)
   let sname = cString(snameRaw)
   if (overload !== undefined) {
     const mode = overload.length === 1 ? overload[0] as number : 0
     if (mode < 1 || mode > 3) throw new MalformedPacketError(`option 52 (overload) must be 1, 2 or 3 (RFC 2132 §9.3), got ${overload.toString('hex')}`, HEADER_LENGTH)
-    options.delete(DhcpOption.Overload)
     if ((mode & 1) !== 0) {
-      decodeOptionArea(buf, FILE_OFFSET, FILE_OFFSET + 128, options, 'file field (overloaded)')
+      gatherer.readArea(buf, FILE_OFFSET, FILE_OFFSET + 128, 'file field (overloaded)')
       file = ''
     }
     if ((mode & 2) !== 0) {
-      decodeOptionArea(buf, SNAME_OFFSET, SNAME_OFFSET + 64, options, 'sname field (overloaded)')
+      gatherer.readArea(buf, SNAME_OFFSET, SNAME_OFFSET + 64, 'sname field (overloaded)')
       sname = ''
     }
   }
+  const options: DhcpOptions = gatherer.finish()
   validateKnownOptions(options, HEADER_LENGTH)
   return { op, htype, hlen, hops, xid, secs, flags, ciaddr, yiaddr, siaddr, giaddr, chaddr, sname, file, options }
 }

@@ -8,7 +8,8 @@ export type ByteRange = { readonly start: number, readonly end: number }
 /**
  * Parses a Range header for a file of `size` bytes. Returns undefined to serve the whole file
  * (no header, a unit other than bytes, or several ranges: RFC 9110 §14.2 lets a server ignore
- * Range), 'unsatisfiable' for a range wholly past the end (416).
+ * Range), 'unsatisfiable' for a range wholly past the end (416). A returned range always has
+ * 0 <= start <= end < size.
  */
 export function parseRange (header: string | undefined, size: number): ByteRange | 'unsatisfiable' | undefined {
   if (header === undefined) return undefined
@@ -19,6 +20,11 @@ export function parseRange (header: string | undefined, size: number): ByteRange
   if (a === '') {
     const suffix = Number(b)
     if (suffix === 0) return 'unsatisfiable'
+    // RFC 9110 §14.1.2: on a zero-length representation a non-zero suffix-range is the one
+    // satisfiable form, yet it selects no byte, which no Content-Range (§14.4) can state; so
+    // Range is ignored (§14.2) and the empty file is sent whole, 200. The int-range forms
+    // (bytes=0-) fall to start >= size below: unsatisfiable, 416 with bytes */0 (§15.5.17).
+    if (size === 0) return undefined
     return { start: Math.max(0, size - suffix), end: size - 1 }
   }
   const start = Number(a)

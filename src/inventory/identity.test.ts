@@ -28,3 +28,14 @@ test('SMBIOS filler strings are dropped', () => {
   assert.equal(cleanSmbiosString(''), null)
   assert.equal(cleanSmbiosString(undefined), null)
 })
+
+test('control characters are stripped from SMBIOS strings before the filler rules', () => {
+  assert.equal(cleanSmbiosString('\x1b]0;evil\x07LAB0001'), ']0;evilLAB0001', 'OSC title change: ESC and BEL go')
+  assert.equal(cleanSmbiosString('\x1b[2J\x1b[HSN\x1b[31m1'), '[2J[HSN[31m1')
+  assert.equal(cleanSmbiosString('\u009b31mDell\u009d0;x\u009c'), '31mDell0;x', 'C1 CSI, OSC and ST')
+  assert.equal(cleanSmbiosString('\0LAB\x7f0001\0\0'), 'LAB0001', 'NUL padding and DEL')
+  assert.equal(cleanSmbiosString('\tDell\nInc.\r\n'), 'Dell Inc.', 'line controls become spaces, then trimmed')
+  assert.equal(cleanSmbiosString('\x1bTo Be Filled By O.E.M.\x07'), null, 'filler behind controls is still filler')
+  assert.equal(cleanSmbiosString('\x1b\x07\u009b'), null, 'nothing but controls is nothing')
+  assert.equal(cleanSmbiosString('Fujitsu — 製品 ñ'), 'Fujitsu — 製品 ñ', 'printable Unicode is kept')
+})

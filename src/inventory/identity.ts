@@ -1,3 +1,4 @@
+import { sanitizeText } from '../lib/text.ts'
 import { UuidStatus } from './machine.ts'
 
 const UUID_RE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i
@@ -40,10 +41,14 @@ export function judgeUuid (reported: string | null | undefined): UuidVerdict {
   return { uuid, status: UuidStatus.valid, reason: 'valid SMBIOS UUID' }
 }
 
-/** iPXE prints unset settings as empty strings and some firmware pads with spaces or "To Be Filled". */
+/**
+ * iPXE prints unset settings as empty strings and some firmware pads with spaces or "To Be Filled".
+ * Control characters (C0, DEL, C1) go first: the value comes from the machine being provisioned
+ * and is shown in terminals, where ESC or CSI would start a control sequence (src/lib/text.ts).
+ */
 export function cleanSmbiosString (value: string | undefined): string | null {
   if (value === undefined) return null
-  const v = value.trim()
+  const v = sanitizeText(value).trim()
   if (v === '' || /^(to be filled by o\.e\.m\.|default string|not specified|none|system serial number|0+)$/i.test(v)) return null
   return v
 }

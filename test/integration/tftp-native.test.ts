@@ -162,6 +162,22 @@ test('a client ERROR ends the transfer and is handed back whole; a malformed one
   assert.equal(r.base, 2)
 })
 
+test('a datagram longer than the engine keeps is a stray, even when its first 1024 bytes are a well-formed ERROR', { skip }, async () => {
+  const { result } = start({ data: randomBytes(700) })
+  await expectData(1)
+  // The kernel hands a 1024-byte buffer only the first 1024 bytes: an ERROR whose only NUL falls at the cut.
+  const cutError = Buffer.concat([Buffer.from('00050008', 'hex'), Buffer.alloc(1019, 0x78), Buffer.from([0]), Buffer.alloc(500, 0x79)])
+  client.send(cutError)
+  // And an ACK of block 1 with junk behind it: not an ACK (RFC 1350 §5: exactly 4 bytes).
+  client.send(Buffer.concat([Buffer.from('00040001', 'hex'), Buffer.alloc(2000, 0x7a)]))
+  assert.equal(await client.next(150), undefined, 'neither may move the transfer')
+  client.ack(1)
+  await expectData(2)
+  client.ack(2)
+  const r = await result
+  assert.deepEqual([r.outcome, r.base, r.strays, r.packet], ['complete', 3, 2, undefined])
+})
+
 test('strays do not restart the clock: the block is resent on time even while garbage keeps arriving', { skip }, async () => {
   const { result } = start({ data: randomBytes(100), timeoutMs: 200, retries: 1 })
   await expectData(1)
