@@ -65,7 +65,8 @@ export async function startServer (config: Config, log: Logger): Promise<Running
 
   const store = new SqliteMachineStore(db)
   const timeline = new Timeline({ store, clock: systemClock, onError: (err) => log.error({ err }, 'could not write timeline events') })
-  const machines = new MachineService({ store, timeline, clock: systemClock })
+  const discoveryStore = new SqliteDiscoveryStore(db)
+  const machines = new MachineService({ store, timeline, clock: systemClock, reportedMacs: async (id) => (await discoveryStore.getHardware(id))?.report.nics.map(n => n.mac) ?? [] })
   // Discovery is told of power changes (an agent cut off by a power-off or reset ends its session);
   // it is built below, and power actions only happen once the server is up.
   const { registry, power, openSessions, close: closePower } = wirePower(config, dataDir, db, machines, timeline, log,
@@ -81,7 +82,6 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const server = config.server.address === undefined ? detectServerAddress(config.dhcp.interface) : { address: config.server.address, how: 'server.address' }
   log.info({ address: server.address, how: server.how }, 'machines reach this server at this address')
 
-  const discoveryStore = new SqliteDiscoveryStore(db)
   const lifecycle = new LifecycleService({ machines, store: new SqliteLifecycleStore(db, store), timeline, clock: systemClock })
   const agents = new AgentService({
     machines,

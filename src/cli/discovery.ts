@@ -1,5 +1,6 @@
 import { Argument, InvalidArgumentError, Option, type Command } from 'commander'
 import { CodedError } from '../lib/errors.ts'
+import { terminalSafe } from '../lib/text.ts'
 import { humanBytes } from '../provisioning/hardware-summary.ts'
 import type { CancelView, EraseReportView, MachineView, TaskJson } from '../http/api-types.ts'
 import type { CliContext } from './machines.ts'
@@ -31,7 +32,8 @@ async function watchTask (ctx: CliContext, machineId: string, taskId: string, ou
     if (tty) {
       const lines = [`task ${task.id}: ${task.state}`, ...task.progress.map(p => progressLine(p))]
       // Move up over what was drawn last time, then redraw every line in full.
-      out.write((drawn > 0 ? `\x1b[${drawn}A` : '') + lines.map(l => `\x1b[2K${l}\n`).join(''))
+      // Our own cursor controls only: the lines themselves (disk names, phases) are made terminal-safe.
+      out.write((drawn > 0 ? `\x1b[${drawn}A` : '') + lines.map(l => `\x1b[2K${terminalSafe(l)}\n`).join(''))
       drawn = lines.length
     } else {
       for (const p of task.progress) {

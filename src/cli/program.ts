@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { Command, CommanderError, Option } from 'commander'
 import { loadConfig } from '../config/load.ts'
 import { isCodedError } from '../lib/errors.ts'
+import { terminalSafe } from '../lib/text.ts'
 import { ApiClient } from './client.ts'
 import { registerMachineCommands } from './machines.ts'
 import { registerBmcCommands, registerBootdevCommand, registerPowerCommands } from './power.ts'
@@ -47,7 +48,9 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
   const ctx = {
     client: () => clientFrom(program.opts<GlobalOptions>()),
     output: (): OutputFormat => parseOutputFormat(program.opts<GlobalOptions>().output),
-    print
+    // Every line the CLI prints passes here: control characters from a machine's report, a
+    // packet or an agent's error never reach the terminal raw (JSON and YAML escape them anyway).
+    print: (text: string) => { print(terminalSafe(text)) }
   }
   registerMachineCommands(program, ctx)
   registerBmcCommands(program, ctx)
@@ -68,10 +71,10 @@ export async function runCli (argv: readonly string[], serve: ServeAction): Prom
       return err.exitCode === 0 ? 0 : 2
     }
     if (isCodedError(err)) {
-      process.stderr.write(`anvil: ${err.message} [${err.code}]\n`)
+      process.stderr.write(`anvil: ${terminalSafe(err.message)} [${err.code}]\n`)
       return err.code === 'ERR_USAGE' ? 2 : 1
     }
-    process.stderr.write(`anvil: unexpected error: ${(err as Error).stack ?? String(err)}\n`)
+    process.stderr.write(`anvil: unexpected error: ${terminalSafe((err as Error).stack ?? String(err))}\n`)
     return 1
   }
 }

@@ -1,6 +1,12 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { makeInventory, makeProvisioning } from '../../test/helpers/inventory.ts'
+import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
+import type { HardwareReport } from '../provisioning/agent-gateway.ts'
+
+function hardwareWithNics (macs: readonly string[]): HardwareReport {
+  return { system: null, baseboard: null, bios: null, chassis: null, cpu: null, memory: null, disks: [], pci: [], bmc: null, kernel: '6.1', nics: macs.map((mac, i) => ({ name: `eth${i}`, mac, driver: 'virtio_net', speedMbps: 0, link: true, pciAddress: '' })) }
+}
 
 const UUID_A = '8c1f0a5e-77a0-4a0b-9d41-000000000001'
 
@@ -30,12 +36,29 @@ test('a reboot never duplicates the machine, and facts are updated', async () =>
   assert.equal((await machines.list()).length, 1)
 })
 
-test('the same board booting from a second NIC is recognised by UUID and gains the MAC', async () => {
-  const { machines } = makeInventory()
+test('the same board booting from a second NIC its agent reported is recognised by UUID and gains the MAC', async () => {
+  const inv = makeInventory()
+  const { machines } = inv
   const a = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A, serial: 'LAB0001' })
+  await new SqliteDiscoveryStore(inv.db).putHardware(a.machine.id, hardwareWithNics(['52:54:00:77:00:11', '52:54:00:77:00:12']), inv.clock.now())
   const b = await machines.registerBoot({ mac: '52:54:00:77:00:12', uuid: UUID_A, serial: 'LAB0001' })
   assert.equal(b.machine.id, a.machine.id)
   assert.deepEqual([...b.machine.macs].sort(), ['52:54:00:77:00:11', '52:54:00:77:00:12'])
+})
+
+test('a known UUID from a NIC the machine never reported does not join it: both are flagged duplicate', async () => {
+  const inv = makeInventory()
+  const { machines } = inv
+  const victim = await machines.registerBoot({ mac: '52:54:00:77:00:11', uuid: UUID_A, serial: 'LAB0001' })
+  await new SqliteDiscoveryStore(inv.db).putHardware(victim.machine.id, hardwareWithNics(['52:54:00:77:00:11']), inv.clock.now())
+  // An impostor sends the victim's UUID (and even its serial) from a MAC of its own.
+  const impostor = await machines.registerBoot({ mac: '02:00:00:66:66:66', uuid: UUID_A, serial: 'LAB0001' })
+  assert.notEqual(impostor.machine.id, victim.machine.id)
+  assert.deepEqual(impostor.machine.macs, ['02:00:00:66:66:66'])
+  assert.deepEqual((await machines.get(victim.machine.id)).macs, ['52:54:00:77:00:11'], 'the victim gains no MAC')
+  assert.equal(impostor.machine.uuidStatus, 'duplicate')
+  assert.equal((await machines.get(victim.machine.id)).uuidStatus, 'duplicate')
+  assert.ok((await machines.events(victim.machine.id)).some(e => e.type === 'machine.identity'))
 })
 
 test('a UUID seen on different hardware is flagged on both machines and MACs identify them', async () => {

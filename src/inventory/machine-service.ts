@@ -10,6 +10,11 @@ export type MachineServiceOptions = {
   readonly store: MachineStore
   readonly timeline: Timeline
   readonly clock: Clock
+  /**
+   * The MACs of every NIC the machine's discovery agent reported (its hardware inventory). A NIC
+   * Anvil has not seen boot yet joins a machine by SMBIOS UUID only when it is one of these.
+   */
+  readonly reportedMacs?: (machineId: string) => Promise<readonly string[]>
 }
 
 /** The result of a boot-time registration: the machine and whether this boot created it. */
@@ -35,11 +40,13 @@ export class MachineService {
   readonly #store: MachineStore
   readonly #timeline: Timeline
   readonly #clock: Clock
+  readonly #reportedMacs: ((machineId: string) => Promise<readonly string[]>) | undefined
 
   constructor (options: MachineServiceOptions) {
     this.#store = options.store
     this.#timeline = options.timeline
     this.#clock = options.clock
+    this.#reportedMacs = options.reportedMacs
   }
 
   async get (idOrKey: string): Promise<Machine> {
@@ -137,6 +144,18 @@ export class MachineService {
     return r
   }
 
+  /**
+   * May a NIC we never saw boot join `m` on the strength of its UUID? A UUID is free text anyone on
+   * the provisioning network can send; the composite identity asks for more: the MAC is one of the
+   * NICs the machine's own agent reported, or the machine is enrolled with this UUID by an operator
+   * and has not booted yet. Otherwise the claim is a conflict, flagged like a duplicate UUID.
+   */
+  async #nicBelongs (m: Machine, mac: string): Promise<boolean> {
+    if (m.state === MachineState.enrolled) return true
+    const known = await this.#reportedMacs?.(m.id) ?? []
+    return known.includes(mac)
+  }
+
   async #register (report: BootReport): Promise<Registration> {
     if (!isMac(report.mac)) throw new CodedError('ERR_INVALID_MAC', `not a MAC address: ${JSON.stringify(report.mac)}`)
     const mac = normalizeMac(report.mac)
@@ -154,11 +173,12 @@ export class MachineService {
     if (verdict.uuid !== null) {
       const holders = (await this.#store.findByUuid(verdict.uuid)).filter(m => m.id !== byMac?.id)
       const sole = holders[0]
-      if (byMac === undefined && holders.length === 1 && sole !== undefined && sole.uuidStatus === UuidStatus.valid && serialsCompatible(sole.serial, serial)) {
+      if (byMac === undefined && holders.length === 1 && sole !== undefined && sole.uuidStatus === UuidStatus.valid && serialsCompatible(sole.serial, serial) &&
+          await this.#nicBelongs(sole, mac)) {
         target = sole // the same board booting from another NIC
       } else if (holders.length > 0) {
         uuidStatus = UuidStatus.duplicate
-        uuidReason = `SMBIOS UUID ${verdict.uuid} is also reported by ${holders.map(h => h.id).join(', ')} with other MACs or serial; identifying by MAC instead`
+        uuidReason = `SMBIOS UUID ${verdict.uuid} is also reported by ${holders.map(h => h.id).join(', ')} from a NIC that machine never reported, or with another serial; identifying by MAC instead`
         for (const h of holders.filter(h => h.uuidStatus !== UuidStatus.duplicate)) {
           await this.#store.update(h.id, { uuid: null, uuidStatus: UuidStatus.duplicate, updatedAt: now })
           this.#timeline.record({ source: 'inventory', type: 'machine.identity', machineId: h.id, message: `SMBIOS UUID ${verdict.uuid} seen on other hardware (MAC ${mac}); this machine is now identified by its MACs`, data: { uuid: verdict.uuid, otherMac: mac } })

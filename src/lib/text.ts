@@ -36,3 +36,11 @@ export function sanitizeText (s: string): string {
 export function escapeControlChars (s: string): string {
   return s.replace(CONTROLS, c => NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`)
 }
+
+/**
+ * Text fit for a terminal line by line: like escapeControlChars, but line feeds stay (tables and
+ * messages span lines). The CLI's one way to the screen, so nothing a machine reported can drive it.
+ */
+export function terminalSafe (s: string): string {
+  return s.replace(CONTROLS, c => c === '\n' ? c : (NAMED[c] ?? `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`))
+}

@@ -241,16 +241,10 @@ class TftpServer implements TftpService {
 
   #refusalFor (err: unknown): Refusal | undefined {
     if (!isCodedError(err)) return undefined
-    switch (err.code) {
-      case 'ERR_PATH_TRAVERSAL':
-        return { code: ErrorCode.ACCESS_VIOLATION, wire: 'Access violation', why: 'the path leaves the boot assets', level: 'warn' }
-      case 'ERR_ASSET_NOT_FOUND':
-        return { code: ErrorCode.FILE_NOT_FOUND, wire: 'File not found', why: 'no such boot asset', level: 'info' }
-      case 'ERR_TFTP_NETASCII_TOO_LARGE':
-        return { code: ErrorCode.NOT_DEFINED, wire: 'File too large for netascii mode', why: err.message, level: 'info' }
-      default:
-        return undefined
-    }
+    if (err.code === 'ERR_PATH_TRAVERSAL') return { code: ErrorCode.ACCESS_VIOLATION, wire: 'Access violation', why: 'the path leaves the boot assets', level: 'warn' }
+    if (err.code === 'ERR_ASSET_NOT_FOUND') return { code: ErrorCode.FILE_NOT_FOUND, wire: 'File not found', why: 'no such boot asset', level: 'info' }
+    if (err.code === 'ERR_TFTP_NETASCII_TOO_LARGE') return { code: ErrorCode.NOT_DEFINED, wire: 'File too large for netascii mode', why: err.message, level: 'info' }
+    return undefined
   }
 
   #sendError (rinfo: RemoteInfo, code: ErrorCode, message: string): void {

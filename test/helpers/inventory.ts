@@ -25,7 +25,8 @@ export function makeInventory (file = ':memory:') {
   const clock = new TestClock()
   const errors: unknown[] = []
   const timeline = new Timeline({ store, clock, onError: (e) => errors.push(e) })
-  const machines = new MachineService({ store, timeline, clock })
+  const hardware = new SqliteDiscoveryStore(db)
+  const machines = new MachineService({ store, timeline, clock, reportedMacs: async (id) => (await hardware.getHardware(id))?.report.nics.map(n => n.mac) ?? [] })
   return { db, store, clock, timeline, machines, errors }
 }
 

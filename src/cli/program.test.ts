@@ -1,0 +1,49 @@
+import { test } from 'node:test'
+import assert from 'node:assert/strict'
+import { createServer } from 'node:http'
+import { mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildProgram } from './program.ts'
+import { terminalSafe } from '../lib/text.ts'
+
+test('terminalSafe keeps line feeds and escapes every other control character', () => {
+  assert.equal(terminalSafe('a\nb'), 'a\nb')
+  assert.equal(terminalSafe('\x1b]0;owned\x07'), '\\x1b]0;owned\\x07')
+  assert.equal(terminalSafe('x\x9b2Jy\r'), 'x\\x9b2Jy\\r')
+})
+
+test('a hostile serial in the inventory reaches the terminal escaped in tables, exact in JSON', async () => {
+  const hostile = '\x1b]0;pwned\x07LAB\x1b[2J'
+  const machine = { id: 'm-0000001', uuid: null, reportedUuid: null, uuidStatus: 'missing', serial: hostile, manufacturer: null, product: null, firmware: null, arch: null, ip: null, macs: ['52:54:00:00:00:01'], state: 'discovered', stateReason: `reason ${hostile}`, heldState: null, createdAt: '2026-12-01T00:00:00.000Z', updatedAt: '2026-12-01T00:00:00.000Z', lastSeenAt: '2026-12-01T00:00:00.000Z', bmc: null }
+  const server = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json')
+    if (req.url?.endsWith('/hardware') === true) {
+      res.statusCode = 404
+      res.end(JSON.stringify({ error: { code: 'ERR_NO_HARDWARE', message: 'none' } }))
+      return
+    }
+    res.end(JSON.stringify(req.url === '/api/v1/machines' ? { items: [machine] } : machine))
+  })
+  await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
+  const port = (server.address() as { port: number }).port
+  const tokenFile = join(mkdtempSync(join(tmpdir(), 'anvil-cli-')), 'token')
+  writeFileSync(tokenFile, 'x'.repeat(32))
+  try {
+    const run = async (args: string[]): Promise<string> => {
+      let out = ''
+      const program = buildProgram(async () => {}, (t) => { out += t })
+      await program.parseAsync(['--endpoint', `http://127.0.0.1:${port}`, '--token-file', tokenFile, ...args], { from: 'user' })
+      return out
+    }
+    for (const args of [['machines', 'list'], ['machines', 'show', 'm-0000001']]) {
+      const table = await run(args)
+      assert.ok(![...table].some(c => /\p{Cc}/u.test(c) && c !== '\n'), `${args.join(' ')}: no raw control character reaches the terminal`)
+      assert.ok(table.includes('\\x1b]0;pwned\\x07LAB'), 'the value is shown, escaped')
+    }
+    const json = JSON.parse(await run(['-o', 'json', 'machines', 'list'])) as Array<{ serial: string }>
+    assert.equal(json[0]?.serial, hostile, 'JSON stays exact')
+  } finally {
+    server.close()
+  }
+})
