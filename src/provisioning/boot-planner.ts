@@ -19,7 +19,7 @@ export const BootMessage = {
   awaitAssignment: 'booting the discovery environment to wait for an assignment',
   install: 'booting the discovery environment to install this machine',
   reset: 'booting the discovery environment to reset this machine',
-  noBootenv: 'this server has no discovery environment yet; waiting',
+  noBootenv: 'this server has no discovery environment yet, so this machine waits',
   rejected: 'this machine was rejected: booting from its local disk',
   provisioned: 'this machine is provisioned: booting from its local disk',
   maintenance: 'this machine is in maintenance: booting from its local disk',
