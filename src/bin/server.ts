@@ -8,6 +8,7 @@ import { SqliteMachineStore } from '../db/machine-store.ts'
 import { Timeline } from '../inventory/timeline.ts'
 import { MachineService } from '../inventory/machine-service.ts'
 import { systemClock } from '../inventory/ports.ts'
+import { TokenBucket } from '../lib/rate-limit.ts'
 import { BootAssets } from '../boot/assets.ts'
 import { FileCache } from '../boot/file-cache.ts'
 import { buildBootApp } from '../http/boot-app.ts'
@@ -43,8 +44,6 @@ export type RunningServer = {
   stop (): Promise<void>
 }
 
-const UNATTACHED_EVENT_RETENTION_MS = 7 * 24 * 3600_000
-
 /**
  * A service that may fail to bind without taking the others down. `make` runs when its turn
  * comes, so DHCP can be built knowing the port HTTP actually bound.
@@ -66,7 +65,13 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const store = new SqliteMachineStore(db)
   const timeline = new Timeline({ store, clock: systemClock, onError: (err) => log.error({ err }, 'could not write timeline events') })
   const discoveryStore = new SqliteDiscoveryStore(db)
-  const machines = new MachineService({ store, timeline, clock: systemClock, reportedMacs: async (id) => (await discoveryStore.getHardware(id))?.report.nics.map(n => n.mac) ?? [] })
+  const machines = new MachineService({
+    store,
+    timeline,
+    clock: systemClock,
+    reportedMacs: async (id) => (await discoveryStore.getHardware(id))?.report.nics.map(n => n.mac) ?? [],
+    newMachines: new TokenBucket(config.discovery.newMachinesPerMinute)
+  })
   // Discovery is told of power changes (an agent cut off by a power-off or reset ends its session);
   // it is built below, and power actions only happen once the server is up.
   const { registry, power, openSessions, close: closePower } = wirePower(config, dataDir, db, machines, timeline, log,
@@ -143,7 +148,8 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),
     ...(dhcp === undefined ? [] : counterFamilies('dhcp', dhcp.stats())),
     { name: 'anvil_ipmi_sessions', help: 'IPMI RMCP+ sessions held open to BMCs (reused across commands)', type: 'gauge', samples: [{ value: openSessions() }] },
-    { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: agents.connectedAgents }] }
+    { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: agents.connectedAgents }] },
+    { name: 'anvil_new_machines_rate_limited_total', help: 'boots of unknown MACs refused by discovery.newMachinesPerMinute', type: 'counter', samples: [{ value: machines.rateLimited }] }
   ]
   const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery }), config.api.listen)
 
@@ -204,8 +210,9 @@ export async function startServer (config: Config, log: Logger): Promise<Running
 
   const prune = async (): Promise<void> => {
     try {
-      const n = await store.pruneUnattachedEvents(Date.now() - UNATTACHED_EVENT_RETENTION_MS)
-      if (n > 0) log.info({ deleted: n }, 'pruned timeline events that never matched a machine')
+      const now = Date.now()
+      const n = await store.pruneEvents({ before: now - config.retention.events, unattachedBefore: now - config.retention.unattachedEvents, perMachine: config.retention.eventsPerMachine })
+      if (n > 0) log.info({ deleted: n }, 'pruned timeline events past their retention (retention.*)')
     } catch (err) {
       log.error({ err }, 'pruning old events failed')
     }

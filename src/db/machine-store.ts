@@ -122,7 +122,15 @@ export class SqliteMachineStore implements MachineStore {
     return rows.map(r => ({ ...r, data: r.data === null ? null : JSON.parse(r.data) as Record<string, unknown> }))
   }
 
-  async pruneUnattachedEvents (before: number): Promise<number> {
-    return this.#db.delete(events).where(and(isNull(events.machineId), lt(events.at, before))).run().changes
+  async pruneEvents (policy: { readonly before: number, readonly unattachedBefore: number, readonly perMachine: number }): Promise<number> {
+    const sqlite = this.#db.$client
+    return this.#db.transaction(() => {
+      let n = this.#db.delete(events).where(lt(events.at, policy.before)).run().changes
+      n += this.#db.delete(events).where(and(isNull(events.machineId), lt(events.at, policy.unattachedBefore))).run().changes
+      const over = sqlite.prepare('SELECT machine_id AS id FROM events WHERE machine_id IS NOT NULL GROUP BY machine_id HAVING count(*) > ?').all(policy.perMachine) as Array<{ id: string }>
+      const trim = sqlite.prepare('DELETE FROM events WHERE machine_id = ? AND id <= (SELECT id FROM events WHERE machine_id = ? ORDER BY id DESC LIMIT 1 OFFSET ?)')
+      for (const { id } of over) n += trim.run(id, id, policy.perMachine).changes
+      return n
+    })
   }
 }

@@ -9,6 +9,8 @@ import { BootAssets } from '../boot/assets.ts'
 import { FileCache } from '../boot/file-cache.ts'
 import { createLogger } from '../log/logger.ts'
 import { makeInventory, makeProvisioning } from '../../test/helpers/inventory.ts'
+import { MachineService } from '../inventory/machine-service.ts'
+import { TokenBucket } from '../lib/rate-limit.ts'
 import { assertGolden } from '../../test/helpers/golden.ts'
 
 const GOLDEN = join(import.meta.dirname, '../../test/fixtures/ipxe')
@@ -170,6 +172,21 @@ describe('boot app', () => {
     for (const body of bodies) {
       assert.ok(!body.includes('192.0.2.66'), body)
       assert.ok(!body.split('\n').some(l => l.startsWith('echo') && /;|&&|\|\|/.test(l)), body)
+    }
+  })
+
+  test('a machine held back by the new-machine limit gets a 200 script that waits and asks again', async () => {
+    const limited = makeInventory()
+    const machines = new MachineService({ store: limited.store, timeline: limited.timeline, clock: limited.clock, newMachines: new TokenBucket(1) })
+    const busyApp = buildBootApp({ machines, lifecycle: makeProvisioning(limited).lifecycle, assets: new BootAssets(root), events: limited.timeline, baseUrl: () => BASE, capabilities: { recheckSeconds: 30 }, log: createLogger('silent') })
+    try {
+      assert.equal((await busyApp.inject({ url: '/boot.ipxe?mac=52:54:00:00:03:01' })).statusCode, 200)
+      const held = await busyApp.inject({ url: '/boot.ipxe?mac=52:54:00:00:03:02' })
+      assert.equal(held.statusCode, 200)
+      assert.match(held.body, /^#!ipxe\necho Anvil: this server is taking on too many new machines at once, so this machine waits\nsleep \d+\nchain --autofree --replace http:\/\/10\.77\.0\.1:8080\/boot\.ipxe\?/)
+      assert.equal((await machines.list()).length, 1)
+    } finally {
+      await busyApp.close()
     }
   })
 })

@@ -1,12 +1,12 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import type { BootAssets } from '../boot/assets.ts'
 import type { FileCache } from '../boot/file-cache.ts'
-import { renderChainScript, renderMachineScript, type AgentBoot } from '../boot/ipxe-script.ts'
+import { renderChainScript, renderMachineScript, renderWaitScript, type AgentBoot } from '../boot/ipxe-script.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MachineService } from '../inventory/machine-service.ts'
 import type { Timeline } from '../inventory/timeline.ts'
-import { planBoot, runsAgent, type BootCapabilities } from '../provisioning/boot-planner.ts'
+import { BootMessage, planBoot, runsAgent, type BootCapabilities } from '../provisioning/boot-planner.ts'
 import type { LifecycleService } from '../provisioning/lifecycle-service.ts'
 import { MachineState } from '../inventory/machine.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
@@ -67,9 +67,16 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
       return renderChainScript(deps.baseUrl())
     }
     const q = req.query
-    const registered = await deps.machines.registerBoot({
-      mac, uuid: present(q.uuid), serial: present(q.serial), manufacturer: present(q.manufacturer), product: present(q.product), platform: present(q.platform), buildarch: present(q.buildarch), ip
-    })
+    let registered
+    try {
+      registered = await deps.machines.registerBoot({
+        mac, uuid: present(q.uuid), serial: present(q.serial), manufacturer: present(q.manufacturer), product: present(q.product), platform: present(q.platform), buildarch: present(q.buildarch), ip
+      })
+    } catch (err) {
+      // iPXE runs only a 200: a machine held back by the new-machine limit is told to wait and ask again.
+      if (isCodedError(err) && err.code === 'ERR_RATE_LIMITED') return renderWaitScript(BootMessage.busy, 10 + Math.floor(Math.random() * 20), deps.baseUrl())
+      throw err
+    }
     const { created } = registered
     let machine = registered.machine
     if (machine.state === MachineState.enrolled) {

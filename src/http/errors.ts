@@ -34,7 +34,8 @@ const STATUS: Partial<Record<ErrorCode, number>> = {
   ERR_TASK_FINISHED: 409,
   ERR_TASK_NOT_FOUND: 404,
   ERR_NO_HARDWARE: 404,
-  ERR_REPORT_TOO_LARGE: 413
+  ERR_REPORT_TOO_LARGE: 413,
+  ERR_RATE_LIMITED: 429
 }
 
 /** The JSON body of every error answer. */

@@ -2,6 +2,8 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { makeInventory, makeProvisioning } from '../../test/helpers/inventory.ts'
 import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
+import { TokenBucket } from '../lib/rate-limit.ts'
+import { MachineService } from './machine-service.ts'
 import type { HardwareReport } from '../provisioning/agent-gateway.ts'
 
 function hardwareWithNics (macs: readonly string[]): HardwareReport {
@@ -149,4 +151,23 @@ test('enrolment refuses a known MAC or UUID, a bad MAC, and a placeholder UUID, 
   await assert.rejects(machines.enroll({ mac: 'nope' }), { code: 'ERR_INVALID_MAC' })
   await assert.rejects(machines.enroll({ mac: '52:54:00:77:00:25', uuid: '00000000-0000-0000-0000-000000000000' }), { code: 'ERR_INVALID_UUID' })
   assert.equal((await machines.list()).length, 1)
+})
+
+test('unknown MACs beyond the new-machine limit are refused with ERR_RATE_LIMITED and one event; known machines still boot', async () => {
+  const inv = makeInventory()
+  const machines = new MachineService({ store: inv.store, timeline: inv.timeline, clock: inv.clock, newMachines: new TokenBucket(2) })
+  await machines.registerBoot({ mac: '52:54:00:00:01:01' })
+  await machines.registerBoot({ mac: '52:54:00:00:01:02' })
+  for (let i = 3; i < 50; i++) {
+    await assert.rejects(machines.registerBoot({ mac: `52:54:00:00:01:${i.toString(16).padStart(2, '0')}` }), { code: 'ERR_RATE_LIMITED' })
+  }
+  assert.equal((await machines.list()).length, 2)
+  assert.equal(machines.rateLimited, 47)
+  await machines.registerBoot({ mac: '52:54:00:00:01:01' })
+  await inv.timeline.flush()
+  const limited = inv.db.$client.prepare("SELECT count(*) AS n FROM events WHERE type = 'machine.rate-limited'").get() as { n: number }
+  assert.equal(limited.n, 1, 'one event for the flood, not one per refusal')
+  inv.clock.advance(60_000)
+  await machines.registerBoot({ mac: '52:54:00:00:01:ff' })
+  assert.equal((await machines.list()).length, 3, 'the limit refills with time')
 })

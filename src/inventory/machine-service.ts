@@ -15,7 +15,12 @@ export type MachineServiceOptions = {
    * Anvil has not seen boot yet joins a machine by SMBIOS UUID only when it is one of these.
    */
   readonly reportedMacs?: (machineId: string) => Promise<readonly string[]>
+  /** Bounds how fast unknown MACs become machines (discovery.newMachinesPerMinute). */
+  readonly newMachines?: { take (now: number): boolean }
 }
+
+/** At most one rate-limit event a minute: the flood must not become a flood of events. */
+const LIMIT_EVENT_INTERVAL_MS = 60_000
 
 /** The result of a boot-time registration: the machine and whether this boot created it. */
 export type Registration = { readonly machine: Machine, readonly created: boolean }
@@ -41,12 +46,22 @@ export class MachineService {
   readonly #timeline: Timeline
   readonly #clock: Clock
   readonly #reportedMacs: ((machineId: string) => Promise<readonly string[]>) | undefined
+  readonly #newMachines: { take (now: number): boolean } | undefined
+  #limited = 0
+  #limitedSinceEvent = 0
+  #lastLimitEvent = -Infinity
 
   constructor (options: MachineServiceOptions) {
     this.#store = options.store
     this.#timeline = options.timeline
     this.#clock = options.clock
     this.#reportedMacs = options.reportedMacs
+    this.#newMachines = options.newMachines
+  }
+
+  /** Boots of unknown MACs refused by the new-machine rate limit since start (a metric). */
+  get rateLimited (): number {
+    return this.#limited
   }
 
   async get (idOrKey: string): Promise<Machine> {
@@ -144,6 +159,19 @@ export class MachineService {
     return r
   }
 
+  /** Throws ERR_RATE_LIMITED when unknown MACs arrive faster than the limit allows. */
+  #admitNewMachine (mac: string, now: number): void {
+    if (this.#newMachines === undefined || this.#newMachines.take(now)) return
+    this.#limited++
+    this.#limitedSinceEvent++
+    if (now - this.#lastLimitEvent >= LIMIT_EVENT_INTERVAL_MS) {
+      this.#timeline.record({ source: 'inventory', type: 'machine.rate-limited', mac, message: `new machines are arriving faster than discovery.newMachinesPerMinute allows: ${this.#limitedSinceEvent} boot(s) of unknown MACs refused since the last such event (latest ${mac}); they are told to wait and retry`, data: { refused: this.#limitedSinceEvent, mac } })
+      this.#lastLimitEvent = now
+      this.#limitedSinceEvent = 0
+    }
+    throw new CodedError('ERR_RATE_LIMITED', 'too many new machines at once; retry shortly', { mac })
+  }
+
   /**
    * May a NIC we never saw boot join `m` on the strength of its UUID? A UUID is free text anyone on
    * the provisioning network can send; the composite identity asks for more: the MAC is one of the
@@ -201,6 +229,7 @@ export class MachineService {
     }
 
     if (target === undefined) {
+      this.#admitNewMachine(mac, now)
       const machine = await this.#store.create({
         id: newMachineId(),
         uuid: trusted,

@@ -42,8 +42,11 @@ export interface MachineStore {
   /** Appends events in one transaction. */
   appendEvents (events: readonly NewEvent[]): Promise<void>
   listEvents (machineId: string, options?: { afterId?: number, limit?: number }): Promise<MachineEvent[]>
-  /** Deletes events that never found their machine and are older than `before`. */
-  pruneUnattachedEvents (before: number): Promise<number>
+  /**
+   * The retention policy: deletes events older than `before`, unattached ones older than
+   * `unattachedBefore`, and all but the newest `perMachine` of each machine. Returns how many.
+   */
+  pruneEvents (policy: { readonly before: number, readonly unattachedBefore: number, readonly perMachine: number }): Promise<number>
 }
 
 /** Time, injectable for tests. */

@@ -35,6 +35,8 @@ export const ErrorCode = {
   invalidState: 'ERR_INVALID_STATE',
   notAccepted: 'ERR_NOT_ACCEPTED',
   noHardware: 'ERR_NO_HARDWARE',
+  /** Unknown MACs arrive faster than discovery.newMachinesPerMinute: retry later. */
+  rateLimited: 'ERR_RATE_LIMITED',
   /** A hardware report over its size caps (a field, a list, or the whole). */
   reportTooLarge: 'ERR_REPORT_TOO_LARGE',
   // Tasks

@@ -23,7 +23,8 @@ export const BootMessage = {
   rejected: 'this machine was rejected: booting from its local disk',
   provisioned: 'this machine is provisioned: booting from its local disk',
   maintenance: 'this machine is in maintenance: booting from its local disk',
-  error: 'this machine is in error and waits for an operator'
+  error: 'this machine is in error and waits for an operator',
+  busy: 'this server is taking on too many new machines at once, so this machine waits'
 } as const
 export type BootMessage = typeof BootMessage[keyof typeof BootMessage]
 
