@@ -9,6 +9,7 @@ import { DhcpOption, MessageType, getServerId } from './options.ts'
 import { parseSubnets } from './subnets.ts'
 import { FIXTURE_NAMES, RecordingSink, clientDatagram, fixture, pxeOptions } from './testing.ts'
 import { prng } from '../lib/prng.ts'
+import { planBoot, type BootPlan } from '../provisioning/boot-planner.ts'
 
 const BOOT = { biosBootFile: 'undionly.kpxe', efiX64BootFile: 'snponly.efi', efiArm64BootFile: 'arm64/snponly.efi', httpBaseUrl: 'http://10.77.0.1:8080' }
 const FROM = { address: '0.0.0.0', port: 68 }
@@ -152,4 +153,28 @@ test('random and mutated datagrams through both handlers never reject', async ()
     }
   }
   assert.ok((counts.malformed ?? 0) > 0 && (counts.replied ?? 0) > 0, JSON.stringify(counts))
+})
+
+test('the boot planner decides: a machine whose plan is its local disk is offered no boot file, in both modes', async () => {
+  const sink = new RecordingSink()
+  const plans = new Map<string, BootPlan>([['52:54:00:d4:00:11', planBoot({ state: 'provisioned' }, { bootenv: true, recheckSeconds: 30 })]])
+  const plan = async (mac: string): Promise<BootPlan | undefined> => plans.get(mac)
+  const p = new DhcpHandler({ mode: 'proxy', serverId: '10.77.0.1', clientPort: 68, serverPort: 67, boot: BOOT, assetExists: async () => false, events: sink, plan })
+  const r = await p.handle({ data: fixture('ovmf-1-discover.bin'), from: FROM, proxyPort: false })
+  assert.equal(r.outcome, 'ignored')
+  assert.match(sink.events.at(-1)?.message ?? '', /provisioned: booting from its local disk: no boot file offered/)
+  plans.set('52:54:00:d4:00:11', planBoot({ state: 'discovered' }, { bootenv: true, recheckSeconds: 30 }))
+  assert.equal(replied(await p.handle({ data: fixture('ovmf-1-discover.bin'), from: FROM, proxyPort: false })).file, 'snponly.efi')
+  plans.delete('52:54:00:d4:00:11')
+  assert.equal(replied(await p.handle({ data: fixture('ovmf-1-discover.bin'), from: FROM, proxyPort: false })).file, 'snponly.efi', 'an unknown machine boots to be discovered')
+
+  plans.set('52:54:00:d4:00:11', planBoot({ state: 'maintenance' }, { bootenv: true, recheckSeconds: 30 }))
+  const subnets = parseSubnets(parseConfig({ dhcp: { mode: 'authoritative', subnets: [{ subnet: '10.77.0.0/24', range: '10.77.0.100-10.77.0.199', router: '10.77.0.1' }] } }).dhcp.subnets)
+  const store = new MemoryLeaseStore()
+  const committer = new GroupCommitter(store, fn => { setImmediate(fn) })
+  const engine = new LeaseEngine({ subnets, serverId: '10.77.0.1', localAddress: '10.77.0.1', clock: Date })
+  const a = new DhcpHandler({ mode: 'authoritative', serverId: '10.77.0.1', clientPort: 68, serverPort: 67, boot: BOOT, assetExists: async () => false, events: sink, engine, commit: async (l) => { await committer.commit(l) }, plan })
+  const offer = replied(await a.handle({ data: fixture('ovmf-1-discover.bin'), from: FROM, proxyPort: false }))
+  assert.notEqual(offer.yiaddr, '0.0.0.0', 'it still gets its address')
+  assert.equal(offer.file, '', 'but no boot file')
 })

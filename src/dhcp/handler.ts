@@ -6,6 +6,7 @@ import { ClientKind, archName, classifyClient, decideBoot, type BootChoices, typ
 import { buildReply, encodeReply, replyDestination, type BootParams, type Destination, type ReplySpec } from './reply.ts'
 import type { EngineResult, LeaseEngine } from './lease-engine.ts'
 import type { Lease } from './lease-store.ts'
+import type { BootPlan } from '../provisioning/boot-planner.ts'
 
 /** A datagram as the socket layer hands it over. */
 export type Incoming = {
@@ -33,6 +34,12 @@ export type DhcpHandlerOptions = {
   /** Whether a boot asset exists; asked only for arm64 clients. */
   readonly assetExists: (name: string) => Promise<boolean>
   readonly events: BootEventSink
+  /**
+   * The boot planner (src/provisioning/boot-planner.ts) for the machine holding this MAC, if the
+   * inventory knows it: a machine whose plan is its local disk is offered no boot file, so its
+   * firmware moves on to the disk at once instead of running a script that says `exit`.
+   */
+  readonly plan?: ((mac: string) => Promise<BootPlan | undefined>) | undefined
   /** Authoritative mode: the engine and the durable commit that precedes every ACK. */
   readonly engine?: LeaseEngine | undefined
   readonly commit?: ((leases: readonly Lease[]) => Promise<void>) | undefined
@@ -73,10 +80,14 @@ export class DhcpHandler {
     return this.#o.mode === 'proxy' ? await this.#proxy(ctx) : await this.#authoritative(ctx)
   }
 
-  async #decide (client: ClientInfo): Promise<BootDecision> {
+  async #decide (client: ClientInfo, mac: string): Promise<BootDecision> {
     const arm = client.arch === 11 || client.arch === 19
     const arm64Available = arm ? await this.#o.assetExists(this.#o.boot.efiArm64BootFile) : false
-    return decideBoot(client, { ...this.#o.boot, arm64Available })
+    const decision = decideBoot(client, { ...this.#o.boot, arm64Available })
+    if (decision.action !== 'boot' || this.#o.plan === undefined) return decision
+    const plan = await this.#o.plan(mac)
+    if (plan?.kind !== 'local-disk') return decision
+    return { action: 'decline', reason: `${plan.message}: no boot file offered, so its firmware goes on to its next boot device` }
   }
 
   async #proxy (ctx: Context): Promise<HandleResult> {
@@ -85,7 +96,7 @@ export class DhcpHandler {
     const expected = ctx.in.proxyPort ? MessageType.Request : MessageType.Discover
     if (ctx.type !== expected) return { outcome: 'ignored', reason: `proxy mode ignores ${messageTypeName(ctx.type)} on port ${ctx.in.proxyPort ? '4011' : '67'}` }
     if (ctx.client.kind === ClientKind.None) return { outcome: 'ignored', reason: 'not a network-boot client' }
-    const decision = await this.#decide(ctx.client)
+    const decision = await this.#decide(ctx.client, ctx.mac)
     if (decision.action === 'decline') return this.#ignoredEvent(ctx, decision.reason)
     const replyType = ctx.in.proxyPort ? MessageType.Ack : MessageType.Offer
     const result = this.#reply(ctx, { type: replyType, serverId: this.#o.serverId, boot: this.#bootParams(decision) })
@@ -156,7 +167,7 @@ export class DhcpHandler {
     if (r.persist.length > 0) await (this.#o.commit as (l: readonly Lease[]) => Promise<void>)(r.persist)
     const type = r.kind === 'offer' ? MessageType.Offer : MessageType.Ack
     const netboot = ctx.client.kind !== ClientKind.None
-    const decision = netboot ? await this.#decide(ctx.client) : undefined
+    const decision = netboot ? await this.#decide(ctx.client, ctx.mac) : undefined
     const boot = decision?.action === 'boot' ? this.#bootParams(decision) : undefined
     const result = this.#reply(ctx, { type, serverId: this.#o.serverId, lease: { ...r.subnet.network, yiaddr: r.address, leaseTimeSec: r.leaseTimeSec }, boot })
     if (decision !== undefined) {
