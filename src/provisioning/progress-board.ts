@@ -14,6 +14,13 @@ export type DiskProgress = {
 const STEP_PERCENT = 10
 
 /**
+ * Bounds on what an agent's reports can make us hold: tasks whose result never came (a machine
+ * that died mid-wipe) and disk names are capped; the least recently updated task goes first.
+ */
+const MAX_TASKS = 4096
+const MAX_DISKS_PER_TASK = 1024
+
+/**
  * Live progress of running tasks, per disk. `update` says when a report is worth a timeline event:
  * a new phase, or a further 10% — so a wipe leaves a dozen events per disk, not thousands.
  */
@@ -23,7 +30,11 @@ export class ProgressBoard {
   /** Records the report; returns the step when it should become a timeline event, else undefined. */
   update (p: TaskProgress, now: number): number | undefined {
     const disks = this.#byTask.get(p.taskId) ?? new Map()
+    // Re-inserted on every update, so the Map's order is least recently updated first.
+    this.#byTask.delete(p.taskId)
     this.#byTask.set(p.taskId, disks)
+    if (this.#byTask.size > MAX_TASKS) this.#byTask.delete(this.#byTask.keys().next().value as string)
+    if (!disks.has(p.disk) && disks.size >= MAX_DISKS_PER_TASK) return undefined
     const pct = p.bytesTotal > 0 ? Math.min(100, Math.floor((p.bytesDone / p.bytesTotal) * 100)) : 100
     const step = Math.floor(pct / STEP_PERCENT)
     const before = disks.get(p.disk)
@@ -34,6 +45,11 @@ export class ProgressBoard {
 
   of (taskId: string): DiskProgress[] {
     return [...(this.#byTask.get(taskId)?.values() ?? [])].map(({ step: _step, ...d }) => d)
+  }
+
+  /** Tasks with live progress held now. */
+  get size (): number {
+    return this.#byTask.size
   }
 
   forget (taskId: string): void {
