@@ -26,6 +26,7 @@ import { AgentService } from '../provisioning/agent-service.ts'
 import { LifecycleService } from '../provisioning/lifecycle-service.ts'
 import { SqliteLifecycleStore } from '../db/lifecycle-store.ts'
 import { BOOTENV_INITRD, BOOTENV_KERNEL } from '../boot/ipxe-script.ts'
+import { planBoot, type BootPlan } from '../provisioning/boot-planner.ts'
 import { createProvisioningService } from '../grpc/provisioning-server.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
@@ -142,7 +143,16 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     log
   })
   const http = fastifyService('http', bootApp, config.http.listen)
-  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp, cache, lockstep: lockstepEngine(config, log) })
+  // The one boot planner, asked by DHCP (by MAC) and TFTP (by the address DHCP saw) as HTTP asks it.
+  const planForMac = async (mac: string): Promise<BootPlan | undefined> => {
+    const machine = await store.findByMac(mac)
+    return machine === undefined ? undefined : planBoot(machine, { recheckSeconds: 30, bootenv: await bootenvBuilt() })
+  }
+  const planForIp = async (ip: string): Promise<BootPlan | undefined> => {
+    const mac = timeline.macForIp(ip)
+    return mac === undefined ? undefined : await planForMac(mac)
+  }
+  const tftp = createTftpService({ listen: config.tftp.listen, assets, events: timeline, log, limits: config.tftp, cache, lockstep: lockstepEngine(config, log), plan: planForIp })
   let dhcp: ReturnType<typeof createDhcpService> | undefined
   const metrics = async (): Promise<MetricFamily[]> => [
     ...(config.tftp.enabled ? counterFamilies('tftp', tftp.stats(), ['active']) : []),

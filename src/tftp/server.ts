@@ -1,5 +1,6 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram'
 import type { AddressInfo } from 'node:net'
+import type { BootPlan } from '../provisioning/boot-planner.ts'
 import type { BootAssets } from '../boot/assets.ts'
 import type { BootEventSink } from '../inventory/events.ts'
 import { isCodedError } from '../lib/errors.ts'
@@ -38,6 +39,12 @@ export type TftpServiceOptions = {
    * files; without it every transfer runs on the event loop.
    */
   readonly lockstep?: LockstepEngine | undefined
+  /**
+   * The boot planner for the machine at this address, if the inventory knows it (the one place
+   * that decides what a machine boots): a machine whose plan is its local disk is refused its
+   * first stage, so firmware sent here by a site's DHCP (options 66/67) goes on to its disk.
+   */
+  readonly plan?: ((ip: string) => Promise<BootPlan | undefined>) | undefined
 }
 
 /** Counters for metrics and tests. */
@@ -176,6 +183,12 @@ class TftpServer implements TftpService {
   async #begin (req: RequestPacket, mode: TransferMode, rinfo: RemoteInfo, key: string): Promise<void> {
     let source
     try {
+      const plan = await this.#opts.plan?.(rinfo.address)
+      if (plan?.kind === 'local-disk') {
+        this.#transfers.delete(key)
+        this.#refuse(rinfo, req.filename, { code: ErrorCode.FILE_NOT_FOUND, wire: 'File not found', why: `${plan.message}: no first stage for it`, level: 'info' })
+        return
+      }
       const asset = await this.#opts.assets.resolve(req.filename)
       source = await this.#cache.open(asset, mode)
     } catch (err) {

@@ -15,6 +15,7 @@ import { createLogger } from '../../src/log/logger.ts'
 import { decodePacket, encodePacket, Opcode } from '../../src/tftp/packet.ts'
 import { createTftpService, type TftpLimits, type TftpService } from '../../src/tftp/server.ts'
 import { loadLockstep, type LockstepEngine } from '../../src/tftp/lockstep-native.ts'
+import { planBoot, type BootPlan } from '../../src/provisioning/boot-planner.ts'
 
 const TOOLS = ['/usr/bin/curl', '/usr/bin/atftp', '/usr/bin/tftp']
 const missing = TOOLS.filter((t) => !existsSync(t))
@@ -275,3 +276,30 @@ function clientTests (lockstep: LockstepEngine | undefined, skipHere: string | f
 
 describe('lock-step on the event loop', () => { clientTests(undefined, skip) })
 describe('lock-step on the native loop', () => { clientTests(NATIVE, skip !== false ? skip : nativeSkip) })
+
+describe('the boot planner', () => {
+  test('a machine whose plan is its local disk is refused its first stage; others get it (curl)', { skip }, async () => {
+    const root = await mkdtemp(join(tmpdir(), 'anvtf-plan-'))
+    const out = await mkdtemp(join(tmpdir(), 'anvtf-plan-out-'))
+    await writeFile(join(root, 'snponly.efi'), randomBytes(4096))
+    let plan: BootPlan | undefined = planBoot({ state: 'maintenance' }, { bootenv: true, recheckSeconds: 30 })
+    const events = new Events()
+    const stop = new AbortController()
+    const s = createTftpService({ listen: '127.0.0.1:0', assets: new BootAssets(root), events, log: createLogger('silent'), limits: { maxTransfers: 8, maxBlockSize: 65464, maxWindowSize: 16, timeout: 1, retries: 3 }, plan: async (ip) => ip === '127.0.0.1' ? plan : undefined })
+    await s.start(stop.signal)
+    try {
+      const url = `tftp://127.0.0.1:${s.address().port}/snponly.efi`
+      const refused = await run('curl', ['-sS', '-o', 'snponly.efi', url], out)
+      assert.notEqual(refused.code, 0)
+      const [e] = events.of('tftp.refused', 'snponly.efi')
+      assert.match(e?.message ?? '', /in maintenance: booting from its local disk: no first stage for it/)
+      plan = planBoot({ state: 'discovered' }, { bootenv: true, recheckSeconds: 30 })
+      const served = await run('curl', ['-sS', '-o', 'snponly.efi', url], out)
+      assert.equal(served.code, 0, served.stderr)
+      await sameFile(join(out, 'snponly.efi'), join(root, 'snponly.efi'))
+    } finally {
+      stop.abort()
+      await s.stop()
+    }
+  })
+})
