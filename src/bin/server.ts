@@ -148,8 +148,8 @@ export async function startServer (config: Config, log: Logger): Promise<Running
       make: () => {
         dhcp = createDhcpService({
           config: config.dhcp,
-          serverAddress: server.address,
-          httpBaseUrl: baseUrl(),
+          serverAddress: () => server.address,
+          httpBaseUrl: baseUrl,
           bootAssets: assets,
           leaseStore: config.dhcp.mode === 'authoritative' ? new SqliteLeaseStore(db) : undefined,
           events: timeline,
