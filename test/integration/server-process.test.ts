@@ -1,7 +1,7 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
 import { execFileSync, spawnSync } from 'node:child_process'
-import { chmodSync, chownSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs'
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { randomBytes } from 'node:crypto'
@@ -22,6 +22,9 @@ describe('anvil serve as a process', { skip }, () => {
     execFileSync('ip', ['netns', 'add', ns])
     execFileSync('ip', ['netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up'])
     chmodSync(dir, 0o755)
+    // A data directory made beforehand by hand, as umask 022 leaves it: the server must tighten it.
+    mkdirSync(join(dir, 'var'), { mode: 0o755 })
+    chmodSync(join(dir, 'var'), 0o755)
     writeFileSync(configFile, [
       `dataDir: ${join(dir, 'var')}`,
       `bootAssets: ${join(REPO, 'boot-assets')}`,
@@ -43,6 +46,10 @@ describe('anvil serve as a process', { skip }, () => {
     const first = await startServerProcess(configFile, inNs)
     const tokenFile = join(dir, 'var', 'admin.token')
     assert.equal(statSync(tokenFile).mode & 0o777, 0o600)
+    assert.equal(statSync(join(dir, 'var')).mode & 0o777, 0o700, 'the data directory is private')
+    for (const f of ['anvil.db', 'anvil.db-wal', 'anvil.db-shm']) {
+      assert.equal((statSync(join(dir, 'var', f)).mode & 0o777).toString(8), '600', `${f} is private`)
+    }
     const script = curl('http://127.0.0.1:18080/boot.ipxe?mac=52:54:00:77:00:31&uuid=6f1d2c3b-0000-4000-8000-000000000031&serial=KILL9&platform=pcbios&buildarch=i386')
     assert.match(script, /^#!ipxe/)
     const before = api('/api/v1/machines') as { items: { id: string, serial: string }[] }
