@@ -27,7 +27,7 @@ export function labSkipReason (): string | undefined {
   if (!existsSync('/dev/net/tun')) missing.push('/dev/net/tun')
   for (const f of [OVMF.code, OVMF.vars]) if (!existsSync(f)) missing.push(`${f} (package ovmf)`)
   for (const f of ['snponly.efi', 'undionly.kpxe']) {
-    if (!existsSync(join(REPO_ROOT, 'boot-assets', f))) missing.push(`boot-assets/${f} (run npm run boot-assets)`)
+    if (!existsSync(join(REPO_ROOT, 'boot-assets', f))) missing.push(`boot-assets/${f} (committed: git checkout -- boot-assets/${f})`)
   }
   if (!existsSync(join(REPO_ROOT, 'src/bin/anvil.ts'))) missing.push('src/bin/anvil.ts (the server)')
   if (missing.length === 0) return undefined
