@@ -12,6 +12,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { NetnsPair, ServerProcess, missingPrerequisite } from '../../src/dhcp/testing-netns.ts'
 
 const skip = missingPrerequisite(['busybox'])
+if (skip !== undefined) console.log(`# skipping dhcp-interface-address: ${skip}`)
 
 /** Polls `probe` every 100 ms until it returns a value, for at most timeoutMs. */
 async function until<T> (what: string, probe: () => T | undefined, timeoutMs = 10_000): Promise<T> {
@@ -22,7 +23,6 @@ async function until<T> (what: string, probe: () => T | undefined, timeoutMs = 1
   }
   throw new Error(`timed out waiting for ${what}`)
 }
-if (skip !== undefined) console.log(`# skipping dhcp-interface-address: ${skip}`)
 
 test('authoritative DHCP waits for its interface\'s address, then leases, and follows an address change', { skip }, async () => {
   const dir = mkdtempSync(join(tmpdir(), 'anvdh-watch-'))

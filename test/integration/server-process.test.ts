@@ -8,7 +8,12 @@ import { randomBytes } from 'node:crypto'
 import { skipReason } from '../helpers/requirements.ts'
 import { ANVIL, REPO, killAllServers, startServerProcess, stopServerProcess } from '../helpers/server-process.ts'
 
-const skip = skipReason('the server-process integration tests', { root: true, programs: ['ip', 'curl', 'setpriv'] })
+const skip = skipReason('the server-process integration tests', { root: true, programs: ['ip', 'curl', 'setpriv', 'unshare', 'mount'] })
+
+/** Mount points under `dir` in our own mount namespace (there must be none: see the unprivileged test). */
+function mountsUnder (dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map(l => l.split(' ')[4] ?? '').filter(m => m === dir || m.startsWith(`${dir}/`))
+}
 
 describe('anvil serve as a process', { skip }, () => {
   const ns = `anvsrv-${randomBytes(3).toString('hex')}`
@@ -38,6 +43,8 @@ describe('anvil serve as a process', { skip }, () => {
   after(() => {
     killAllServers()
     spawnSync('ip', ['netns', 'del', ns])
+    // Never delete through a mount: a bind of the checkout left here would take the checkout along.
+    if (mountsUnder(dir).length > 0) throw new Error(`not removing ${dir}: mounts under it: ${mountsUnder(dir).join(', ')}`)
     rmSync(dir, { recursive: true, force: true })
   })
 
@@ -76,8 +83,26 @@ describe('anvil serve as a process', { skip }, () => {
     for (const f of ['anvil.db', 'admin.token', 'secret.key', 'grpc.key', 'grpc.crt', 'anvil.db-wal', 'anvil.db-shm']) {
       try { chownSync(join(dir, 'var', f), 65534, 65534) } catch { /* absent after a clean shutdown */ }
     }
-    const p = await startServerProcess(configFile, [...inNs, 'setpriv', '--reuid=65534', '--regid=65534', '--clear-groups'])
+    // nobody may not be able to reach this checkout at all: a clone under /root (0700) failed with
+    // "bin/anvil: Permission denied". So the child gets a mount namespace of its own in which the
+    // checkout is bind-mounted onto a directory nobody can reach, and runs this very checkout's
+    // bin/anvil, src/ and node_modules from there, in it as its working directory (tsx spawns
+    // esbuild, which fails with EACCES in a working directory the user nobody cannot enter). Nothing is
+    // copied, and the mount exists only in that namespace (private propagation), gone when the
+    // server exits.
+    const mnt = join(dir, 'checkout')
+    mkdirSync(mnt, { mode: 0o755 })
+    const unprivilegedConfig = join(dir, 'anvil-unprivileged.yaml')
+    const text = readFileSync(configFile, 'utf8').replace(`bootAssets: ${join(REPO, 'boot-assets')}`, `bootAssets: ${join(mnt, 'boot-assets')}`)
+    assert.ok(text.includes(mnt), 'bootAssets moved to the bind mount')
+    writeFileSync(unprivilegedConfig, text)
+    const bindCheckout = ['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', 'mount --bind "$1" "$2" && cd "$2" && shift 2 && exec "$@"', 'sh', REPO, mnt]
+    const dropPrivileges = ['setpriv', '--reuid=65534', '--regid=65534', '--clear-groups']
+    const p = await startServerProcess(unprivilegedConfig, [...inNs, ...bindCheckout, ...dropPrivileges], { anvil: [join(mnt, 'bin', 'anvil')] })
+    assert.deepEqual(mountsUnder(dir), [], 'the bind mount is not visible outside the server\'s namespace')
     try {
+      const status = readFileSync(`/proc/${p.child.pid ?? 0}/status`, 'utf8')
+      assert.match(status, /^Uid:\s+65534\s+65534\s+65534\s+65534$/m, 'the server runs as nobody')
       const errors = p.lines.filter(l => l.level === 50).map(l => String(l.msg))
       assert.ok(errors.some(m => m.includes('tftp.listen') && m.includes('root')), `no tftp.listen error in ${JSON.stringify(errors)}`)
       assert.ok(errors.some(m => m.includes('dhcp.listen') && m.includes('root')), `no dhcp.listen error in ${JSON.stringify(errors)}`)
