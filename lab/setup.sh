@@ -1,8 +1,20 @@
 #!/usr/bin/env bash
-# Installs, as root, every Debian package the integration and lab test tiers need, then fills
-# boot-assets/. Idempotent and quiet; CI (.ci/run) calls it first.
+# Installs, as root, every Debian package the integration and lab test tiers need, then checks
+# boot-assets/. Idempotent and quiet; CI (.ci/run) calls it first, and test/run.sh does when it
+# runs as root and `--check` finds a package missing.
+#
+#   bash lab/setup.sh           # as root: install what is missing, verify boot-assets, bootenv
+#   bash lab/setup.sh --check   # any user: exit 1, naming them, when packages are missing
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+check=0
+for arg in "$@"; do
+  case "$arg" in
+    --check) check=1 ;;
+    *) echo "usage: $0 [--check]" >&2; exit 2 ;;
+  esac
+done
 
 packages=(
   qemu-system-x86 qemu-utils ipxe-qemu ipxe ovmf   # the lab's VMs and their firmware
@@ -17,17 +29,25 @@ packages=(
   gcc libc6-dev                                    # the native lock-step TFTP loop (native/, built by npm install)
 )
 
-if [ "$(id -u)" != 0 ]; then
-  echo "lab/setup.sh: must run as root (apt-get install, network namespaces)" >&2
-  exit 1
-fi
-
 missing=()
 for p in "${packages[@]}"; do
   if [ "$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)" != 'installed' ]; then
     missing+=("$p")
   fi
 done
+
+if [ "$check" = 1 ]; then
+  if [ "${#missing[@]}" -gt 0 ]; then
+    echo "lab/setup.sh: missing ${missing[*]}"
+    exit 1
+  fi
+  exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+  echo "lab/setup.sh: must run as root (apt-get install, network namespaces)" >&2
+  exit 1
+fi
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "lab/setup.sh: installing ${missing[*]}"

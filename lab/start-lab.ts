@@ -23,6 +23,8 @@ export type LabOptions = {
   readonly anvilConfig?: Readonly<Record<string, unknown>>
   /** Progress lines for a human (the CLI prints them; tests may ignore them). */
   readonly onProgress?: (message: string) => void
+  /** Runs once the namespace and its bridge exist, just before Anvil starts (tests change the network here). */
+  readonly beforeAnvil?: (ns: string) => Promise<void>
 }
 
 /** A running VM: its identity, its QEMU process and its console log. */
@@ -106,6 +108,7 @@ export async function startLab (options: LabOptions): Promise<Lab> {
       track(startDaemon({ name: 'site-dhcp', argv: inNamespace(siteNs, siteDhcpArgv(runDir)), logFile: join(runDir, 'site-dhcp.log') }))
       progress(`site DHCP server (dnsmasq, no PXE) at ${LAB_NET.siteAddress} in ${siteNs}`)
     }
+    await options.beforeAnvil?.(ns)
     const anvil = await startAnvil(ns, { runDir, dhcpMode: options.dhcpMode, apiAddress: hostLink.nsAddress, ...(options.logLevel === undefined ? {} : { logLevel: options.logLevel }), ...(options.anvilConfig === undefined ? {} : { extra: options.anvilConfig }) }, teardown)
     state.pids.push(anvil.daemon.pid)
     daemons.push(anvil.daemon)

@@ -1,9 +1,22 @@
 #!/usr/bin/env node
+import { resolve } from 'node:path'
 import { loadConfig } from '../config/load.ts'
-import { createLogger } from '../log/logger.ts'
+import type { Config } from '../config/schema.ts'
+import { createLogger, type Logger } from '../log/logger.ts'
+import { checkFirstStages, describeFirstStages } from '../boot/first-stages.ts'
 import { isCodedError } from '../lib/errors.ts'
 import { runCli } from '../cli/program.ts'
 import { startServer } from './server.ts'
+
+/** Says at start which iPXE first stages are missing or differ from SHA256SUMS (or that all match). */
+async function checkBootAssets (config: Config, log: Logger): Promise<void> {
+  const root = resolve(config.bootAssets)
+  try {
+    for (const m of describeFirstStages(root, await checkFirstStages(root, config.dhcp))) log[m.level](m.fields, m.msg)
+  } catch (err) {
+    log.error({ err, bootAssets: root }, 'boot assets: could not check the iPXE first stages')
+  }
+}
 
 /** `anvil serve`: runs until SIGINT/SIGTERM, then shuts down gracefully (bounded). */
 async function serve (configFile: string | undefined): Promise<void> {
@@ -15,6 +28,7 @@ async function serve (configFile: string | undefined): Promise<void> {
     process.exit(2)
   }
   const log = createLogger(config.log.level)
+  await checkBootAssets(config, log)
   const server = await startServer(config, log)
   await new Promise<void>((resolve) => {
     const onSignal = (signal: NodeJS.Signals): void => {

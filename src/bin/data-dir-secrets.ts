@@ -1,6 +1,22 @@
 import { randomBytes } from 'node:crypto'
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+
+/**
+ * Creates the data directory (and its parents) if missing, and makes it 0700 whatever the umask
+ * and however it was made before (an existing 0755 directory is tightened): it holds the
+ * database, the admin token and the keys. A shared directory with the sticky bit (/tmp) is
+ * refused rather than locked to everyone else. The database files themselves are made 0600 by
+ * openDatabase (src/db/open.ts).
+ */
+export function ensureDataDir (dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: 0o700 })
+  const st = statSync(dir)
+  if (!st.isDirectory()) throw new Error(`dataDir ${dir} is not a directory`)
+  if ((st.mode & 0o1000) !== 0) throw new Error(`dataDir ${dir} is a shared directory (sticky bit, like /tmp); give Anvil a directory of its own, e.g. ${dir.replace(/\/+$/, '')}/anvil`)
+  // chmod, not mkdir's mode: that is filtered by the umask and ignored for a directory that exists.
+  if ((st.mode & 0o777) !== 0o700) chmodSync(dir, 0o700)
+}
 
 /**
  * Reads a secret file of the data dir, or creates it (mode 0600) with `make()` when it is missing

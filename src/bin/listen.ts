@@ -1,6 +1,7 @@
 import { networkInterfaces } from 'node:os'
 import type { FastifyInstance } from 'fastify'
 import type { Service } from '../lib/service.ts'
+import { acquireInterfaceWatch } from '../dhcp/interface-watch.ts'
 
 /** "IP:port" to its parts (validated by the config schema already). */
 export function splitListen (listen: string): { host: string, port: number } {
@@ -11,15 +12,27 @@ export function splitListen (listen: string): { host: string, port: number } {
 /**
  * The address machines use to reach us, when the config does not say: the IPv4 address of
  * dhcp.interface if named, else of the first non-loopback interface, else 127.0.0.1.
+ *
+ * With an interface named, `address` is a getter that follows that interface (the process's
+ * shared watch, the same one the DHCP server serves from): it may have no carrier or address at
+ * start and get one later, or change. Until it has one, `address` is `fallback` (127.0.0.1).
  */
-export function detectServerAddress (iface: string | undefined): { address: string, how: string } {
-  const all = networkInterfaces()
-  const candidates = iface === undefined ? Object.entries(all) : [[iface, all[iface]] as const]
-  for (const [name, addrs] of candidates) {
-    const v4 = (addrs ?? []).find(a => a.family === 'IPv4' && !a.internal)
-    if (v4 !== undefined) return { address: v4.address, how: `the IPv4 address of ${String(name)}` }
+export function detectServerAddress (iface: string | undefined, fallback = '127.0.0.1'): { readonly address: string, readonly how: string } {
+  if (iface !== undefined) {
+    const { watch } = acquireInterfaceWatch(iface)
+    const now = watch.current()
+    return {
+      get address () { return watch.current() ?? fallback },
+      how: now === undefined
+        ? `${iface} has no IPv4 address yet (no carrier, or none configured): ${fallback} until it has one, then its address`
+        : `the IPv4 address of ${iface} (followed when it changes)`
+    }
   }
-  return { address: '127.0.0.1', how: 'no network interface has an IPv4 address; using loopback' }
+  for (const [name, addrs] of Object.entries(networkInterfaces())) {
+    const v4 = (addrs ?? []).find(a => a.family === 'IPv4' && !a.internal)
+    if (v4 !== undefined) return { address: v4.address, how: `the IPv4 address of ${name}` }
+  }
+  return { address: fallback, how: 'no network interface has an IPv4 address; using loopback' }
 }
 
 /** Explains a bind failure in terms of the config key the operator can change. */

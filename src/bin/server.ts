@@ -18,7 +18,7 @@ import { createDhcpService } from '../dhcp/server.ts'
 import { createTftpService } from '../tftp/server.ts'
 import { loadLockstep, type LockstepEngine } from '../tftp/lockstep-native.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
-import { ensureAdminToken } from './data-dir-secrets.ts'
+import { ensureAdminToken, ensureDataDir } from './data-dir-secrets.ts'
 import { wirePower } from './wire-power.ts'
 import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
 import { DiscoveryService } from '../provisioning/discovery-service.ts'
@@ -58,7 +58,7 @@ type Part = { readonly name: string, readonly make: () => Service, readonly what
  */
 export async function startServer (config: Config, log: Logger): Promise<RunningServer> {
   const dataDir = resolve(config.dataDir)
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 })
+  ensureDataDir(dataDir)
   const db = openDatabase(join(dataDir, 'anvil.db'))
   const { token, file: tokenFile, created } = ensureAdminToken(dataDir)
   if (created) log.info({ file: tokenFile }, 'wrote a new admin API token')
@@ -179,8 +179,8 @@ export async function startServer (config: Config, log: Logger): Promise<Running
       make: () => {
         dhcp = createDhcpService({
           config: config.dhcp,
-          serverAddress: server.address,
-          httpBaseUrl: baseUrl(),
+          serverAddress: () => server.address,
+          httpBaseUrl: baseUrl,
           bootAssets: assets,
           leaseStore: config.dhcp.mode === 'authoritative' ? new SqliteLeaseStore(db) : undefined,
           events: timeline,

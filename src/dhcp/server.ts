@@ -1,6 +1,5 @@
 import { createSocket, type Socket } from 'node:dgram'
 import type { AddressInfo } from 'node:net'
-import { networkInterfaces } from 'node:os'
 import type { Config } from '../config/schema.ts'
 import type { BootAssets } from '../boot/assets.ts'
 import type { BootEventSink } from '../inventory/events.ts'
@@ -9,9 +8,10 @@ import type { Service } from '../lib/service.ts'
 import type { Logger } from '../log/logger.ts'
 import { DhcpHandler, type HandleResult, type Incoming } from './handler.ts'
 import { LeaseEngine } from './lease-engine.ts'
-import { GroupCommitter, pacedSchedule, type LeaseStore } from './lease-store.ts'
+import { GroupCommitter, pacedSchedule, type Lease, type LeaseStore } from './lease-store.ts'
 import { HTTP_ASSETS_PREFIX, IPXE_SCRIPT_PATH } from './pxe.ts'
-import { parseSubnets } from './subnets.ts'
+import { parseSubnets, type Subnet } from './subnets.ts'
+import { acquireInterfaceWatch, type AddressChange, type InterfaceAddressWatch } from './interface-watch.ts'
 
 /** Counters since start. */
 export type DhcpStats = {
@@ -30,15 +30,24 @@ export type DhcpStats = {
 
 export type DhcpServiceOptions = {
   readonly config: Config['dhcp']
-  /** Our address as clients see it: option 54, siaddr. */
-  readonly serverAddress: string
-  /** e.g. http://10.77.0.1:8080 (no trailing slash). */
-  readonly httpBaseUrl: string
+  /**
+   * Our address as clients see it: option 54, siaddr. A function is asked again each time
+   * dhcp.interface gains or changes its address (src/bin/listen.ts detectServerAddress gives one
+   * that follows that interface), so what we advertise follows the address.
+   */
+  readonly serverAddress: string | (() => string)
+  /** e.g. http://10.77.0.1:8080 (no trailing slash); a function is asked again like serverAddress. */
+  readonly httpBaseUrl: string | (() => string)
   readonly bootAssets: BootAssets
   readonly leaseStore: LeaseStore | undefined
   readonly events: BootEventSink
   readonly log: Logger
+  /** Follows dhcp.interface; by default the process's shared watch of it (interface-watch.ts). */
+  readonly interfaceWatch?: InterfaceAddressWatch | undefined
 }
+
+/** What the replies are built from while we serve: fixed until dhcp.interface's address changes. */
+type Network = { readonly local: string, readonly serverId: string, readonly httpBaseUrl: string }
 
 export type DhcpService = Service & {
   stats (): DhcpStats
@@ -62,20 +71,7 @@ function splitListen (listen: string): { host: string, port: number } {
   return { host: listen.slice(0, i), port: Number(listen.slice(i + 1)) }
 }
 
-/**
- * Node's dgram has neither SO_BINDTODEVICE nor IP_PKTINFO, so a socket cannot be tied to one
- * interface nor learn which one a broadcast came in on (and binding to the interface's address
- * would stop broadcasts from arriving at all). We honour `dhcp.interface` by taking that
- * interface's IPv4 address as the local network: it picks the subnet for non-relayed clients.
- * On a host with several client networks, run Anvil in a namespace or filter port 67 with the
- * firewall.
- */
-export function interfaceAddress (name: string): string {
-  const addrs = networkInterfaces()[name]
-  const v4 = addrs?.find(a => a.family === 'IPv4')
-  if (v4 === undefined) throw new CodedError('ERR_DHCP_INTERFACE', `dhcp.interface: no IPv4 address on interface ${JSON.stringify(name)}`)
-  return v4.address
-}
+const resolve = (v: string | (() => string)): string => typeof v === 'function' ? v() : v
 
 /** Every boot file name (TFTP) and URL path (HTTP) that a DHCP reply can advertise. */
 export function dhcpBootFileNames (config: Config['dhcp']): { tftp: string[], http: string[], optional: string[] } {
@@ -92,6 +88,18 @@ export function createDhcpService (opts: DhcpServiceOptions): DhcpService {
   return new DhcpServer(opts)
 }
 
+/**
+ * Node's dgram has neither SO_BINDTODEVICE nor IP_PKTINFO, so a socket cannot be tied to one
+ * interface nor learn which one a broadcast came in on (and binding to the interface's address
+ * would stop broadcasts from arriving at all). We honour `dhcp.interface` by taking that
+ * interface's IPv4 address as the local network: it picks the subnet for non-relayed clients.
+ * On a host with several client networks, run Anvil in a namespace or filter port 67 with the
+ * firewall.
+ *
+ * The sockets bind at start whether or not the interface has carrier or an address yet (a
+ * wildcard bind needs neither); until it has an address, datagrams are counted and dropped, and
+ * from then on the replies follow its address (interface-watch.ts).
+ */
 class DhcpServer implements DhcpService {
   readonly name = 'dhcp'
   readonly #o: DhcpServiceOptions
@@ -100,8 +108,13 @@ class DhcpServer implements DhcpService {
   #proxy: Socket | undefined
   #handler: DhcpHandler | undefined
   #engine: LeaseEngine | undefined
+  #subnets: readonly Subnet[] = []
+  /** Leases read from the store at start, until the first engine takes them. */
+  #stored: readonly Lease[] = []
   #committer: GroupCommitter | undefined
   #sweep: NodeJS.Timeout | undefined
+  #network: Network | undefined
+  #unwatch: (() => void) | undefined
 
   constructor (opts: DhcpServiceOptions) {
     this.#o = opts
@@ -123,19 +136,7 @@ class DhcpServer implements DhcpService {
       this.#o.log.info('dhcp: off (dhcp.mode)')
       return
     }
-    const local = c.interface === undefined ? this.#o.serverAddress : interfaceAddress(c.interface)
-    if (c.mode === 'authoritative') await this.#startEngine(local)
-    this.#handler = new DhcpHandler({
-      mode: c.mode,
-      serverId: this.#o.serverAddress,
-      clientPort: c.clientPort,
-      serverPort: 67,
-      boot: { biosBootFile: c.biosBootFile, efiX64BootFile: c.efiX64BootFile, efiArm64BootFile: c.efiArm64BootFile, httpBaseUrl: this.#o.httpBaseUrl },
-      assetExists: async (name) => await this.#o.bootAssets.resolve(name).then(() => true, () => false),
-      events: this.#o.events,
-      engine: this.#engine,
-      commit: this.#committer === undefined ? undefined : async (l) => { await this.#committer?.commit(l) }
-    })
+    if (c.mode === 'authoritative') await this.#startLeases()
     try {
       this.#dhcp = await this.#bind(c.listen, 'dhcp.listen', false)
       if (c.mode === 'proxy') this.#proxy = await this.#bind(c.proxyListen, 'dhcp.proxyListen', true)
@@ -143,15 +144,74 @@ class DhcpServer implements DhcpService {
       await this.stop()
       throw err
     }
-    this.#o.log.info({ mode: c.mode, ...this.addresses(), serverId: this.#o.serverAddress, local }, 'dhcp: listening')
+    const local = c.interface === undefined ? resolve(this.#o.serverAddress) : this.#watch(c.interface)
+    if (local !== undefined) this.#configure(local)
+    this.#o.log.info({ mode: c.mode, ...this.addresses(), serverId: this.#network?.serverId ?? null, local: local ?? null, interface: c.interface ?? null }, 'dhcp: listening')
+    if (local === undefined) {
+      this.#o.log.warn({ interface: c.interface }, `dhcp: interface ${c.interface ?? ''} has no IPv4 address yet (no carrier, or none configured): DHCP is listening and will serve as soon as ${c.interface ?? ''} has an address`)
+    }
   }
 
-  async #startEngine (local: string): Promise<void> {
+  /** Subscribes to dhcp.interface's address; returns the address it has now, if any. */
+  #watch (name: string): string | undefined {
+    let watch = this.#o.interfaceWatch
+    let release = (): void => {}
+    if (watch === undefined) {
+      const held = acquireInterfaceWatch(name)
+      watch = held.watch
+      release = held.release
+    }
+    const off = watch.onChange((change) => { this.#addressChanged(change) })
+    this.#unwatch = () => { off(); release() }
+    return watch.current()
+  }
+
+  #addressChanged (change: AddressChange): void {
+    if (this.#unwatch === undefined) return
+    if (change.current === undefined) {
+      // Keep the engine: its leases go to the next one when the address comes back.
+      this.#handler = undefined
+      this.#network = undefined
+      this.#o.log.warn({ interface: change.name, previous: change.previous }, `dhcp: interface ${change.name} lost its IPv4 address ${change.previous ?? ''} (or its carrier): not serving until it has one again`)
+      return
+    }
+    this.#configure(change.current)
+    const what = change.previous === undefined ? `now has ${change.current}` : `changed from ${change.previous} to ${change.current}`
+    this.#o.log.info({ interface: change.name, local: change.current, serverId: this.#network?.serverId }, `dhcp: interface ${change.name} ${what}: serving`)
+  }
+
+  /** (Re)builds what replies are made from; datagrams already being handled finish with the old. */
+  #configure (local: string): void {
+    const c = this.#o.config
+    if (c.mode === 'off') return
+    const network = { local, serverId: resolve(this.#o.serverAddress), httpBaseUrl: resolve(this.#o.httpBaseUrl) }
+    if (c.mode === 'authoritative') {
+      // The engine compares option 54 with our server id and picks the subnet by `local`: a new
+      // address needs a new engine, which takes over every lease (offers of the old id lapse).
+      const engine = new LeaseEngine({ subnets: this.#subnets, serverId: network.serverId, localAddress: local, clock: Date })
+      engine.load(this.#engine?.leases() ?? this.#stored)
+      this.#engine = engine
+      this.#stored = []
+    }
+    this.#handler = new DhcpHandler({
+      mode: c.mode,
+      serverId: network.serverId,
+      clientPort: c.clientPort,
+      serverPort: 67,
+      boot: { biosBootFile: c.biosBootFile, efiX64BootFile: c.efiX64BootFile, efiArm64BootFile: c.efiArm64BootFile, httpBaseUrl: network.httpBaseUrl },
+      assetExists: async (name) => await this.#o.bootAssets.resolve(name).then(() => true, () => false),
+      events: this.#o.events,
+      engine: this.#engine,
+      commit: this.#committer === undefined ? undefined : async (l) => { await this.#committer?.commit(l) }
+    })
+    this.#network = network
+  }
+
+  async #startLeases (): Promise<void> {
     const store = this.#o.leaseStore
     if (store === undefined) throw new CodedError('ERR_DHCP_NO_LEASE_STORE', 'dhcp.mode authoritative needs a lease store')
-    const engine = new LeaseEngine({ subnets: parseSubnets(this.#o.config.subnets), serverId: this.#o.serverAddress, localAddress: local, clock: Date })
-    engine.load(await store.loadAll())
-    this.#engine = engine
+    this.#subnets = parseSubnets(this.#o.config.subnets)
+    this.#stored = await store.loadAll()
     this.#committer = new GroupCommitter(store, pacedSchedule(COMMIT_INTERVAL_MS))
     this.#sweep = setInterval(() => { this.#runSweep() }, SWEEP_INTERVAL_MS)
     this.#sweep.unref()
@@ -188,7 +248,11 @@ class DhcpServer implements DhcpService {
   #onMessage (socket: Socket, incoming: Incoming): void {
     this.#stats.received++
     const handler = this.#handler
-    if (handler === undefined) return
+    if (handler === undefined) {
+      // Not serving yet (dhcp.interface has no address) or stopping.
+      this.#stats.ignored++
+      return
+    }
     handler.handle(incoming).then(
       (r) => { this.#done(socket, incoming, r) },
       (err: unknown) => {
@@ -228,6 +292,8 @@ class DhcpServer implements DhcpService {
   }
 
   async stop (): Promise<void> {
+    this.#unwatch?.()
+    this.#unwatch = undefined
     clearInterval(this.#sweep)
     this.#sweep = undefined
     // New datagrams are dropped; the ACKs of leases already being committed still go out.

@@ -87,11 +87,14 @@ export class NetnsPair {
 export class ServerProcess {
   readonly child: ChildProcess
   readonly lines: string[] = []
+  /** What it wrote to stderr (its log lines), line by line; also copied to our stderr. */
+  readonly errLines: string[] = []
   readonly #waiters: Array<{ re: RegExp, resolve: (line: string) => void }> = []
 
   constructor (pair: NetnsPair, options: Record<string, unknown>) {
     this.child = pair.spawn(pair.server, process.execPath, ['--import', 'tsx', 'src/dhcp/testing-server.ts', JSON.stringify(options)])
     this.child.stderr?.on('data', (d: Buffer) => { process.stderr.write(d) })
+    createInterface({ input: this.child.stderr as NodeJS.ReadableStream }).on('line', (line) => { this.errLines.push(line) })
     createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
       this.lines.push(line)
       for (const w of [...this.#waiters]) {

@@ -1,6 +1,8 @@
 // Test support: runs the DHCP service alone (for the integration tests, inside a namespace).
-// argv[2]: JSON { dhcp: <config.dhcp>, serverAddress, db?: file }. Prints "READY {addresses}",
+// argv[2]: JSON { dhcp: <config.dhcp>, serverAddress?, db?: file }. Prints "READY {addresses}",
 // one "EVENT {json}" line per timeline event, "STATS {json}" on SIGUSR1; exits 0 on SIGTERM.
+// Without serverAddress, the address is detected as src/bin/server.ts does (following
+// dhcp.interface when one is named). Log lines (warn and above, or logLevel) go to stderr.
 import { parseConfig } from '../config/load.ts'
 import { BootAssets } from '../boot/assets.ts'
 import { openDatabase } from '../db/open.ts'
@@ -8,8 +10,9 @@ import { SqliteLeaseStore } from '../db/lease-store.ts'
 import { createLogger } from '../log/logger.ts'
 import type { BootEvent, BootEventSink } from '../inventory/events.ts'
 import { createDhcpService } from './server.ts'
+import { detectServerAddress } from '../bin/listen.ts'
 
-type Options = { dhcp: Record<string, unknown>, serverAddress: string, db?: string, assets?: string }
+type Options = { dhcp: Record<string, unknown>, serverAddress?: string, db?: string, assets?: string, logLevel?: string }
 
 const opts = JSON.parse(process.argv[2] ?? '{}') as Options
 const config = parseConfig({ dhcp: opts.dhcp }).dhcp
@@ -19,14 +22,15 @@ const events: BootEventSink = {
   record (e: BootEvent): void { process.stdout.write(`EVENT ${JSON.stringify(e)}\n`) },
   noteAddress (mac: string, ip: string): void { process.stdout.write(`NOTE ${JSON.stringify({ mac, ip })}\n`) }
 }
+const server = opts.serverAddress === undefined ? detectServerAddress(config.interface) : { address: opts.serverAddress }
 const svc = createDhcpService({
   config,
-  serverAddress: opts.serverAddress,
-  httpBaseUrl: `http://${opts.serverAddress}:8080`,
+  serverAddress: () => server.address,
+  httpBaseUrl: () => `http://${server.address}:8080`,
   bootAssets: new BootAssets(opts.assets ?? '.'),
   leaseStore,
   events,
-  log: createLogger('warn', process.stderr)
+  log: createLogger(opts.logLevel ?? 'warn', process.stderr)
 })
 await svc.start(new AbortController().signal)
 process.stdout.write(`READY ${JSON.stringify(svc.addresses())}\n`)

@@ -1,5 +1,6 @@
 // Test support for the DHCP tests (unit and integration); not used by the server.
 import { readFileSync } from 'node:fs'
+import type { NetworkInterfaceInfo } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { BootOp, encodeDhcpPacket, type DhcpMessage } from './packet.ts'
 import { DhcpOption } from './options.ts'
@@ -74,4 +75,19 @@ export class RecordingSink implements BootEventSink {
   readonly addresses: Array<[string, string]> = []
   record (event: BootEvent): void { this.events.push(event) }
   noteAddress (mac: string, ip: string): void { this.addresses.push([mac, ip]) }
+}
+
+/** A fake os.networkInterfaces() for interface-watch.ts: set(name, ...addresses), none to remove it. */
+export function fakeInterfaces (): { lookup: () => NodeJS.Dict<NetworkInterfaceInfo[]>, set: (name: string, ...addresses: string[]) => void } {
+  const table = new Map<string, NetworkInterfaceInfo[]>()
+  const entry = (address: string): NetworkInterfaceInfo => address.includes(':')
+    ? { address, netmask: 'ffff:ffff:ffff:ffff::', family: 'IPv6', mac: '52:54:00:00:00:01', internal: false, cidr: `${address}/64`, scopeid: 0 }
+    : { address, netmask: '255.255.255.0', family: 'IPv4', mac: '52:54:00:00:00:01', internal: false, cidr: `${address}/24` }
+  return {
+    lookup: () => Object.fromEntries(table),
+    set: (name, ...addresses) => {
+      if (addresses.length === 0) table.delete(name)
+      else table.set(name, addresses.map(entry))
+    }
+  }
 }

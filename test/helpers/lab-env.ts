@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { REPO_ROOT, type DhcpMode } from '../../lab/anvil.ts'
 import { listNamespaces, testNamespaceName } from '../../lab/netns.ts'
 import { OVMF, type VmIdentity } from '../../lab/qemu.ts'
-import { startLab, type Lab } from '../../lab/start-lab.ts'
+import { startLab, type Lab, type LabOptions } from '../../lab/start-lab.ts'
 
 function hasProgram (name: string): boolean {
   try {
@@ -27,13 +27,21 @@ export function labSkipReason (): string | undefined {
   if (!existsSync('/dev/net/tun')) missing.push('/dev/net/tun')
   for (const f of [OVMF.code, OVMF.vars]) if (!existsSync(f)) missing.push(`${f} (package ovmf)`)
   for (const f of ['snponly.efi', 'undionly.kpxe']) {
-    if (!existsSync(join(REPO_ROOT, 'boot-assets', f))) missing.push(`boot-assets/${f} (run npm run boot-assets)`)
+    if (!existsSync(join(REPO_ROOT, 'boot-assets', f))) missing.push(`boot-assets/${f} (committed: git checkout -- boot-assets/${f})`)
   }
   if (!existsSync(join(REPO_ROOT, 'src/bin/anvil.ts'))) missing.push('src/bin/anvil.ts (the server)')
   if (missing.length === 0) return undefined
   const reason = `lab tier needs ${missing.join(', ')}; as root, run bash lab/setup.sh`
   if (process.env.CI === 'true') throw new Error(`CI must not skip the lab tier: ${reason}`)
   return reason
+}
+
+/** What a test may change about its lab (see LabOptions in lab/start-lab.ts). */
+export type TestLabOptions = {
+  readonly bmcs?: readonly VmIdentity[]
+  readonly prefix?: string
+  readonly anvilConfig?: LabOptions['anvilConfig']
+  readonly beforeAnvil?: LabOptions['beforeAnvil']
 }
 
 /** A lab for one test: its own namespace (anvlab-<random>) and run directory. */
@@ -44,10 +52,18 @@ export type TestLab = { readonly lab: Lab, readonly runDir: string, cleanup (fai
  * unless the test failed. `bmcs`: VMs to give simulated BMCs (powered off), in a namespace named
  * with `prefix` (anvbmc for the power tests, so they are told apart from the boot tests' anvlab).
  */
-export async function startTestLab (dhcpMode: DhcpMode, logLevel = 'debug', options: { bmcs?: readonly VmIdentity[], prefix?: string } = {}): Promise<TestLab> {
+export async function startTestLab (dhcpMode: DhcpMode, logLevel = 'debug', options: TestLabOptions = {}): Promise<TestLab> {
   const ns = testNamespaceName(options.prefix)
   const runDir = mkdtempSync(join(tmpdir(), `${ns}-`))
-  const lab = await startLab({ ns, runDir, dhcpMode, logLevel, ...(options.bmcs === undefined ? {} : { bmcs: options.bmcs }) })
+  const lab = await startLab({
+    ns,
+    runDir,
+    dhcpMode,
+    logLevel,
+    ...(options.bmcs === undefined ? {} : { bmcs: options.bmcs }),
+    ...(options.anvilConfig === undefined ? {} : { anvilConfig: options.anvilConfig }),
+    ...(options.beforeAnvil === undefined ? {} : { beforeAnvil: options.beforeAnvil })
+  })
   return {
     lab,
     runDir,

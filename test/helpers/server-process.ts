@@ -18,13 +18,16 @@ export function killAllServers (): void {
 /** A running `anvil serve` child and the JSON log lines it printed. */
 export type ServerProcess = { readonly child: ChildProcess, readonly lines: Record<string, unknown>[], readonly stderr: () => string }
 
+/** Which `anvil` to run, and where: this checkout's bin/anvil by default. */
+export type ServerProcessOptions = { readonly anvil?: readonly string[], readonly cwd?: string }
+
 /**
  * Starts `anvil serve --config FILE` (optionally wrapped, e.g. in `ip netns exec` or `setpriv`) and
  * resolves once it logs "anvil ready"; rejects if it exits first or takes longer than 60 s.
  */
-export async function startServerProcess (configFile: string, wrapper: readonly string[] = []): Promise<ServerProcess> {
-  const argv = [...wrapper, ANVIL, 'serve', '--config', configFile]
-  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+export async function startServerProcess (configFile: string, wrapper: readonly string[] = [], options: ServerProcessOptions = {}): Promise<ServerProcess> {
+  const argv = [...wrapper, ...(options.anvil ?? [ANVIL]), 'serve', '--config', configFile]
+  const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], ...(options.cwd === undefined ? {} : { cwd: options.cwd }) })
   running.add(child)
   child.once('exit', () => running.delete(child))
   const lines: Record<string, unknown>[] = []
