@@ -80,7 +80,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
 
   const bootRoot = resolve(config.bootAssets)
   if (!existsSync(bootRoot)) {
-    log.warn({ bootAssets: bootRoot }, 'the boot assets folder does not exist: creating it empty (run `npm run boot-assets` to fill it)')
+    log.warn({ bootAssets: bootRoot }, 'the boot assets folder does not exist: creating it empty (the iPXE first stages are committed in the repository\'s boot-assets/; point bootAssets there)')
     mkdirSync(bootRoot, { recursive: true })
   }
   const assets = new BootAssets(bootRoot)
@@ -184,6 +184,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
           bootAssets: assets,
           leaseStore: config.dhcp.mode === 'authoritative' ? new SqliteLeaseStore(db) : undefined,
           events: timeline,
+          plan: planForMac,
           log
         })
         return dhcp

@@ -6,6 +6,7 @@ import type { BootEventSink } from '../inventory/events.ts'
 import { CodedError } from '../lib/errors.ts'
 import type { Service } from '../lib/service.ts'
 import type { Logger } from '../log/logger.ts'
+import type { BootPlan } from '../provisioning/boot-planner.ts'
 import { DhcpHandler, type HandleResult, type Incoming } from './handler.ts'
 import { LeaseEngine } from './lease-engine.ts'
 import { GroupCommitter, pacedSchedule, type Lease, type LeaseStore } from './lease-store.ts'
@@ -44,6 +45,8 @@ export type DhcpServiceOptions = {
   readonly log: Logger
   /** Follows dhcp.interface; by default the process's shared watch of it (interface-watch.ts). */
   readonly interfaceWatch?: InterfaceAddressWatch | undefined
+  /** The boot planner by MAC (see DhcpHandlerOptions.plan): local-disk machines get no boot file. */
+  readonly plan?: ((mac: string) => Promise<BootPlan | undefined>) | undefined
 }
 
 /** What the replies are built from while we serve: fixed until dhcp.interface's address changes. */
@@ -201,6 +204,7 @@ class DhcpServer implements DhcpService {
       boot: { biosBootFile: c.biosBootFile, efiX64BootFile: c.efiX64BootFile, efiArm64BootFile: c.efiArm64BootFile, httpBaseUrl: network.httpBaseUrl },
       assetExists: async (name) => await this.#o.bootAssets.resolve(name).then(() => true, () => false),
       events: this.#o.events,
+      plan: this.#o.plan,
       engine: this.#engine,
       commit: this.#committer === undefined ? undefined : async (l) => { await this.#committer?.commit(l) }
     })
