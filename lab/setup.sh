@@ -27,6 +27,7 @@ packages=(
   nftables                                         # random loss for the TFTP loss test where the kernel has no sch_netem
   kmod binutils                                    # the boot environment build (depmod/modprobe, strip)
   gcc libc6-dev                                    # the native lock-step TFTP loop (native/, built by npm install)
+  git                                              # the fresh-clone test clones the checkout
 )
 
 missing=()
