@@ -15,6 +15,7 @@ packages=(
   nftables                                         # random loss for the TFTP loss test where the kernel has no sch_netem
   kmod binutils                                    # the boot environment build (depmod/modprobe, strip)
   gcc libc6-dev                                    # the native lock-step TFTP loop (native/, built by npm install)
+  minisign                                         # test only: the independent implementation src/signing/ is checked against
 )
 
 if [ "$(id -u)" != 0 ]; then
