@@ -28,6 +28,7 @@ packages=(
   kmod binutils                                    # the boot environment build (depmod/modprobe, strip)
   gcc libc6-dev                                    # the native lock-step TFTP loop (native/, built by npm install)
   git                                              # the fresh-clone test clones the checkout
+  minisign                                         # test only: the independent implementation src/signing/ is checked against
 )
 
 missing=()

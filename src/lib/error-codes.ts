@@ -76,6 +76,35 @@ export const ErrorCode = {
   bmcProtocol: 'ERR_BMC_PROTOCOL',
   bmcReadBack: 'ERR_BMC_READBACK',
   bmcSessionClosed: 'ERR_BMC_SESSION_CLOSED',
+  // Signing (src/signing/: minisign-format Ed25519 signatures over image manifests and machine configs)
+  /** A signature file that is not minisign's four lines: truncated, garbage, over 4 KiB, or an unknown algorithm. */
+  signatureMalformed: 'ERR_SIGNATURE_MALFORMED',
+  /** The signature does not verify over these bytes with the key it names: the file or the signature was changed. */
+  signatureInvalid: 'ERR_SIGNATURE_INVALID',
+  /** The signature's key id is not the given public key's (or, with several trusted keys, any of theirs). */
+  signatureKeyMismatch: 'ERR_SIGNATURE_KEY_MISMATCH',
+  /** The global signature over signature || trusted comment fails: the trusted comment was edited. */
+  signatureCommentInvalid: 'ERR_SIGNATURE_COMMENT_INVALID',
+  /** The trusted comment is authentic but not what this kind of signature carries (an image's where a config's belongs). */
+  signatureCommentUnexpected: 'ERR_SIGNATURE_COMMENT_UNEXPECTED',
+  /** A public or secret key not in minisign's format (or whose two halves do not match). */
+  signingKeyMalformed: 'ERR_SIGNING_KEY_MALFORMED',
+  /** A password-protected (scrypt) minisign secret key: Anvil reads unencrypted ones only (minisign -W). */
+  signingKeyEncrypted: 'ERR_SIGNING_KEY_ENCRYPTED',
+  /** A key file that cannot be read, or a key pair only half on disk (a public key without its secret key). */
+  signingKeyUnreadable: 'ERR_SIGNING_KEY_UNREADABLE',
+  /** A machine config signed for another machine. */
+  configWrongMachine: 'ERR_CONFIG_WRONG_MACHINE',
+  /** A machine config of a generation older than the one the node holds: a replay. */
+  configReplayed: 'ERR_CONFIG_REPLAYED',
+  /** A machine config past the expiry it was signed with. */
+  configExpired: 'ERR_CONFIG_EXPIRED',
+  /** A chunk of an image artifact whose sha256 is not the manifest's (details: chunk index and byte offset). */
+  imageChunkMismatch: 'ERR_IMAGE_CHUNK_MISMATCH',
+  /** An image artifact longer or shorter than the manifest's size. */
+  imageSizeMismatch: 'ERR_IMAGE_SIZE_MISMATCH',
+  /** An image artifact whose whole sha256 is not the manifest's. */
+  imageHashMismatch: 'ERR_IMAGE_HASH_MISMATCH',
   // The CLI talking to the API
   apiUnreachable: 'ERR_API_UNREACHABLE',
   apiResponse: 'ERR_API_RESPONSE'
