@@ -19,6 +19,7 @@ import { createTftpService } from '../tftp/server.ts'
 import { loadLockstep, type LockstepEngine } from '../tftp/lockstep-native.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
 import { ensureAdminToken, ensureDataDir } from './data-dir-secrets.ts'
+import { ensureSigningKeys } from '../signing/keys.ts'
 import { wirePower } from './wire-power.ts'
 import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
 import { DiscoveryService } from '../provisioning/discovery-service.ts'
@@ -62,6 +63,12 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const db = openDatabase(join(dataDir, 'anvil.db'))
   const { token, file: tokenFile, created } = ensureAdminToken(dataDir)
   if (created) log.info({ file: tokenFile }, 'wrote a new admin API token')
+  // The image and config keys (anvil keys show prints their public halves).
+  const signing = await ensureSigningKeys(dataDir)
+  for (const [name, key] of [['image', signing.image], ['config', signing.config]] as const) {
+    if (key.tightened) log.warn({ key: name }, `the ${name} signing key was readable by others: now 0600; consider it exposed and rotate it`)
+    log.info({ key: name, keyId: key.keyId, origin: key.origin }, `${name} signing key`)
+  }
 
   const store = new SqliteMachineStore(db)
   const timeline = new Timeline({ store, clock: systemClock, onError: (err) => log.error({ err }, 'could not write timeline events') })
