@@ -7,6 +7,7 @@ import { ApiClient } from './client.ts'
 import { registerMachineCommands } from './machines.ts'
 import { registerBmcCommands, registerBootdevCommand, registerPowerCommands } from './power.ts'
 import { registerIpmiCommand } from './ipmi.ts'
+import { registerConfigCommands } from './config.ts'
 import { parseOutputFormat, type OutputFormat } from './output.ts'
 
 /** What `anvil serve` runs; injected so the CLI module does not import the whole server. */
@@ -57,6 +58,7 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
   registerPowerCommands(program, ctx)
   registerBootdevCommand(program, ctx)
   registerIpmiCommand(program, ctx)
+  registerConfigCommands(program, ctx)
   return program
 }
 
