@@ -9,6 +9,7 @@ import { registerBmcCommands, registerBootdevCommand, registerPowerCommands } fr
 import { registerIpmiCommand } from './ipmi.ts'
 import { registerKeysCommand } from './keys.ts'
 import { registerImagesCommand } from './images.ts'
+import { registerConfigCommands } from './config.ts'
 import { parseOutputFormat, type OutputFormat } from './output.ts'
 
 /** What `anvil serve` runs; injected so the CLI module does not import the whole server. */
@@ -61,6 +62,7 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
   registerIpmiCommand(program, ctx)
   registerKeysCommand(program, ctx)
   registerImagesCommand(program, ctx)
+  registerConfigCommands(program, ctx)
   return program
 }
 

@@ -44,6 +44,15 @@ export const ErrorCode = {
   taskNotFound: 'ERR_TASK_NOT_FOUND',
   taskFinished: 'ERR_TASK_FINISHED',
   wipeFailed: 'ERR_WIPE_FAILED',
+  // Machine config
+  /** A machine config document is not valid; `details.issues` lists every problem with its key path. */
+  machineConfigInvalid: 'ERR_MACHINE_CONFIG_INVALID',
+  /** A machine config file could not be read (missing, unreadable, not UTF-8). */
+  machineConfigUnreadable: 'ERR_MACHINE_CONFIG_UNREADABLE',
+  /** No disk of the machine matches install.disk (the message lists the machine's disks). */
+  installDiskNone: 'ERR_INSTALL_DISK_NONE',
+  /** Several disks match install.disk (the message lists them): the selector must pick one. */
+  installDiskAmbiguous: 'ERR_INSTALL_DISK_AMBIGUOUS',
   // Boot assets and packets
   assetNotFound: 'ERR_ASSET_NOT_FOUND',
   pathTraversal: 'ERR_PATH_TRAVERSAL',
