@@ -1,6 +1,7 @@
 // The provisioning gRPC transport over real TLS on 127.0.0.1:0 with a real grpc-js client that
 // pins the server certificate exactly as the agent does (src/grpc/agent-credentials.ts). The
-// AgentGateway is a scripted fake: the transport is what is under test here.
+// AgentGateway is a scripted fake here: the transport is what is under test. The real domain
+// (AgentService over SQLite) behind the same transport: test/integration/grpc-agent-sessions.test.ts.
 import assert from 'node:assert/strict'
 import { EventEmitter, once } from 'node:events'
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
@@ -18,39 +19,44 @@ import { CodedError } from '../../src/lib/errors.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import type { AgentMessageInput } from '../../src/proto/generated/anvil/provisioning/v1/AgentMessage.ts'
 import type { ServerMessage } from '../../src/proto/generated/anvil/provisioning/v1/ServerMessage.ts'
-import type { AgentGateway, HardwareReport, Hello, TaskInput, TaskProgress, TaskResult } from '../../src/provisioning/agent-gateway.ts'
+import type { AgentAuth, AgentDirective, AgentGateway, AgentStream, HardwareReport, Hello, OpenedStream, TaskInput, TaskProgress, TaskResult } from '../../src/provisioning/agent-gateway.ts'
 
 /** Tokens map to machines; each is consumed by its first session, as the contract says. */
 class ScriptedGateway extends EventEmitter implements AgentGateway {
   readonly tokens = new Map<string, string>()
   readonly used = new Set<string>()
-  readonly opened: { token: string, hello: Hello, peer: string }[] = []
+  readonly opened: { auth: AgentAuth, hello: Hello, peer: string }[] = []
   readonly closed: { machineId: string, reason: string }[] = []
   readonly taskSignals = new Map<string, AbortSignal>()
-  readonly #queues = new Map<string, { tasks: TaskInput[], wake: () => void }>()
+  readonly #queues = new Map<string, { tasks: AgentDirective[], wake: () => void }>()
   failOpen: Error | undefined
 
-  async openSession (token: string, hello: Hello, peer: string): Promise<{ machineId: string }> {
+  async openSession (auth: AgentAuth, hello: Hello, peer: string): Promise<OpenedStream> {
     if (this.failOpen !== undefined) throw this.failOpen
-    const machineId = this.tokens.get(token)
+    if (auth.kind === 'session') {
+      if (auth.credential !== 'cred-m-1') throw new CodedError('ERR_AGENT_SESSION_INVALID', 'this session is over')
+      this.opened.push({ auth, hello, peer })
+      return { machineId: 'm-1', sessionId: 's-m-1', streamId: 'st-2', resumed: true, credential: 'cred-m-1b', credentialTtlMs: 3_600_000 }
+    }
+    const machineId = this.tokens.get(auth.token)
     if (machineId === undefined) throw new CodedError('ERR_AGENT_TOKEN_INVALID', 'unknown or expired token')
-    if (this.used.has(token)) throw new CodedError('ERR_AGENT_TOKEN_USED', 'this token was already used')
-    this.used.add(token)
-    this.opened.push({ token, hello, peer })
-    return { machineId }
+    if (this.used.has(auth.token)) throw new CodedError('ERR_AGENT_TOKEN_USED', 'this token was already used')
+    this.used.add(auth.token)
+    this.opened.push({ auth, hello, peer })
+    return { machineId, sessionId: `s-${machineId}`, streamId: 'st-1', resumed: false, credential: `cred-${machineId}`, credentialTtlMs: 3_600_000 }
   }
 
-  async hardwareReported (machineId: string, report: HardwareReport): Promise<void> { this.emit('hardware', machineId, report) }
-  progress (machineId: string, progress: TaskProgress): void { this.emit('progress', machineId, progress) }
-  async result (machineId: string, result: TaskResult): Promise<void> { this.emit('result', machineId, result) }
-  sessionClosed (machineId: string, reason: string): void {
-    this.closed.push({ machineId, reason })
-    this.emit('closed', machineId, reason)
+  async hardwareReported (s: AgentStream, report: HardwareReport): Promise<void> { this.emit('hardware', s.machineId, report) }
+  progress (s: AgentStream, progress: TaskProgress): void { this.emit('progress', s.machineId, progress) }
+  async result (s: AgentStream, result: TaskResult): Promise<void> { this.emit('result', s.machineId, result) }
+  async sessionClosed (s: AgentStream, reason: string): Promise<void> {
+    this.closed.push({ machineId: s.machineId, reason })
+    this.emit('closed', s.machineId, reason)
   }
 
-  async * tasks (machineId: string, signal: AbortSignal): AsyncIterable<TaskInput> {
-    this.taskSignals.set(machineId, signal)
-    const q = this.#queue(machineId)
+  async * tasks (s: AgentStream, signal: AbortSignal): AsyncIterable<AgentDirective> {
+    this.taskSignals.set(s.machineId, signal)
+    const q = this.#queue(s.machineId)
     while (!signal.aborted) {
       const task = q.tasks.shift()
       if (task !== undefined) { yield task; continue }
@@ -60,12 +66,16 @@ class ScriptedGateway extends EventEmitter implements AgentGateway {
 
   /** What an operator asking for a wipe does, seen from the transport. */
   pushTask (machineId: string, task: TaskInput): void {
+    this.push(machineId, { task })
+  }
+
+  push (machineId: string, directive: AgentDirective): void {
     const q = this.#queue(machineId)
-    q.tasks.push(task)
+    q.tasks.push(directive)
     q.wake()
   }
 
-  #queue (machineId: string): { tasks: TaskInput[], wake: () => void } {
+  #queue (machineId: string): { tasks: AgentDirective[], wake: () => void } {
     let q = this.#queues.get(machineId)
     if (q === undefined) { q = { tasks: [], wake: () => {} }; this.#queues.set(machineId, q) }
     return q
@@ -100,9 +110,9 @@ async function client (h: Harness): Promise<InstanceType<typeof proto.anvil.prov
 
 type Call = ClientDuplexStream<AgentMessageInput, ServerMessage>
 
-function session (c: Awaited<ReturnType<typeof client>>, token?: string): { call: Call, next: () => Promise<ServerMessage>, status: Promise<ServiceError | undefined> } {
+function session (c: Awaited<ReturnType<typeof client>>, token?: string, scheme = 'Bearer'): { call: Call, next: () => Promise<ServerMessage>, status: Promise<ServiceError | undefined> } {
   const md = new Metadata()
-  if (token !== undefined) md.set('authorization', `Bearer ${token}`)
+  if (token !== undefined) md.set('authorization', `${scheme} ${token}`)
   const call = c.Session(md)
   const it = call[Symbol.asyncIterator]() as AsyncIterator<ServerMessage>
   // Resolves with the error status, or undefined for OK.
@@ -144,9 +154,10 @@ test('a good token: welcome, hardware to the gateway, a task to the agent, progr
   h.gateway.tokens.set('tok-good', 'm-1')
   const s = session(await client(h), 'tok-good')
   s.call.write(HELLO)
-  assert.deepEqual(await s.next(), { welcome: { machineId: 'm-1' }, body: 'welcome' })
+  assert.deepEqual(await s.next(), { welcome: { machineId: 'm-1', sessionId: 's-m-1', credential: 'cred-m-1', credentialTtlMs: 3_600_000, resumed: false }, body: 'welcome' })
   assert.equal(h.gateway.opened[0]?.hello.bootMac, '52:54:00:12:34:56')
-  assert.match(h.gateway.opened[0]?.peer ?? '', /^127\.0\.0\.1:\d+$/)
+  assert.deepEqual(h.gateway.opened[0]?.auth, { kind: 'token', token: 'tok-good' })
+  assert.equal(h.gateway.opened[0]?.peer, '127.0.0.1', 'the remote address, without the port')
 
   const hardware = once(h.gateway, 'hardware')
   s.call.write(HARDWARE)
@@ -169,12 +180,28 @@ test('a good token: welcome, hardware to the gateway, a task to the agent, progr
   const done = (await result)[1] as TaskResult
   assert.equal(done.ok, true)
   assert.equal(done.eraseReports[0]?.serial, 'D1')
+  h.gateway.push('m-1', { cancel: { taskId: 't-0' } })
+  assert.deepEqual(await s.next(), { cancel: { taskId: 't-0' }, body: 'cancel' })
 
   const closed = once(h.gateway, 'closed')
   s.call.end()
   assert.equal(await s.status, undefined, 'status OK after the agent half-closes')
   assert.deepEqual(await closed, ['m-1', 'the agent closed the stream'])
   assert.equal(h.gateway.taskSignals.get('m-1')?.aborted, true, 'the task iterator was aborted')
+})
+
+test('a session credential: `authorization: Session <credential>` reaches the gateway as such; the welcome says resumed', { timeout: 30_000 }, async () => {
+  const s = session(await client(h), 'cred-m-1', 'Session')
+  s.call.write(HELLO)
+  assert.deepEqual((await s.next()).welcome, { machineId: 'm-1', sessionId: 's-m-1', credential: 'cred-m-1b', credentialTtlMs: 3_600_000, resumed: true })
+  assert.deepEqual(h.gateway.opened.at(-1)?.auth, { kind: 'session', credential: 'cred-m-1' })
+  s.call.cancel()
+  const stale = session(await client(h), 'cred-old', 'session')
+  stale.call.write(HELLO)
+  assertStatus(await stale.status, status.UNAUTHENTICATED, 'ERR_AGENT_SESSION_INVALID')
+  const long = session(await client(h), 'c'.repeat(513), 'Session')
+  long.call.write(HELLO)
+  assertStatus(await long.status, status.UNAUTHENTICATED, 'ERR_AGENT_SESSION_INVALID')
 })
 
 test('a wrong token and a reused token are UNAUTHENTICATED', { timeout: 30_000 }, async () => {
