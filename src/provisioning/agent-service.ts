@@ -3,11 +3,12 @@ import { CodedError } from '../lib/errors.ts'
 import { normalizeIp } from '../lib/peer-address.ts'
 import type { BootEventSink } from '../inventory/events.ts'
 import type { MachineService } from '../inventory/machine-service.ts'
-import { MachineState, type Machine } from '../inventory/machine.ts'
+import { MachineState } from '../inventory/machine.ts'
 import type { Clock } from '../inventory/ports.ts'
 import { EventType } from '../inventory/event-types.ts'
 import type { AgentAuth, AgentDirective, AgentGateway, AgentStream, HardwareReport, Hello, OpenedStream, TaskProgress, TaskResult } from './agent-gateway.ts'
 import { AgentChecks, newSecret, secretHash } from './agent-auth.ts'
+import { AgentSessions } from './agent-sessions.ts'
 import { acceptedReports, cancelPending, resultFinishedAt, startedEvent, taskDisks, toTaskInput } from './agent-tasks.ts'
 import type { DiscoveryStore, EraseReportRecord, StoredTask, WipeParams } from './discovery-ports.ts'
 import type { LifecycleService } from './lifecycle-service.ts'
@@ -44,23 +45,6 @@ export const AGENT_STATES: readonly MachineState[] = [S.discovered, S.accepted, 
 export const DEFAULT_SESSION_TTL_MS = 3_600_000
 export const DEFAULT_RESUME_GRACE_MS = 120_000
 
-/** The live stream of a machine's session, in this process. */
-type Live = {
-  readonly stream: AgentStream
-  /** The credential this stream's welcome carried: the one kept alive while the stream is. */
-  readonly credentialHash: string
-  readonly since: number
-  /** Tasks handed to the session, with the disks their progress and erase reports may name. */
-  readonly handed: Map<string, ReadonlySet<string>>
-  /** Cancels sent on this stream (a resumed stream sends the pending ones again). */
-  readonly cancelsSent: Set<string>
-  /** Ignored messages already in the timeline (one event per task and kind, not per message). */
-  readonly noted: Set<string>
-  readonly renew: NodeJS.Timeout
-  /** Superseded (its session resumed on another stream) or cut off (power through the BMC). */
-  cut: boolean
-}
-
 /**
  * The agents' side of discovery (the AgentGateway the gRPC transport drives): boot tokens and
  * sessions, hardware reports, the task hand-out, progress and results. State changes go through
@@ -86,31 +70,32 @@ export class AgentService implements AgentGateway {
   readonly #o: AgentServiceOptions
   readonly #checks: AgentChecks
   readonly #sessionTtlMs: number
-  readonly #graceMs: number
-  /** The process's start: sessions of an earlier process dropped no earlier than this. */
-  readonly #startedAt: number
-  readonly #wakers = new Map<string, Set<() => void>>()
-  /** Bumped by every wake, so a wake between "no task queued" and "sleep" is never lost. */
-  readonly #epochs = new Map<string, number>()
   readonly #progress = new ProgressBoard()
-  /** The live stream of each machine (at most one). */
-  readonly #live = new Map<string, Live>()
-  /** Sessions whose stream dropped while they ran a task, by session id: when, and the timer ending their grace. */
-  readonly #grace = new Map<string, { readonly machineId: string, readonly droppedAt: number, readonly timer: NodeJS.Timeout }>()
+  readonly #sessions: AgentSessions
   /** Tasks whose result is being stored (a resumed agent may send one twice at once). */
   readonly #finishing = new Set<string>()
+  /** Ignored messages of streams no longer live already in the timeline (bounded like a live stream's). */
+  readonly #notedElsewhere = new Set<string>()
 
   constructor (options: AgentServiceOptions) {
     this.#o = options
     this.#checks = new AgentChecks(options.events)
     this.#sessionTtlMs = options.sessionTtlMs ?? DEFAULT_SESSION_TTL_MS
-    this.#graceMs = options.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS
-    this.#startedAt = options.clock.now()
+    this.#sessions = new AgentSessions({
+      store: options.store,
+      events: options.events,
+      clock: options.clock,
+      checks: this.#checks,
+      progress: this.#progress,
+      sessionTtlMs: this.#sessionTtlMs,
+      graceMs: options.resumeGraceMs ?? DEFAULT_RESUME_GRACE_MS,
+      onError: options.onError ?? (() => {})
+    })
   }
 
   /** Agent streams live now, over all machines (a metric). */
   get connectedAgents (): number {
-    return this.#live.size
+    return this.#sessions.liveCount
   }
 
   /**
@@ -139,7 +124,7 @@ export class AgentService implements AgentGateway {
     const machine = await this.#o.machines.get(peeked.machineId)
     await this.#checks.address(machine, ip, 'token', { bound: peeked.peerIp, leasedAddress: this.#o.leasedAddress })
     this.#checks.bootMac(machine, ip, hello.bootMac)
-    await this.#refuseIfHeld(machine, ip)
+    await this.#sessions.refuseIfHeld(machine, ip)
     const consumed = await this.#o.store.consumeToken(hash, this.#o.clock.now())
     if ('refused' in consumed) throw this.#tokenRefused(consumed.refused, ip, machine.id)
     const stream: AgentStream = { machineId: machine.id, sessionId: `s-${randomUUID()}`, streamId: randomUUID(), resumed: false }
@@ -147,9 +132,8 @@ export class AgentService implements AgentGateway {
     const at = this.#o.clock.now()
     // A new session: the machine's earlier ones are over, and what they were running runs again.
     await this.#o.store.startSession({ credentialHash: secretHash(credential), sessionId: stream.sessionId, machineId: machine.id, peerIp: ip, issuedAt: at, expiresAt: at + this.#sessionTtlMs })
-    for (const [sessionId, g] of this.#grace) if (g.machineId === machine.id) this.#endGrace(sessionId)
-    await this.#requeue(machine.id, undefined, 'a new agent session started')
-    this.#admit(stream, secretHash(credential), new Map())
+    await this.#sessions.superseded(machine.id)
+    this.#sessions.admit(stream, secretHash(credential), new Map())
     this.#o.events.record({ source: 'api', type: EventType.agentConnected, machineId: machine.id, ip, message: `discovery agent ${hello.agentVersion} connected from ${ip} (boot NIC ${hello.bootMac}): session ${stream.sessionId}`, data: { agentVersion: hello.agentVersion, bootMac: hello.bootMac, bootDisk: hello.bootDisk, peer: ip, sessionId: stream.sessionId } })
     return { ...stream, credential, credentialTtlMs: this.#sessionTtlMs }
   }
@@ -167,29 +151,11 @@ export class AgentService implements AgentGateway {
     const fresh = newSecret()
     const now = this.#o.clock.now()
     await this.#o.store.renewCredential(hash, { credentialHash: secretHash(fresh), sessionId: record.sessionId, machineId: machine.id, peerIp: ip, issuedAt: now, expiresAt: now + this.#sessionTtlMs })
-    this.#endGrace(record.sessionId)
     const stream: AgentStream = { machineId: machine.id, sessionId: record.sessionId, streamId: randomUUID(), resumed: true }
-    this.#admit(stream, secretHash(fresh), await this.#handedTo(machine.id, record.sessionId))
+    this.#sessions.admit(stream, secretHash(fresh), await this.#handedTo(machine.id, record.sessionId))
     const running = (await this.#o.store.tasks(machine.id, ['running'])).filter(t => t.sessionId === record.sessionId)
     this.#o.events.record({ source: 'api', type: EventType.agentReconnected, machineId: machine.id, ip, message: `discovery agent ${hello.agentVersion} reconnected from ${ip}: session ${record.sessionId} continues${running.length > 0 ? ` with ${running.map(describeTask).join(', ')}` : ''}`, data: { agentVersion: hello.agentVersion, bootMac: hello.bootMac, peer: ip, sessionId: record.sessionId } })
     return { ...stream, credential: fresh, credentialTtlMs: this.#sessionTtlMs }
-  }
-
-  /** A machine another session holds refuses a new one (see the class comment). */
-  async #refuseIfHeld (machine: Machine, ip: string): Promise<void> {
-    const live = this.#live.get(machine.id)
-    let why: string | undefined
-    if (live !== undefined) why = `agent session ${live.stream.sessionId} has held the machine since ${new Date(live.since).toISOString()}`
-    const now = this.#o.clock.now()
-    const current = why === undefined ? await this.#o.store.currentSession(machine.id, now) : undefined
-    if (current !== undefined) {
-      const running = (await this.#o.store.tasks(machine.id, ['running'])).filter(t => t.sessionId === current.sessionId)
-      const until = Math.min(this.#droppedAt(current.sessionId) + this.#graceMs, current.expiresAt)
-      if (running.length > 0 && now < until) why = `agent session ${current.sessionId} dropped while running ${running.map(describeTask).join(', ')} and may resume it until ${new Date(until).toISOString()}`
-    }
-    if (why === undefined) return
-    this.#checks.refused(machine.id, ip, 'ERR_AGENT_SESSION_HELD', `${why}; its token is kept for a retry`)
-    throw new CodedError('ERR_AGENT_SESSION_HELD', 'another agent session holds this machine; retry later')
   }
 
   #tokenRefused (refused: 'unknown' | 'used' | 'expired', ip: string, machineId?: string): CodedError {
@@ -199,25 +165,6 @@ export class AgentService implements AgentGateway {
       : new CodedError('ERR_AGENT_TOKEN_INVALID', `this agent token is ${refused}`)
   }
 
-  /** Makes the stream its machine's live one (superseding any other) and keeps its credential alive. */
-  #admit (stream: AgentStream, credentialHash: string, handed: Map<string, ReadonlySet<string>>): void {
-    const previous = this.#live.get(stream.machineId)
-    if (previous !== undefined) this.#cut(previous)
-    const every = Math.max(1000, Math.floor(this.#sessionTtlMs / 4))
-    const renew = setInterval(() => {
-      this.#o.store.extendCredential(credentialHash, this.#o.clock.now() + this.#sessionTtlMs).catch(this.#o.onError ?? (() => {}))
-    }, every)
-    renew.unref()
-    this.#live.set(stream.machineId, { stream, credentialHash, since: this.#o.clock.now(), handed, cancelsSent: new Set(), noted: new Set(), renew, cut: false })
-  }
-
-  #cut (live: Live): void {
-    live.cut = true
-    clearInterval(live.renew)
-    if (this.#live.get(live.stream.machineId) === live) this.#live.delete(live.stream.machineId)
-    this.wake(live.stream.machineId)
-  }
-
   /** The tasks a resumed session was handed (running, or cancelled and not yet answered), with their disks. */
   async #handedTo (machineId: string, sessionId: string): Promise<Map<string, ReadonlySet<string>>> {
     const hardware = (await this.#o.store.getHardware(machineId))?.report
@@ -225,12 +172,8 @@ export class AgentService implements AgentGateway {
     return new Map(tasks.map(t => [t.id, taskDisks(t, hardware)]))
   }
 
-  #droppedAt (sessionId: string): number {
-    return this.#grace.get(sessionId)?.droppedAt ?? this.#startedAt
-  }
-
   async hardwareReported (stream: AgentStream, report: HardwareReport): Promise<void> {
-    if (!this.#isCurrent(stream)) return
+    if (!this.#sessions.isCurrent(stream)) return
     // report-limits: checkHardwareReport(report)
     const { machineId } = stream
     const before = stream.resumed ? (await this.#o.store.getHardware(machineId))?.report : undefined
@@ -252,7 +195,7 @@ export class AgentService implements AgentGateway {
 
   async * tasks (stream: AgentStream, signal: AbortSignal): AsyncIterable<AgentDirective> {
     const { machineId, sessionId } = stream
-    const live = this.#live.get(machineId)
+    const live = this.#sessions.live(machineId)
     if (live?.stream.streamId !== stream.streamId) throw ended()
     if (stream.resumed) {
       // The agent may never have received them (the stream dropped as they were sent); it
@@ -261,7 +204,7 @@ export class AgentService implements AgentGateway {
     }
     while (!signal.aborted) {
       if (live.cut) throw ended()
-      const seen = this.#epochs.get(machineId) ?? 0
+      const seen = this.#sessions.epoch(machineId)
       for (const t of await this.#o.store.tasks(machineId, ['cancelled'])) {
         if (!cancelPending(t, sessionId) || live.cancelsSent.has(t.id)) continue
         live.cancelsSent.add(t.id)
@@ -269,7 +212,7 @@ export class AgentService implements AgentGateway {
       }
       const next = await this.#o.store.claimNextTask(machineId, sessionId, this.#o.clock.now(), TASK_STATES)
       if (next === undefined) {
-        await this.#sleepUntilWoken(machineId, seen, signal)
+        await this.#sessions.sleepUntilWoken(machineId, seen, signal)
         continue
       }
       live.handed.set(next.id, taskDisks(next, (await this.#o.store.getHardware(machineId))?.report))
@@ -279,7 +222,7 @@ export class AgentService implements AgentGateway {
   }
 
   progress (stream: AgentStream, p: TaskProgress): void {
-    const live = this.#live.get(stream.machineId)
+    const live = this.#sessions.live(stream.machineId)
     const disks = live?.stream.sessionId === stream.sessionId ? live.handed.get(p.taskId) : undefined
     if (disks === undefined || !disks.has(p.disk)) {
       this.#ignored(stream, p.taskId, 'progress', disks === undefined ? 'the task was not handed to this session' : `disk ${JSON.stringify(p.disk.slice(0, 64))} is not one of the task's`)
@@ -311,7 +254,7 @@ export class AgentService implements AgentGateway {
   async #finish (stream: AgentStream, task: StoredTask, r: TaskResult): Promise<void> {
     const { machineId } = stream
     const now = this.#o.clock.now()
-    const live = this.#live.get(machineId)
+    const live = this.#sessions.live(machineId)
     const disks = (live?.stream.sessionId === stream.sessionId ? live.handed.get(task.id) : undefined) ?? taskDisks(task, (await this.#o.store.getHardware(machineId))?.report)
     const { kept, dropped } = acceptedReports(r.eraseReports, disks)
     // A task cancelled while it ran keeps its state: the result adds its erase reports and when it stopped.
@@ -349,65 +292,21 @@ export class AgentService implements AgentGateway {
 
   /** A message about a task that is not the session's: dropped, once in the timeline per task and kind. */
   #ignored (stream: AgentStream, taskId: string, kind: 'progress' | 'result', why: string): void {
-    const live = this.#live.get(stream.machineId)
+    // Bounded: one event per session, task and kind; at most 64 per live stream.
     const key = `${stream.sessionId} ${kind} ${taskId}`
-    if (live !== undefined) {
-      if (live.noted.has(key) || live.noted.size >= 64) return
-      live.noted.add(key)
+    const live = this.#sessions.live(stream.machineId)
+    const noted = live?.stream.streamId === stream.streamId ? live.noted : this.#notedElsewhere
+    if (noted.has(key)) return
+    if (noted.size >= 64) {
+      if (noted !== this.#notedElsewhere) return
+      noted.clear()
     }
+    noted.add(key)
     this.#o.events.record({ source: 'api', type: EventType.agentIgnored, machineId: stream.machineId, message: `ignored ${kind} for task ${JSON.stringify(taskId.slice(0, 64))} from agent session ${stream.sessionId}: ${why}`, data: { sessionId: stream.sessionId, kind } })
   }
 
   async sessionClosed (stream: AgentStream, reason: string): Promise<void> {
-    const { machineId, sessionId } = stream
-    const live = this.#live.get(machineId)
-    if (live?.stream.streamId !== stream.streamId) {
-      this.#o.events.record({ source: 'api', type: EventType.agentDisconnected, machineId, message: `an earlier stream of agent session ${sessionId} ended: ${reason}` })
-      return
-    }
-    this.#cut(live)
-    const running = (await this.#o.store.tasks(machineId, ['running'])).filter(t => t.sessionId === sessionId)
-    const now = this.#o.clock.now()
-    const resumable = running.length > 0 && (await this.#o.store.currentSession(machineId, now))?.sessionId === sessionId
-    const tail = running.length === 0
-      ? ''
-      : resumable
-        ? `; ${running.map(describeTask).join(', ')} stays with the session for ${Math.round(this.#graceMs / 1000)} s for its agent to reconnect`
-        : `; ${running.map(describeTask).join(', ')} goes back to the queue for its next boot`
-    this.#o.events.record({ source: 'api', type: EventType.agentDisconnected, machineId, message: `discovery agent session ${sessionId} ended: ${reason}${tail}` })
-    if (resumable) this.#startGrace(machineId, sessionId, now)
-    else if (running.length > 0) await this.#requeue(machineId, sessionId, `agent session ${sessionId} ended`)
-  }
-
-  #startGrace (machineId: string, sessionId: string, now: number): void {
-    this.#endGrace(sessionId)
-    const timer = setTimeout(() => { this.#graceOver(machineId, sessionId).catch(this.#o.onError ?? (() => {})) }, this.#graceMs)
-    timer.unref()
-    this.#grace.set(sessionId, { machineId, droppedAt: now, timer })
-  }
-
-  #endGrace (sessionId: string): void {
-    const g = this.#grace.get(sessionId)
-    if (g !== undefined) clearTimeout(g.timer)
-    this.#grace.delete(sessionId)
-  }
-
-  /** The session did not come back in time: its running tasks go back to the queue (it may still resume). */
-  async #graceOver (machineId: string, sessionId: string): Promise<void> {
-    this.#endGrace(sessionId)
-    if (this.#live.get(machineId)?.stream.sessionId === sessionId) return
-    await this.#requeue(machineId, sessionId, `agent session ${sessionId} did not reconnect within ${Math.round(this.#graceMs / 1000)} s`)
-  }
-
-  /** Puts running tasks (of one session, or all of the machine's) back in the queue, with an event. */
-  async #requeue (machineId: string, sessionId: string | undefined, why: string): Promise<StoredTask[]> {
-    const requeued = await this.#o.store.requeueRunning(machineId, sessionId)
-    for (const t of requeued) this.#progress.forget(t.id)
-    if (requeued.length > 0) {
-      this.#o.events.record({ source: 'api', type: EventType.taskRequeued, machineId, message: `${why}: ${requeued.map(describeTask).join(', ')} goes back to the queue`, data: { taskIds: requeued.map(t => t.id) } })
-      this.wake(machineId)
-    }
-    return requeued
+    await this.#sessions.closed(stream, reason)
   }
 
   /**
@@ -416,23 +315,8 @@ export class AgentService implements AgentGateway {
    * (sessions of an earlier process included, whose drop this process never saw).
    */
   async prune (): Promise<{ tokens: number, credentials: number, requeued: number }> {
-    const now = this.#o.clock.now()
-    const { tokens, credentials } = await this.#o.store.pruneAgentAuth(now)
-    let requeued = 0
-    const seen = new Set<string>()
-    for (const t of await this.#o.store.runningTasks()) {
-      const key = `${t.machineId} ${t.sessionId ?? ''}`
-      if (seen.has(key) || this.#live.get(t.machineId)?.stream.sessionId === t.sessionId) continue
-      seen.add(key)
-      const current = await this.#o.store.currentSession(t.machineId, now)
-      const resumable = t.sessionId !== null && current?.sessionId === t.sessionId && now < this.#droppedAt(t.sessionId) + this.#graceMs
-      if (resumable) continue
-      if (t.sessionId !== null) this.#endGrace(t.sessionId)
-      // A running task of no session (a row from before sessions existed) is no live stream's either.
-      if (t.sessionId === null && this.#live.has(t.machineId)) continue
-      requeued += (await this.#requeue(t.machineId, t.sessionId ?? undefined, t.sessionId === null ? 'no agent session runs it' : `agent session ${t.sessionId} did not reconnect within ${Math.round(this.#graceMs / 1000)} s`)).length
-    }
-    return { tokens, credentials, requeued }
+    const { tokens, credentials } = await this.#o.store.pruneAgentAuth(this.#o.clock.now())
+    return { tokens, credentials, requeued: await this.#sessions.requeueAbandoned() }
   }
 
   /**
@@ -443,21 +327,12 @@ export class AgentService implements AgentGateway {
    */
   async machinePowerChanged (machineId: string, action: 'on' | 'off' | 'cycle' | 'reset' | 'soft'): Promise<void> {
     if (action === 'on') return
-    const live = this.#live.get(machineId)
-    if (live !== undefined) this.#cut(live)
-    await this.#o.store.endSessions(machineId)
-    for (const [sessionId, g] of this.#grace) if (g.machineId === machineId) this.#endGrace(sessionId)
-    const running = await this.#o.store.requeueRunning(machineId)
-    for (const t of running) this.#progress.forget(t.id)
-    if (live !== undefined || running.length > 0) {
-      this.#o.events.record({ source: 'api', type: EventType.agentCutOff, machineId, message: `power ${action} through the BMC ended the agent's session${running.length > 0 ? `; ${running.map(describeTask).join(', ')} goes back to the queue for its next boot` : ''}` })
-    }
-    this.wake(machineId)
+    await this.#sessions.powerCut(machineId, action)
   }
 
   /** True while an agent stream of this machine is live. */
   isConnected (machineId: string): boolean {
-    return this.#live.has(machineId)
+    return this.#sessions.live(machineId) !== undefined
   }
 
   /** Live per-disk progress of a task. */
@@ -467,28 +342,7 @@ export class AgentService implements AgentGateway {
 
   /** New work (or a cancel) for this machine: its task stream looks again. */
   wake (machineId: string): void {
-    this.#epochs.set(machineId, (this.#epochs.get(machineId) ?? 0) + 1)
-    for (const wake of this.#wakers.get(machineId) ?? []) wake()
-  }
-
-  #isCurrent (stream: AgentStream): boolean {
-    return this.#live.get(stream.machineId)?.stream.streamId === stream.streamId
-  }
-
-  async #sleepUntilWoken (machineId: string, seen: number, signal: AbortSignal): Promise<void> {
-    if ((this.#epochs.get(machineId) ?? 0) !== seen || signal.aborted) return
-    await new Promise<void>((resolve) => {
-      const set = this.#wakers.get(machineId) ?? new Set()
-      this.#wakers.set(machineId, set)
-      const done = (): void => {
-        set.delete(done)
-        if (set.size === 0) this.#wakers.delete(machineId)
-        signal.removeEventListener('abort', done)
-        resolve()
-      }
-      set.add(done)
-      signal.addEventListener('abort', done, { once: true })
-    })
+    this.#sessions.wake(machineId)
   }
 }
 
