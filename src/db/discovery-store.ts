@@ -38,6 +38,7 @@ export class SqliteDiscoveryStore implements DiscoveryStore {
         lte(agentTokens.expiresAt, token.issuedAt)
       )).run()
       tx.insert(agentTokens).values({ ...token, usedAt: null }).run()
+      tx.delete(agentSessions).where(lte(agentSessions.expiresAt, token.issuedAt)).run()
     })
   }
 

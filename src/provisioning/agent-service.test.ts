@@ -80,6 +80,12 @@ test('one live token per machine: a newer boot script supersedes the unspent one
   inv.clock.advance(3_600_001)
   assert.deepEqual(await agents.prune(), { tokens: 1, credentials: 1, requeued: 0 })
   assert.equal(await store.currentSession(machine.id, inv.clock.now()), undefined)
+  // Issuing prunes expired credentials too.
+  const s2 = await agents.openSession({ kind: 'token', token: await agents.issueToken(machine.id, PEER) }, HELLO, PEER)
+  await agents.sessionClosed(s2, 'gone')
+  inv.clock.advance(3_600_001)
+  await agents.issueToken(machine.id, PEER)
+  assert.deepEqual(await agents.prune(), { tokens: 0, credentials: 0, requeued: 0 })
 })
 
 test('a token works only from the address that fetched the boot script, or the machine\'s DHCP lease; a refusal spends nothing', async () => {

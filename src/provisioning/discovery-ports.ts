@@ -70,7 +70,7 @@ export interface DiscoveryStore {
   getHardware (machineId: string): Promise<{ report: HardwareReport, reportedAt: number } | undefined>
   /**
    * Stores a fresh token, atomically deleting the machine's older unconsumed tokens (a newer boot
-   * script supersedes them) and every used or expired token.
+   * script supersedes them), every used or expired token, and every expired session credential.
    */
   putToken (token: AgentTokenRecord): Promise<void>
   /** The token's machine and address if it is known, unused and unexpired; consumes nothing. */
