@@ -9,7 +9,7 @@ import { CodedError } from '../lib/errors.ts'
 import { createProvisioningService } from '../grpc/provisioning-server.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
 import { createLogger } from '../log/logger.ts'
-import type { AgentGateway, HardwareReport, Hello, TaskInput, TaskProgress, TaskResult } from '../provisioning/agent-gateway.ts'
+import type { AgentAuth, AgentDirective, AgentGateway, AgentStream, HardwareReport, Hello, OpenedStream, TaskInput, TaskProgress, TaskResult } from '../provisioning/agent-gateway.ts'
 import { runAgent } from './main.ts'
 
 // The whole agent against the real provisioning listener on loopback (TLS, pinned certificate,
@@ -24,19 +24,19 @@ class FakeServer implements AgentGateway {
   readonly progressSeen: TaskProgress[] = []
   readonly script: TaskInput[]
   constructor (script: TaskInput[]) { this.script = script }
-  async openSession (token: string, hello: Hello): Promise<{ machineId: string }> {
-    if (token !== 'good-token') throw new CodedError('ERR_AGENT_TOKEN_INVALID', 'unknown token')
-    if (this.used.has(token)) throw new CodedError('ERR_AGENT_TOKEN_USED', 'already used')
-    this.used.add(token)
+  async openSession (auth: AgentAuth, hello: Hello): Promise<OpenedStream> {
+    if (auth.kind !== 'token' || auth.token !== 'good-token') throw new CodedError('ERR_AGENT_TOKEN_INVALID', 'unknown token')
+    if (this.used.has(auth.token)) throw new CodedError('ERR_AGENT_TOKEN_USED', 'already used')
+    this.used.add(auth.token)
     this.hellos.push(hello)
-    return { machineId: 'm-1' }
+    return { machineId: 'm-1', sessionId: 's-1', streamId: 'st-1', resumed: false, credential: 'cred-1', credentialTtlMs: 3_600_000 }
   }
 
-  async hardwareReported (_id: string, report: HardwareReport): Promise<void> { this.reports.push(report) }
-  async * tasks (): AsyncIterable<TaskInput> { yield * this.script }
-  progress (_id: string, p: TaskProgress): void { this.progressSeen.push(p) }
-  async result (_id: string, r: TaskResult): Promise<void> { this.results.push(r) }
-  sessionClosed (): void {}
+  async hardwareReported (_s: AgentStream, report: HardwareReport): Promise<void> { this.reports.push(report) }
+  async * tasks (): AsyncIterable<AgentDirective> { for (const task of this.script) yield { task } }
+  progress (_s: AgentStream, p: TaskProgress): void { this.progressSeen.push(p) }
+  async result (_s: AgentStream, r: TaskResult): Promise<void> { this.results.push(r) }
+  async sessionClosed (): Promise<void> {}
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'anvil-agent-main-'))

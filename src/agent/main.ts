@@ -9,15 +9,22 @@ import type { AgentMessageInput } from '../proto/generated/anvil/provisioning/v1
 import { parseCmdline, type AgentArgs } from './cmdline.ts'
 import { collectHardware, readSmbios } from './inventory/collect.ts'
 import { bootDiskOf, bootMacOf } from './boot-facts.ts'
-import { runSession } from './session.ts'
+import { Outbox } from './outbox.ts'
+import { runSession, type StreamAuth } from './session.ts'
 import { SysTree } from './sysfs.ts'
-import { TaskDispatcher } from './tasks.ts'
+import { TaskDispatcher, type TaskDeps } from './tasks.ts'
 import { wipeDisks } from './wipe.ts'
 
 // The discovery agent: init's child in the boot environment (boot-assets/bootenv-init/init).
 // Exit status is init's instruction (docs/bootenv.md): 0 power off, 10 reboot, anything else
 // "failed": init waits anvil.failwait seconds and reboots, so the machine PXE boots again and the
 // server hands it a fresh one-time token.
+//
+// One session per boot, over as many streams as it takes: the first spends the boot token, the
+// welcome hands a session credential, and after a network blip or a server restart the agent
+// reconnects with it (backoff with jitter) while its wipe goes on; what it had to say meanwhile
+// waits in the outbox. With a credential it never gives up by itself: the server says when the
+// session is over (UNAUTHENTICATED), and only then does the agent exit.
 
 export const AGENT_VERSION = '0.1.0'
 const EXIT = { powerOff: 0, reboot: 10, failed: 1, tokenRefused: 3, pinMismatch: 4 } as const
@@ -27,7 +34,15 @@ const BACKOFF_CAP_MS = 30_000
 const consoleLog = (line: string): void => { process.stdout.write(`anvil-agent: ${line}\n`) }
 
 /** Where the agent reads its machine and command line (tests: a captured tree and a test server). */
-export type AgentOptions = { cmdline: string, root?: string, log?: (line: string) => void }
+export type AgentOptions = {
+  cmdline: string
+  root?: string
+  log?: (line: string) => void
+  /** The wipe (tests: a slow or gated one); default the real wipeDisks. */
+  wipe?: TaskDeps['wipe']
+  /** Waits before reconnect attempt `attempt` (1, 2, …); default 1 s doubling to 30 s, with jitter. */
+  backoff?: (attempt: number) => Promise<void>
+}
 
 /** The agent on this machine: /proc/cmdline, the live /proc and /sys, the console. */
 export async function main (): Promise<number> {
@@ -57,17 +72,21 @@ export async function runAgent (opts: AgentOptions): Promise<number> {
     `${hardware.cpu?.threads ?? 0} CPUs, ${Math.round(Number(hardware.memory?.totalBytes ?? 0) / 2 ** 20)} MiB, ` +
     `disks ${disks.map((d) => d.name).join(' ') || 'none'}, boot MAC ${bootMac || '?'}, boot disk ${bootDisk ?? 'none'}`)
 
-  let sink: ((msg: AgentMessageInput) => void) | undefined
+  const outbox = new Outbox()
   const dispatcher = new TaskDispatcher({
-    send: (msg) => { if (sink !== undefined) sink(msg); else log('stream down: a message was dropped') },
+    send: (msg: AgentMessageInput) => { outbox.send(msg) },
     disks,
-    wipe: wipeDisks,
+    wipe: opts.wipe ?? wipeDisks,
     ...(bootDisk !== undefined ? { bootDisk } : {}),
     root,
     log
   })
+  const wait = opts.backoff ?? backoff
   const proto = await loadProvisioningProto(protoFile())
-  for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
+  const hello = { agentVersion: AGENT_VERSION, bootMac, bootDisk: bootDisk ?? '' }
+  let auth: StreamAuth = { token: args.token }
+  for (let attempt = 1; 'credential' in auth || attempt <= MAX_ATTEMPTS; attempt++) {
+    if (attempt > 1) await wait(attempt - 1)
     let credentials
     try {
       credentials = await pinnedChannelCredentials(args.host, args.port, args.fingerprint)
@@ -77,29 +96,31 @@ export async function runAgent (opts: AgentOptions): Promise<number> {
         return EXIT.pinMismatch
       }
       log(`cannot reach ${args.host}:${args.port}: ${(err as Error).message}`)
-      await backoff(attempt)
       continue
     }
     const client = new proto.anvil.provisioning.v1.Provisioning(`${args.host}:${args.port}`, credentials, agentChannelOptions)
     const end = await runSession({
       client,
-      token: args.token,
-      hello: { agentVersion: AGENT_VERSION, bootMac, bootDisk: bootDisk ?? '' },
+      auth,
+      hello,
       hardware,
       dispatcher,
-      attach: (send) => { sink = send },
+      outbox,
+      onWelcome: (w) => {
+        auth = { credential: w.credential }
+        log(`session credential valid for ${Math.round(w.credentialTtlMs / 60_000)} min`)
+      },
       log
     })
     client.close()
     if (end.kind === 'finished') return end.outcome === 'reboot' ? EXIT.reboot : EXIT.powerOff
     if (end.code === status.UNAUTHENTICATED) {
-      // One-time token: used (a previous stream) or expired. Looping cannot help; a fresh PXE boot gets a new one.
-      log(`token refused: ${end.message}`)
+      // A spent or expired token, or a session the server ended: looping cannot help; a fresh PXE boot gets a new token.
+      log(`${'token' in auth ? 'token' : 'session'} refused: ${end.message}`)
       return EXIT.tokenRefused
     }
-    log(`stream ended (${status[end.code] ?? end.code}): ${end.message}`)
+    log(`stream ended (${status[end.code] ?? end.code}): ${end.message}${outbox.pending > 0 ? `; ${outbox.pending} messages kept for the next stream` : ''}`)
     if (end.welcomed) attempt = 1
-    await backoff(attempt)
   }
   log(`giving up after ${MAX_ATTEMPTS} attempts`)
   return EXIT.failed

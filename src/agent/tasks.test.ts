@@ -68,7 +68,7 @@ test('an unknown task kind is answered not ok, and the agent carries on', async 
   assert.equal(sent[0]?.result?.ok, false)
 })
 
-test('tasks run one at a time in arrival order; a repeated id is answered again, not rerun', async () => {
+test('tasks run one at a time in arrival order; a repeated id is never rerun: ignored while it runs, answered again once done', async () => {
   const order: string[] = []
   let release: () => void = () => {}
   const gate = new Promise<void>((resolve) => { release = resolve })
@@ -86,5 +86,39 @@ test('tasks run one at a time in arrival order; a repeated id is answered again,
   release()
   await Promise.all([first, second, again])
   assert.deepEqual(order, ['start a', 'end a', 'start b', 'end b'])
-  assert.deepEqual(sent.map((m) => m.result?.taskId), ['w1', 'w2', 'w1'])
+  assert.deepEqual(sent.map((m) => m.result?.taskId), ['w1', 'w2'], 'the repeat while it ran added nothing')
+  assert.equal(await d.submit(wipeTask('w2', { disks: ['b'] })), 'continue')
+  assert.deepEqual(sent.map((m) => m.result?.taskId), ['w1', 'w2', 'w2'], 'a repeat after it ended: its result again')
+})
+
+test('cancel: a running wipe is told to stop (its reports say how far it got); a queued task never starts; a finished one is answered again', async () => {
+  let started: () => void = () => {}
+  const running = new Promise<void>((resolve) => { started = resolve })
+  const { sent, d, lines } = harness(async (task, _disks, options) => {
+    started()
+    // A stand-in for the wipe's safe point: it returns when told to stop.
+    await new Promise<void>((resolve) => { options.signal?.addEventListener('abort', () => { resolve() }, { once: true }) })
+    return [report(task.disks[0] ?? 'vda', { bytesWritten: 3 * 4096, verified: false })]
+  })
+  const w1 = d.submit(wipeTask('c1', { disks: ['vda'] }))
+  const w2 = d.submit(wipeTask('c2', { disks: ['vda'] }))
+  await running
+  d.cancel('c2')
+  d.cancel('c1')
+  await Promise.all([w1, w2])
+  assert.deepEqual(sent.map((m) => [m.result?.taskId, m.result?.ok, m.result?.error, m.result?.eraseReports?.map(r => r.bytesWritten)]), [
+    ['c1', false, 'cancelled', [3 * 4096]],
+    ['c2', false, 'cancelled', []]
+  ])
+  d.cancel('c1')
+  assert.equal(sent.length, 3, 'a cancel of a finished task repeats its result')
+  assert.deepEqual(sent[2], sent[0])
+  d.cancel('nope')
+  assert.ok(lines.some(l => l.includes('never had')))
+})
+
+test('final: resolves with the first reboot or power-off answered', async () => {
+  const { d } = harness(async () => [])
+  await d.submit({ id: 'p', kind: 'powerOff', powerOff: {} })
+  assert.equal(await d.final, 'powerOff')
 })

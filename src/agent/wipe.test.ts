@@ -113,3 +113,40 @@ test('a verification that reads back non-zero data reports verified=false', asyn
   })
   assert.equal(report?.verified, false)
 })
+
+test('cancel: a zero wipe stops at its next chunk on every disk, skips the read-back, and reports how far each got', async (t) => {
+  const root = machine([{ name: 'vda', mib: 16 }, { name: 'vdb', mib: 16 }])
+  t.after(() => rmSync(root, { recursive: true, force: true }))
+  const ctl = new AbortController()
+  const seen: WipeProgress[] = []
+  const reports = await wipeDisks(task('ZEROES'), [disk('vda', 16), disk('vdb', 16)], {
+    root,
+    chunkBytes: MIB,
+    direct: false,
+    progressIntervalMs: 0,
+    signal: ctl.signal,
+    onProgress: (p) => {
+      seen.push(p)
+      // The third MiB of vda is written: cancel. vdb stops at its next chunk too.
+      if (p.disk === 'vda' && p.bytesDone === 3 * MIB) ctl.abort()
+    }
+  })
+  const vda = Number(reports.find(r => r.disk === 'vda')?.bytesWritten)
+  const vdb = Number(reports.find(r => r.disk === 'vdb')?.bytesWritten)
+  assert.equal(vda, 3 * MIB)
+  assert.ok(vdb < 16 * MIB, `vdb stopped early: ${vdb}`)
+  for (const r of reports) assert.equal(r.verified, false, `${r.disk ?? ''} is not claimed verified`)
+  assert.equal(map(join(root, 'dev/vda')), 'zzz' + 'p'.repeat(13), 'exactly what the report says was written, nothing half-written')
+  assert.equal(map(join(root, 'dev/vdb')), 'z'.repeat(vdb / MIB) + 'p'.repeat(16 - vdb / MIB))
+  assert.ok(!seen.some(p => p.phase === 'verify'), 'no read-back after a cancel')
+})
+
+test('cancel before anything was written: every disk reports 0 bytes and the disks are untouched', async (t) => {
+  const root = machine([{ name: 'vda', mib: 4 }])
+  t.after(() => rmSync(root, { recursive: true, force: true }))
+  const ctl = new AbortController()
+  ctl.abort()
+  const [r] = await wipeDisks(task('FAST'), [disk('vda', 4, { discard: true })], { root, signal: ctl.signal, discard: async () => { throw new Error('no discard after a cancel') } })
+  assert.deepEqual([r?.bytesWritten, r?.verified, r?.refused], [0, false, ''])
+  assert.equal(map(join(root, 'dev/vda')), 'pppp')
+})

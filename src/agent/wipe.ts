@@ -28,6 +28,13 @@ export type WipeOptions = {
   /** Buffered writes are fdatasync'd this often, so progress means bytes on the medium. */
   syncEveryBytes?: number
   random?: () => number
+  /** At most one progress report per disk and phase this often (default 500 ms; first and last always). */
+  progressIntervalMs?: number
+  /**
+   * Aborted: stop at the next safe point (between two chunk writes, on every disk), skip the
+   * discard and the read-back, and report how far each disk got (verified=false).
+   */
+  signal?: AbortSignal
 }
 
 const MIB = 1024 * 1024
@@ -99,26 +106,34 @@ async function wipeOne (sys: SysTree, disk: DiskInput, method: 'fast' | 'zeroes'
   const size = Number(disk.sizeBytes ?? 0)
   const path = sys.path(`/dev/${name}`)
   const started = performance.now()
-  const progress = throttle(name, options.onProgress)
+  const progress = throttle(name, options.onProgress, options.progressIntervalMs ?? PROGRESS_INTERVAL_MS)
   const chunk = options.chunkBytes ?? DEFAULT_CHUNK
+  const { signal } = options
+  const report = (written: number, verified: boolean): EraseReportInput =>
+    ({ disk: name, serial: disk.serial ?? '', method, bytesWritten: written, durationMs: Math.round(performance.now() - started), verified, refused: '' })
   let ranges: Range[]
-  let written: number
+  let w: { done: number, direct: boolean, stopped: boolean }
   if (method === 'fast') {
     ranges = fastWipeRanges(size, await partitionExtents(sys, name))
-    written = (await writeZeros(path, ranges, false, chunk, Infinity, progress)).done
-    const note = disk.discard === true ? await (options.discard ?? busyboxDiscard)(path) : 'not supported by the device, skipped'
-    options.log?.(`wipe ${name}: discard: ${note}`)
+    w = await writeZeros(path, ranges, false, chunk, Infinity, progress, signal)
+    if (!w.stopped) {
+      const note = disk.discard === true ? await (options.discard ?? busyboxDiscard)(path) : 'not supported by the device, skipped'
+      options.log?.(`wipe ${name}: discard: ${note}`)
+    }
   } else {
     ranges = [{ start: 0, end: size }]
-    const w = await writeZeros(path, ranges, options.direct ?? true, chunk, options.syncEveryBytes ?? 64 * MIB, progress)
-    written = w.done
+    w = await writeZeros(path, ranges, options.direct ?? true, chunk, options.syncEveryBytes ?? 64 * MIB, progress, signal)
     options.log?.(`wipe ${name}: ${w.direct ? 'O_DIRECT' : 'buffered + fdatasync'} writes of ${chunk / MIB} MiB`)
   }
+  if (w.stopped) {
+    options.log?.(`wipe ${name}: cancelled after ${w.done} of ${rangeBytes(ranges)} bytes`)
+    return report(w.done, false)
+  }
   const toVerify = method === 'fast' ? ranges : verifySampleRanges(size, samples, 4096, options.random ?? Math.random)
-  const verified = await verifyZero(path, toVerify, progress)
-  const durationMs = Math.round(performance.now() - started)
-  options.log?.(`wipe ${name}: ${method} ${written} bytes in ${durationMs} ms, verified=${verified}`)
-  return { disk: name, serial: disk.serial ?? '', method, bytesWritten: written, durationMs, verified, refused: '' }
+  const verified = await verifyZero(path, toVerify, progress, signal)
+  const r = report(w.done, verified === true)
+  options.log?.(`wipe ${name}: ${method} ${w.done} bytes in ${r.durationMs} ms, verified=${verified === 'stopped' ? 'no (cancelled)' : String(verified)}`)
+  return r
 }
 
 async function partitionExtents (sys: SysTree, disk: string): Promise<PartitionExtent[]> {
@@ -133,32 +148,40 @@ async function partitionExtents (sys: SysTree, disk: string): Promise<PartitionE
 
 type Progress = (phase: WipeProgress['phase'], done: number, total: number) => void
 
-async function writeZeros (path: string, ranges: Range[], direct: boolean, chunk: number, syncEvery: number, progress: Progress): Promise<{ done: number, direct: boolean }> {
+/** Zeroes the ranges chunk by chunk; an aborted signal stops it between two chunks (synced up to there). */
+async function writeZeros (path: string, ranges: Range[], direct: boolean, chunk: number, syncEvery: number, progress: Progress, signal: AbortSignal | undefined): Promise<{ done: number, direct: boolean, stopped: boolean }> {
   const total = rangeBytes(ranges)
   const { dev, zeros } = await openBlockDevice(path, direct, chunk)
   let done = 0
   let unsynced = 0
+  let stopped = false
   try {
     progress('wipe', 0, total)
-    for (const r of ranges) {
-      for (let off = r.start; off < r.end; off += chunk) {
-        const n = Math.min(chunk, r.end - off)
-        await dev.write(zeros.subarray(0, n), off)
-        done += n
-        unsynced += n
-        if (!dev.direct && unsynced >= syncEvery) { await dev.sync(); unsynced = 0 }
-        progress('wipe', done, total)
-      }
+    for (const [off, n] of chunksOf(ranges, chunk)) {
+      // The safe point: every byte counted in `done` is written; nothing is half-written.
+      if (signal?.aborted === true) { stopped = true; break }
+      await dev.write(zeros.subarray(0, n), off)
+      done += n
+      unsynced += n
+      if (!dev.direct && unsynced >= syncEvery) { await dev.sync(); unsynced = 0 }
+      progress('wipe', done, total)
     }
     await dev.sync()
   } finally {
     await dev.close()
   }
-  return { done, direct: dev.direct }
+  return { done, direct: dev.direct, stopped }
+}
+
+/** [offset, length] of each chunk of the ranges, in order. */
+function * chunksOf (ranges: readonly Range[], chunk: number): Generator<[number, number]> {
+  for (const r of ranges) {
+    for (let off = r.start; off < r.end; off += chunk) yield [off, Math.min(chunk, r.end - off)]
+  }
 }
 
 /** Reads the ranges back through a fresh buffered handle (O_DIRECT writes left no cached pages). */
-async function verifyZero (path: string, ranges: Range[], progress: Progress): Promise<boolean> {
+async function verifyZero (path: string, ranges: Range[], progress: Progress, signal: AbortSignal | undefined): Promise<boolean | 'stopped'> {
   const total = rangeBytes(ranges)
   const { dev } = await openBlockDevice(path, false, 0)
   let done = 0
@@ -166,6 +189,7 @@ async function verifyZero (path: string, ranges: Range[], progress: Progress): P
     progress('verify', 0, total)
     for (const r of ranges) {
       for (let off = r.start; off < r.end; off += MIB) {
+        if (signal?.aborted === true) return 'stopped'
         const n = Math.min(MIB, r.end - off)
         const got = await readFully(dev, n, off)
         if (got.length !== n || got.some((b) => b !== 0)) return false
@@ -191,15 +215,15 @@ async function readFully (dev: BlockDevice, length: number, offset: number): Pro
   return Buffer.concat(parts)
 }
 
-/** At most one report per PROGRESS_INTERVAL_MS per disk and phase, but always the first and the last. */
-function throttle (disk: string, onProgress: WipeOptions['onProgress']): Progress {
+/** At most one report per intervalMs per disk and phase, but always the first and the last. */
+function throttle (disk: string, onProgress: WipeOptions['onProgress'], intervalMs: number): Progress {
   let last = -Infinity
   let phaseStart = performance.now()
   let lastPhase = ''
   return (phase, done, total) => {
     const now = performance.now()
     if (phase !== lastPhase) { lastPhase = phase; phaseStart = now; last = -Infinity }
-    if (done !== total && done !== 0 && now - last < PROGRESS_INTERVAL_MS) return
+    if (done !== total && done !== 0 && now - last < intervalMs) return
     last = now
     const seconds = (now - phaseStart) / 1000
     onProgress?.({ disk, bytesDone: done, bytesTotal: total, rateBytesPerSecond: seconds > 0 ? Math.round(done / seconds) : 0, phase })

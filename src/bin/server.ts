@@ -73,6 +73,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const store = new SqliteMachineStore(db)
   const timeline = new Timeline({ store, clock: systemClock, onError: (err) => log.error({ err }, 'could not write timeline events') })
   const discoveryStore = new SqliteDiscoveryStore(db)
+  const leases = new SqliteLeaseStore(db)
   const machines = new MachineService({
     store,
     timeline,
@@ -103,7 +104,10 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     events: timeline,
     clock: systemClock,
     tokenTtlMs: config.discovery.tokenTtl,
-    autoAccept: config.discovery.autoAccept
+    autoAccept: config.discovery.autoAccept,
+    // In authoritative mode, the address our own DHCP leased to one of the machine's MACs.
+    ...(config.dhcp.mode !== 'authoritative' ? {} : { leasedAddress: async (machineId: string) => leases.boundAddressOf((await machines.get(machineId)).macs, Date.now()) }),
+    onError: (err) => { log.error({ err }, 'agent session upkeep failed') }
   })
   const discovery = new DiscoveryService({
     machines,
@@ -138,6 +142,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const bootApp = buildBootApp({
     machines,
     lifecycle,
+    addressOf: (mac) => timeline.ipForMac(mac),
     assets,
     events: timeline,
     baseUrl: () => baseUrl(),
@@ -189,7 +194,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
           serverAddress: () => server.address,
           httpBaseUrl: baseUrl,
           bootAssets: assets,
-          leaseStore: config.dhcp.mode === 'authoritative' ? new SqliteLeaseStore(db) : undefined,
+          leaseStore: config.dhcp.mode === 'authoritative' ? leases : undefined,
           events: timeline,
           plan: planForMac,
           log
@@ -238,12 +243,16 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   await prune()
   const pruneTimer = setInterval(() => { void prune() }, 3600_000)
   pruneTimer.unref()
+  // Spent and expired tokens and session credentials go; tasks of sessions gone past their grace are queued again.
+  const agentTimer = setInterval(() => { agents.prune().catch((err: unknown) => { log.error({ err }, 'agent upkeep failed') }) }, 60_000)
+  agentTimer.unref()
 
   let stopping: Promise<void> | undefined
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
       controller.abort()
       clearInterval(pruneTimer)
+      clearInterval(agentTimer)
       for (const service of started.reverse()) {
         try {
           await service.stop()

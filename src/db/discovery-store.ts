@@ -1,9 +1,9 @@
-import { and, asc, eq, inArray } from 'drizzle-orm'
+import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, ne, or } from 'drizzle-orm'
 import type { HardwareReport } from '../provisioning/agent-gateway.ts'
 import type { MachineState } from '../inventory/machine.ts'
-import type { DiscoveryStore, EraseReportRecord, StoredTask, TaskKind, TaskState, TokenRefusal } from '../provisioning/discovery-ports.ts'
+import type { AgentCredentialRecord, AgentTokenRecord, DiscoveryStore, EraseReportRecord, StoredTask, TaskKind, TaskState, TokenRefusal } from '../provisioning/discovery-ports.ts'
 import type { Db } from './open.ts'
-import { agentTokens, eraseReports, machineHardware, machines, tasks } from './schema.ts'
+import { agentSessions, agentTokens, eraseReports, machineHardware, machines, tasks } from './schema.ts'
 
 type TaskRow = typeof tasks.$inferSelect
 
@@ -30,19 +30,72 @@ export class SqliteDiscoveryStore implements DiscoveryStore {
     return row === undefined ? undefined : { report: JSON.parse(row.report) as HardwareReport, reportedAt: row.reportedAt }
   }
 
-  async putToken (tokenHash: string, machineId: string, issuedAt: number, expiresAt: number): Promise<void> {
-    this.#db.insert(agentTokens).values({ tokenHash, machineId, issuedAt, expiresAt, usedAt: null }).run()
+  async putToken (token: AgentTokenRecord): Promise<void> {
+    this.#db.transaction((tx) => {
+      tx.delete(agentTokens).where(or(
+        and(eq(agentTokens.machineId, token.machineId), isNull(agentTokens.usedAt)),
+        isNotNull(agentTokens.usedAt),
+        lte(agentTokens.expiresAt, token.issuedAt)
+      )).run()
+      tx.insert(agentTokens).values({ ...token, usedAt: null }).run()
+      tx.delete(agentSessions).where(lte(agentSessions.expiresAt, token.issuedAt)).run()
+    })
+  }
+
+  async peekToken (tokenHash: string, now: number): Promise<{ machineId: string, peerIp: string | null } | { refused: TokenRefusal }> {
+    const row = this.#db.select().from(agentTokens).where(eq(agentTokens.tokenHash, tokenHash)).get()
+    const refused = tokenRefusal(row, now)
+    return refused !== undefined || row === undefined ? { refused: refused ?? 'unknown' } : { machineId: row.machineId, peerIp: row.peerIp }
   }
 
   async consumeToken (tokenHash: string, now: number): Promise<{ machineId: string } | { refused: TokenRefusal }> {
     return this.#db.transaction((tx) => {
       const row = tx.select().from(agentTokens).where(eq(agentTokens.tokenHash, tokenHash)).get()
-      if (row === undefined) return { refused: 'unknown' as const }
-      if (row.usedAt !== null) return { refused: 'used' as const }
-      if (row.expiresAt <= now) return { refused: 'expired' as const }
+      const refused = tokenRefusal(row, now)
+      if (refused !== undefined || row === undefined) return { refused: refused ?? 'unknown' }
       tx.update(agentTokens).set({ usedAt: now }).where(eq(agentTokens.tokenHash, tokenHash)).run()
       return { machineId: row.machineId }
     })
+  }
+
+  async startSession (credential: AgentCredentialRecord): Promise<void> {
+    this.#db.transaction((tx) => {
+      tx.delete(agentSessions).where(eq(agentSessions.machineId, credential.machineId)).run()
+      tx.insert(agentSessions).values(credential).run()
+    })
+  }
+
+  async renewCredential (presentedHash: string, fresh: AgentCredentialRecord): Promise<void> {
+    this.#db.transaction((tx) => {
+      tx.delete(agentSessions).where(and(eq(agentSessions.sessionId, fresh.sessionId), ne(agentSessions.credentialHash, presentedHash))).run()
+      tx.insert(agentSessions).values(fresh).run()
+    })
+  }
+
+  async findCredential (credentialHash: string): Promise<AgentCredentialRecord | undefined> {
+    return this.#db.select().from(agentSessions).where(eq(agentSessions.credentialHash, credentialHash)).get()
+  }
+
+  async extendCredential (credentialHash: string, expiresAt: number): Promise<void> {
+    this.#db.update(agentSessions).set({ expiresAt }).where(eq(agentSessions.credentialHash, credentialHash)).run()
+  }
+
+  async currentSession (machineId: string, now: number): Promise<{ sessionId: string, expiresAt: number } | undefined> {
+    const rows = this.#db.select({ sessionId: agentSessions.sessionId, expiresAt: agentSessions.expiresAt }).from(agentSessions)
+      .where(and(eq(agentSessions.machineId, machineId), gt(agentSessions.expiresAt, now))).all()
+    // startSession keeps one session per machine; of its (at most two) credentials, the later expiry counts.
+    return rows.reduce<{ sessionId: string, expiresAt: number } | undefined>((best, r) => best === undefined || r.expiresAt > best.expiresAt ? r : best, undefined)
+  }
+
+  async endSessions (machineId: string): Promise<void> {
+    this.#db.delete(agentSessions).where(eq(agentSessions.machineId, machineId)).run()
+  }
+
+  async pruneAgentAuth (now: number): Promise<{ tokens: number, credentials: number }> {
+    return this.#db.transaction((tx) => ({
+      tokens: tx.delete(agentTokens).where(or(isNotNull(agentTokens.usedAt), lte(agentTokens.expiresAt, now))).run().changes,
+      credentials: tx.delete(agentSessions).where(lte(agentSessions.expiresAt, now)).run().changes
+    }))
   }
 
   async createTask (task: StoredTask): Promise<void> {
@@ -52,6 +105,19 @@ export class SqliteDiscoveryStore implements DiscoveryStore {
   async tasks (machineId: string, states?: readonly TaskState[]): Promise<StoredTask[]> {
     const cond = states === undefined ? eq(tasks.machineId, machineId) : and(eq(tasks.machineId, machineId), inArray(tasks.state, [...states]))
     return this.#db.select().from(tasks).where(cond).orderBy(asc(tasks.createdAt), asc(tasks.id)).all().map(toTask)
+  }
+
+  async runningTasks (): Promise<StoredTask[]> {
+    return this.#db.select().from(tasks).where(eq(tasks.state, 'running')).orderBy(asc(tasks.createdAt), asc(tasks.id)).all().map(toTask)
+  }
+
+  async requeueRunning (machineId: string, sessionId?: string): Promise<StoredTask[]> {
+    return this.#db.transaction((tx) => {
+      const cond = and(eq(tasks.machineId, machineId), eq(tasks.state, 'running'), sessionId === undefined ? undefined : eq(tasks.sessionId, sessionId))
+      const rows = tx.select().from(tasks).where(cond).orderBy(asc(tasks.createdAt), asc(tasks.id)).all()
+      if (rows.length > 0) tx.update(tasks).set({ state: 'queued', startedAt: null, sessionId: null }).where(cond).run()
+      return rows.map(toTask)
+    })
   }
 
   async updateTask (id: string, patch: Partial<Pick<StoredTask, 'state' | 'error' | 'startedAt' | 'finishedAt' | 'sessionId' | 'cancelRequestedAt'>>): Promise<void> {
@@ -83,4 +149,11 @@ export class SqliteDiscoveryStore implements DiscoveryStore {
     return this.#db.select().from(eraseReports).where(eq(eraseReports.machineId, machineId)).orderBy(asc(eraseReports.id)).all()
       .map(({ id: _id, ...r }) => r)
   }
+}
+
+function tokenRefusal (row: typeof agentTokens.$inferSelect | undefined, now: number): TokenRefusal | undefined {
+  if (row === undefined) return 'unknown'
+  if (row.usedAt !== null) return 'used'
+  if (row.expiresAt <= now) return 'expired'
+  return undefined
 }

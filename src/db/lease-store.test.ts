@@ -43,3 +43,15 @@ test('leases survive closing and reopening the database file', async () => {
     rmSync(dir, { recursive: true, force: true })
   }
 })
+
+test('boundAddressOf: the bound, unexpired lease of one of the MACs, as a dotted address', async () => {
+  const db = openDatabase(':memory:')
+  const store = new SqliteLeaseStore(db)
+  const at = (address: number, mac: string, state: Lease['state'], expiresAt: number): Lease => ({ ...lease(address, mac, state), expiresAt })
+  await store.commit([at(0x0a4d0064, '52:54:00:00:00:01', 'bound', 1000), at(0x0a4d0065, '52:54:00:00:00:02', 'released', 1000), at(0x0a4d0066, '52:54:00:00:00:03', 'bound', 10)])
+  assert.equal(store.boundAddressOf(['52:54:00:00:00:09', '52:54:00:00:00:01'], 500), '10.77.0.100')
+  assert.equal(store.boundAddressOf(['52:54:00:00:00:02'], 500), undefined, 'released')
+  assert.equal(store.boundAddressOf(['52:54:00:00:00:03'], 500), undefined, 'expired')
+  assert.equal(store.boundAddressOf([], 500), undefined)
+  db.$client.close()
+})

@@ -51,13 +51,27 @@ export class SqliteLeaseStore implements LeaseStore {
   readonly #all: Statement<[], LeaseRow>
   readonly #write: (leases: readonly Lease[]) => void
 
+  readonly #db: Db
+
   constructor (db: Db) {
+    this.#db = db
     const sqlite = db.$client
     this.#upsert = sqlite.prepare<LeaseRow>(UPSERT_LEASE_SQL)
     this.#all = sqlite.prepare<[], LeaseRow>('SELECT * FROM leases ORDER BY address')
     this.#write = sqlite.transaction((leases: readonly Lease[]) => {
       for (const l of leases) this.#upsert.run(toRow(l))
     })
+  }
+
+  /**
+   * The address bound now to one of these MACs, if Anvil's own DHCP (authoritative mode) leased one:
+   * the agent of that machine may connect from there too.
+   */
+  boundAddressOf (macs: readonly string[], now: number): string | undefined {
+    if (macs.length === 0) return undefined
+    const row = this.#db.$client.prepare(`SELECT address FROM leases WHERE state = 'bound' AND expires_at > ? AND mac IN (${macs.map(() => '?').join(',')}) ORDER BY updated_at DESC LIMIT 1`)
+      .get(now, ...macs) as { address: number } | undefined
+    return row === undefined ? undefined : [24, 16, 8, 0].map(s => (row.address >>> s) & 255).join('.')
   }
 
   async loadAll (): Promise<Lease[]> {

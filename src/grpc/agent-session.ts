@@ -1,23 +1,30 @@
 /**
- * One agent's `Session` stream (src/proto/provisioning.proto): a thin adapter that checks the
+ * One `Session` stream of an agent (src/proto/provisioning.proto): a thin adapter that checks the
  * message order the contract fixes and hands everything else to the AgentGateway.
  *
  *   agent                          server
- *   (metadata: authorization: Bearer <token>)
- *   hello            ───────▶  gateway.openSession(token, hello, peer)
- *                    ◀───────  welcome { machineId }
+ *   (metadata authorization: "Bearer <token>" on the first stream of a boot,
+ *                            "Session <credential>" on every later one)
+ *   hello            ───────▶  gateway.openSession(auth, hello, peer address)
+ *                    ◀───────  welcome { machineId, sessionId, credential, credentialTtlMs, resumed }
  *   hardware         ───────▶  gateway.hardwareReported  → then gateway.tasks() starts
- *                    ◀───────  task …            (as the operator asks)
+ *   (buffered progress/results of a resumed session may follow at once)
+ *                    ◀───────  task …  (a resumed stream: first the tasks its session runs, again)
+ *                    ◀───────  cancel { taskId } …  (a running task an operator cancelled)
  *   progress …       ───────▶  gateway.progress
  *   result           ───────▶  gateway.result
  *   half-close / cancel / error / server stop → gateway.sessionClosed, task iterator aborted
+ *
+ * Hello and hardware come again on every stream, a resumed one too: the server needs the boot MAC
+ * to check, and a report that may have changed is cheap to store.
  */
 import type { Metadata, ServerDuplexStream } from '@grpc/grpc-js'
 import { CodedError, isCodedError } from '../lib/errors.ts'
+import { peerAddress } from '../lib/peer-address.ts'
 import type { Logger } from '../log/logger.ts'
 import type { AgentMessage } from '../proto/generated/anvil/provisioning/v1/AgentMessage.ts'
 import type { ServerMessageInput } from '../proto/generated/anvil/provisioning/v1/ServerMessage.ts'
-import type { AgentGateway, Hello } from '../provisioning/agent-gateway.ts'
+import type { AgentAuth, AgentGateway, AgentStream, Hello } from '../provisioning/agent-gateway.ts'
 import { toStatus } from './errors.ts'
 
 export type SessionCall = ServerDuplexStream<AgentMessage, ServerMessageInput>
@@ -31,7 +38,7 @@ export type AgentSessionOptions = {
 
 const CANCELLED = 'the agent cancelled the stream or its connection was lost'
 
-/** Tokens are 256-bit base64url in practice; anything far longer is not one of ours. */
+/** Tokens and credentials are 256-bit base64url in practice; anything far longer is not one of ours. */
 const MAX_TOKEN_LENGTH = 512
 
 /** Runs one Session call from its first message to its status. */
@@ -40,7 +47,7 @@ export class AgentSession {
   readonly #opts: AgentSessionOptions
   readonly #log: Logger
   readonly #ctl = new AbortController()
-  #machineId: string | undefined
+  #stream: AgentStream | undefined
 
   constructor (call: SessionCall, opts: AgentSessionOptions) {
     this.#call = call
@@ -76,15 +83,16 @@ export class AgentSession {
     } catch (err) {
       this.#ctl.abort(err)
       reason = isCodedError(err) ? err.message : 'internal error'
-      if (!call.cancelled) call.emit('error', toStatus(err, this.#log, { machineId: this.#machineId }))
+      if (!call.cancelled) call.emit('error', toStatus(err, this.#log, { machineId: this.#stream?.machineId }))
     } finally {
       call.off('cancelled', onCancel)
-      if (this.#machineId !== undefined) {
-        this.#log.info({ machineId: this.#machineId, reason }, 'agent session closed')
+      const stream = this.#stream
+      if (stream !== undefined) {
+        this.#log.info({ machineId: stream.machineId, sessionId: stream.sessionId, reason }, 'agent stream closed')
         try {
-          this.#opts.gateway.sessionClosed(this.#machineId, reason)
+          await this.#opts.gateway.sessionClosed(stream, reason)
         } catch (err) {
-          this.#log.error({ err, machineId: this.#machineId }, 'the gateway failed to record a closed session')
+          this.#log.error({ err, machineId: stream.machineId }, 'the gateway failed to record a closed session')
         }
       }
     }
@@ -92,21 +100,24 @@ export class AgentSession {
 
   async #converse (messages: AsyncIterator<AgentMessage>): Promise<void> {
     const { gateway } = this.#opts
-    const token = bearerToken(this.#call.metadata)
+    const auth = authorization(this.#call.metadata)
+    const peer = peerAddress(this.#call.getPeer())
     const hello = await this.#hello(messages)
-    const { machineId } = await gateway.openSession(token, hello, this.#call.getPeer())
-    this.#machineId = machineId
-    this.#log.info({ machineId, agentVersion: hello.agentVersion, bootMac: hello.bootMac }, 'agent session opened')
-    await this.#send({ welcome: { machineId } })
+    if (peer === undefined) throw new CodedError('ERR_AGENT_ADDRESS', 'the connection has no IP address to check')
+    const opened = await gateway.openSession(auth, hello, peer)
+    const { credential, credentialTtlMs, ...stream } = opened
+    this.#stream = stream
+    this.#log.info({ machineId: stream.machineId, sessionId: stream.sessionId, resumed: stream.resumed, agentVersion: hello.agentVersion, bootMac: hello.bootMac }, 'agent stream opened')
+    await this.#send({ welcome: { machineId: stream.machineId, sessionId: stream.sessionId, credential, credentialTtlMs, resumed: stream.resumed } })
 
     const report = await this.#next(messages)
     if (report?.body !== 'hardware' || report.hardware == null) {
       throw protocolError(`the message after hello must be hardware, not ${describe(report)}`)
     }
-    await gateway.hardwareReported(machineId, report.hardware)
-    this.#pumpTasks(machineId)
+    await gateway.hardwareReported(stream, report.hardware)
+    this.#pumpTasks(stream)
     for (let msg = await this.#next(messages); msg !== undefined; msg = await this.#next(messages)) {
-      await this.#dispatch(machineId, msg)
+      await this.#dispatch(stream, msg)
     }
   }
 
@@ -124,18 +135,18 @@ export class AgentSession {
     }
   }
 
-  async #dispatch (machineId: string, msg: AgentMessage): Promise<void> {
+  async #dispatch (stream: AgentStream, msg: AgentMessage): Promise<void> {
     const { gateway } = this.#opts
     switch (msg.body) {
       case 'progress':
-        if (msg.progress != null) gateway.progress(machineId, msg.progress)
+        if (msg.progress != null) gateway.progress(stream, msg.progress)
         return
       case 'result':
-        if (msg.result != null) await gateway.result(machineId, msg.result)
+        if (msg.result != null) await gateway.result(stream, msg.result)
         return
       case 'hardware':
         // A later report (e.g. after a disk appeared) replaces the first.
-        if (msg.hardware != null) await gateway.hardwareReported(machineId, msg.hardware)
+        if (msg.hardware != null) await gateway.hardwareReported(stream, msg.hardware)
         return
       case 'hello':
       case undefined:
@@ -143,14 +154,16 @@ export class AgentSession {
     }
   }
 
-  /** Streams the gateway's tasks to the agent until the session ends; a failure ends the session. */
-  #pumpTasks (machineId: string): void {
+  /** Streams the gateway's tasks and cancels to the agent until the stream ends; a failure ends the stream. */
+  #pumpTasks (stream: AgentStream): void {
     const signal = this.#ctl.signal
+    const { machineId, sessionId } = stream
     const pump = async (): Promise<void> => {
-      for await (const task of this.#opts.gateway.tasks(machineId, signal)) {
+      for await (const directive of this.#opts.gateway.tasks(stream, signal)) {
         if (signal.aborted) break
-        await this.#send({ task })
-        this.#log.info({ machineId, taskId: task.id, kind: task.kind }, 'task sent to agent')
+        await this.#send(directive)
+        if ('task' in directive) this.#log.info({ machineId, sessionId, taskId: directive.task.id }, 'task sent to agent')
+        else this.#log.info({ machineId, sessionId, taskId: directive.cancel.taskId }, 'cancel sent to agent')
       }
     }
     pump().catch((err: unknown) => { this.#ctl.abort(err) })
@@ -183,14 +196,20 @@ export class AgentSession {
   }
 }
 
-/** The token from `authorization: Bearer <token>` (RFC 6750 §2.1), or ERR_AGENT_TOKEN_MISSING. */
-function bearerToken (metadata: Metadata): string {
+/**
+ * The stream's credential from its `authorization` metadata: `Bearer <token>` (RFC 6750 §2.1), the
+ * boot script's token, or `Session <credential>`, a session's; ERR_AGENT_TOKEN_MISSING otherwise.
+ */
+function authorization (metadata: Metadata): AgentAuth {
   const value = metadata.get('authorization')[0]
-  const match = typeof value === 'string' ? /^Bearer +(\S+)$/i.exec(value.trim()) : null
-  const token = match?.[1]
-  if (token === undefined) throw new CodedError('ERR_AGENT_TOKEN_MISSING', 'the call carries no "authorization: Bearer <token>" metadata')
-  if (token.length > MAX_TOKEN_LENGTH) throw new CodedError('ERR_AGENT_TOKEN_INVALID', 'the token is not valid')
-  return token
+  const match = typeof value === 'string' ? /^(Bearer|Session) +(\S+)$/i.exec(value.trim()) : null
+  const scheme = match?.[1]?.toLowerCase()
+  const secret = match?.[2]
+  if (scheme === undefined || secret === undefined) throw new CodedError('ERR_AGENT_TOKEN_MISSING', 'the call carries no "authorization: Bearer <token>" (or "Session <credential>") metadata')
+  if (secret.length > MAX_TOKEN_LENGTH) {
+    throw scheme === 'bearer' ? new CodedError('ERR_AGENT_TOKEN_INVALID', 'the token is not valid') : new CodedError('ERR_AGENT_SESSION_INVALID', 'the session credential is not valid')
+  }
+  return scheme === 'bearer' ? { kind: 'token', token: secret } : { kind: 'session', credential: secret }
 }
 
 function protocolError (message: string): CodedError {

@@ -11,13 +11,23 @@ const STATUS: Partial<Record<ErrorCode, status>> = {
   ERR_AGENT_TOKEN_MISSING: status.UNAUTHENTICATED,
   ERR_AGENT_TOKEN_INVALID: status.UNAUTHENTICATED,
   ERR_AGENT_TOKEN_USED: status.UNAUTHENTICATED,
+  // A session credential that is unknown (its session ended or another began) or expired.
+  ERR_AGENT_SESSION_INVALID: status.UNAUTHENTICATED,
+  // A token or credential used from an address it is not bound to.
+  ERR_AGENT_ADDRESS: status.UNAUTHENTICATED,
+  // A hello whose boot MAC is not one of the machine's.
+  ERR_AGENT_BOOT_MAC: status.UNAUTHENTICATED,
+  // Another session holds the machine: retry with backoff (its token was not spent).
+  ERR_AGENT_SESSION_HELD: status.UNAVAILABLE,
+  ERR_AGENT_HELLO_INVALID: status.INVALID_ARGUMENT,
+  ERR_REPORT_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   ERR_AGENT_PROTOCOL: status.INVALID_ARGUMENT,
   ERR_AGENT_HELLO_TIMEOUT: status.DEADLINE_EXCEEDED,
   ERR_VALIDATION: status.INVALID_ARGUMENT,
   ERR_MACHINE_NOT_FOUND: status.NOT_FOUND,
-  ERR_REPORT_TOO_LARGE: status.RESOURCE_EXHAUSTED,
   ERR_SERVER_STOPPING: status.UNAVAILABLE,
-  // The machine was powered off or reset through its BMC while this stream looked alive.
+  // The machine was powered off or reset through its BMC while this stream looked alive, or the
+  // session continues on a newer stream.
   ERR_AGENT_SESSION_ENDED: status.ABORTED
 }
 

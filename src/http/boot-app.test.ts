@@ -189,4 +189,33 @@ describe('boot app', () => {
       await busyApp.close()
     }
   })
+
+  test('a script request in a machine\'s name from another address than DHCP gave it gets no token', async () => {
+    const seen = new Map([['52:54:00:77:00:77', '10.77.0.177']])
+    const tokens: string[] = []
+    const guarded = buildBootApp({
+      machines: inv.machines,
+      lifecycle: prov.lifecycle,
+      assets: new BootAssets(root),
+      events: inv.timeline,
+      baseUrl: () => BASE,
+      capabilities: { recheckSeconds: 30 },
+      addressOf: (mac) => seen.get(mac),
+      agent: { available: async () => true, prepare: async () => { tokens.push('t'); return { grpc: '10.77.0.1:8443', token: `tok${tokens.length}`, fingerprint: 'ab'.repeat(32) } } },
+      log: createLogger('silent')
+    })
+    try {
+      const url = '/boot.ipxe?mac=52:54:00:77:00:77'
+      const impostor = await guarded.inject({ url, remoteAddress: '10.77.0.66' })
+      assert.ok(!impostor.body.includes('anvil.token='), impostor.body)
+      assert.match(impostor.body, /did not come from the address DHCP gave this machine/)
+      assert.equal(tokens.length, 0, 'no token was minted')
+      const machine = await inv.machines.get('52:54:00:77:00:77')
+      assert.ok((await inv.machines.events(machine.id)).some(e => e.type === 'http.refused' && e.message.includes('10.77.0.66')))
+      const real = await guarded.inject({ url, remoteAddress: '10.77.0.177' })
+      assert.match(real.body, /anvil\.token=tok1/)
+    } finally {
+      await guarded.close()
+    }
+  })
 })

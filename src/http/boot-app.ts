@@ -9,6 +9,7 @@ import type { Timeline } from '../inventory/timeline.ts'
 import { BootMessage, planBoot, runsAgent, type BootCapabilities } from '../provisioning/boot-planner.ts'
 import type { LifecycleService } from '../provisioning/lifecycle-service.ts'
 import { MachineState } from '../inventory/machine.ts'
+import { normalizeMac } from '../lib/mac.ts'
 import { errorHandler, notFoundHandler } from './errors.ts'
 import { sendAsset } from './static-file.ts'
 
@@ -26,6 +27,12 @@ export type BootAppDeps = {
   readonly agent?: AgentBootProvider
   /** Files served from memory when they fit (shared with TFTP); streamed from disk otherwise. */
   readonly cache?: FileCache
+  /**
+   * The address DHCP saw this MAC take, when it saw one (Anvil's lease, or the site server's in
+   * proxy mode). A script request naming that MAC from another address gets no agent token: it is
+   * someone else asking in the machine's name.
+   */
+  readonly addressOf?: (mac: string) => string | undefined
   readonly log: Logger
 }
 
@@ -89,7 +96,12 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
       }
     }
     const bootenv = await deps.agent?.available() ?? false
-    const decision = planBoot(machine, { ...deps.capabilities, bootenv })
+    let decision = planBoot(machine, { ...deps.capabilities, bootenv })
+    const dhcpSaw = deps.addressOf?.(normalizeMac(mac))
+    if (runsAgent(decision) && dhcpSaw !== undefined && dhcpSaw !== ip) {
+      deps.events.record({ source: 'http', type: 'http.refused', machineId: machine.id, ip, message: `no agent token for ${ip}: it asked for the script of MAC ${normalizeMac(mac)}, which DHCP saw take ${dhcpSaw}`, data: { ip, dhcpAddress: dhcpSaw } })
+      decision = { kind: 'wait', message: BootMessage.addressMismatch, recheckSeconds: deps.capabilities.recheckSeconds }
+    }
     const agent = runsAgent(decision) ? await deps.agent?.prepare(machine.id, ip) : undefined
     deps.events.record({
       source: 'http',

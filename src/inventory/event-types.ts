@@ -38,9 +38,13 @@ export const EventType = {
   agentHardware: 'agent.hardware',
   agentDisconnected: 'agent.disconnected',
   agentCutOff: 'agent.cut-off',
+  /** A session's progress or result about a task that was not handed to it: dropped. */
+  agentIgnored: 'agent.ignored',
   // Tasks
   taskBoot: 'task.boot',
   taskCancelled: 'task.cancelled',
+  /** A running task went back to the queue (its agent session ended and did not resume it). */
+  taskRequeued: 'task.requeued',
   wipeStarted: 'wipe.started',
   wipeProgress: 'wipe.progress',
   wipeDone: 'wipe.done',

@@ -1,3 +1,5 @@
+import type { EventType } from './event-types.ts'
+
 /** Where a timeline event came from. */
 export const EventSource = { dhcp: 'dhcp', tftp: 'tftp', http: 'http', api: 'api', inventory: 'inventory', power: 'power' } as const
 export type EventSource = typeof EventSource[keyof typeof EventSource]
@@ -9,8 +11,8 @@ export type EventSource = typeof EventSource[keyof typeof EventSource]
  */
 export type BootEvent = {
   readonly source: EventSource
-  /** Dotted type, e.g. dhcp.offer, dhcp.ack, dhcp.ignored, tftp.transfer, tftp.refused, http.script */
-  readonly type: string
+  /** Dotted type from the catalogue (src/inventory/event-types.ts), e.g. dhcp.offer, tftp.transfer, http.script */
+  readonly type: EventType
   /** One sentence: what happened and why ("offered snponly.efi: client arch 7 is UEFI x86-64"). */
   readonly message: string
   readonly mac?: string

@@ -25,6 +25,7 @@ export class Timeline implements BootEventSink {
   readonly #maxBatch: number
   readonly #onError: (err: unknown) => void
   readonly #macByIp = new Map<string, string>()
+  readonly #ipByMac = new Map<string, string>()
   #pending: NewEvent[] = []
   #timer: NodeJS.Timeout | undefined
   #flushing: Promise<void> = Promise.resolve()
@@ -42,6 +43,14 @@ export class Timeline implements BootEventSink {
     this.#macByIp.delete(ip)
     this.#macByIp.set(ip, mac)
     if (this.#macByIp.size > 65536) this.#macByIp.delete(this.#macByIp.keys().next().value as string)
+    this.#ipByMac.delete(mac)
+    this.#ipByMac.set(mac, ip)
+    if (this.#ipByMac.size > 65536) this.#ipByMac.delete(this.#ipByMac.keys().next().value as string)
+  }
+
+  /** The address DHCP last saw this MAC take (our lease, or the site server's in proxy mode). */
+  ipForMac (mac: string): string | undefined {
+    return this.#ipByMac.get(mac)
   }
 
   /** The MAC last seen at this IP, if DHCP told us. */

@@ -71,6 +71,16 @@ export const ErrorCode = {
   agentCancelled: 'ERR_AGENT_CANCELLED',
   agentSessionEnded: 'ERR_AGENT_SESSION_ENDED',
   agentCmdline: 'ERR_AGENT_CMDLINE',
+  /** The token or credential was used from an address it is not bound to. */
+  agentAddress: 'ERR_AGENT_ADDRESS',
+  /** The hello named a boot MAC that is not the machine's. */
+  agentBootMac: 'ERR_AGENT_BOOT_MAC',
+  /** The session credential is unknown, expired or revoked. */
+  agentSessionInvalid: 'ERR_AGENT_SESSION_INVALID',
+  /** Another live session holds the machine (the first keeps it until it is gone): retry later. */
+  agentSessionHeld: 'ERR_AGENT_SESSION_HELD',
+  /** A hello field is over its length cap. */
+  agentHelloInvalid: 'ERR_AGENT_HELLO_INVALID',
   sessionEnded: 'ERR_SESSION_ENDED',
   tlsHandshake: 'ERR_TLS_HANDSHAKE',
   tlsPinInvalid: 'ERR_TLS_PIN_INVALID',

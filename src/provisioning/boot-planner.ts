@@ -24,7 +24,8 @@ export const BootMessage = {
   provisioned: 'this machine is provisioned: booting from its local disk',
   maintenance: 'this machine is in maintenance: booting from its local disk',
   error: 'this machine is in error and waits for an operator',
-  busy: 'this server is taking on too many new machines at once, so this machine waits'
+  busy: 'this server is taking on too many new machines at once, so this machine waits',
+  addressMismatch: 'this request did not come from the address DHCP gave this machine, so it gets no agent token'
 } as const
 export type BootMessage = typeof BootMessage[keyof typeof BootMessage]
 

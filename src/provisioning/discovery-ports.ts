@@ -43,15 +43,67 @@ export type EraseReportRecord = {
 /** Why a token was not accepted. */
 export type TokenRefusal = 'unknown' | 'used' | 'expired'
 
-/** Persistence for discovery: hardware reports, agent tokens, tasks and erase reports. */
+/** A boot script's agent token as stored: only its SHA-256. */
+export type AgentTokenRecord = {
+  readonly tokenHash: string
+  readonly machineId: string
+  readonly issuedAt: number
+  readonly expiresAt: number
+  /** The address that fetched the boot script (canonical form, src/lib/peer-address.ts). */
+  readonly peerIp: string | null
+}
+
+/** An agent session's credential as stored: only its SHA-256. */
+export type AgentCredentialRecord = {
+  readonly credentialHash: string
+  readonly sessionId: string
+  readonly machineId: string
+  /** The address the session's agent connected from; the credential works from there only. */
+  readonly peerIp: string | null
+  readonly issuedAt: number
+  readonly expiresAt: number
+}
+
+/** Persistence for discovery: hardware reports, agent tokens and sessions, tasks and erase reports. */
 export interface DiscoveryStore {
   putHardware (machineId: string, report: HardwareReport, at: number): Promise<void>
   getHardware (machineId: string): Promise<{ report: HardwareReport, reportedAt: number } | undefined>
-  putToken (tokenHash: string, machineId: string, issuedAt: number, expiresAt: number): Promise<void>
+  /**
+   * Stores a fresh token, atomically deleting the machine's older unconsumed tokens (a newer boot
+   * script supersedes them), every used or expired token, and every expired session credential.
+   */
+  putToken (token: AgentTokenRecord): Promise<void>
+  /** The token's machine and address if it is known, unused and unexpired; consumes nothing. */
+  peekToken (tokenHash: string, now: number): Promise<{ machineId: string, peerIp: string | null } | { refused: TokenRefusal }>
   /** Marks the token used if it is known, unused and unexpired, atomically. */
   consumeToken (tokenHash: string, now: number): Promise<{ machineId: string } | { refused: TokenRefusal }>
+  /**
+   * A new session for the machine: deletes the credentials of its earlier sessions (they are
+   * over) and stores this one, atomically.
+   */
+  startSession (credential: AgentCredentialRecord): Promise<void>
+  /**
+   * A reconnect: stores the fresh credential and deletes the session's others but the one the
+   * agent presented (it stays valid until the fresh one is used, should the welcome be lost).
+   */
+  renewCredential (presentedHash: string, fresh: AgentCredentialRecord): Promise<void>
+  findCredential (credentialHash: string): Promise<AgentCredentialRecord | undefined>
+  extendCredential (credentialHash: string, expiresAt: number): Promise<void>
+  /** The session holding unexpired credentials for the machine (at most one), if any. */
+  currentSession (machineId: string, now: number): Promise<{ sessionId: string, expiresAt: number } | undefined>
+  /** Deletes every credential of the machine: its sessions cannot resume. */
+  endSessions (machineId: string): Promise<void>
+  /** Deletes used and expired tokens and expired credentials; the counts deleted. */
+  pruneAgentAuth (now: number): Promise<{ tokens: number, credentials: number }>
   createTask (task: StoredTask): Promise<void>
   tasks (machineId: string, states?: readonly TaskState[]): Promise<StoredTask[]>
+  /** Running tasks of every machine (for re-queueing those whose session never came back). */
+  runningTasks (): Promise<StoredTask[]>
+  /**
+   * Puts the machine's running tasks (only those handed to `sessionId`, when given) back in the
+   * queue, atomically; returns them as they were.
+   */
+  requeueRunning (machineId: string, sessionId?: string): Promise<StoredTask[]>
   updateTask (id: string, patch: Partial<Pick<StoredTask, 'state' | 'error' | 'startedAt' | 'finishedAt' | 'sessionId' | 'cancelRequestedAt'>>): Promise<void>
   /**
    * Hands the oldest queued task the machine's state allows (`allowed`: task kind → the states it

@@ -2,7 +2,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { CodedError } from '../lib/errors.ts'
 import type { HardwareReport } from './agent-gateway.ts'
-import { REPORT_LIMITS, checkHardwareReport, sanitizeText } from './report-limits.ts'
+import { REPORT_LIMITS, checkHardwareReport, sanitizeHardwareReport, sanitizeText } from './report-limits.ts'
 
 /** A big real server: 100 disks, 200 PCI functions, 64 DIMMs, 8 NICs, every string filled. */
 function bigServer (): HardwareReport {
@@ -139,4 +139,9 @@ test('sanitizeText removes C0, DEL and C1 controls, turns line and tab controls 
   const printable = 'Fujitsu Technology Solutions GmbH — 製品 ñ € \u00a0 \u00ff 🙂 \\ "quoted"'
   assert.equal(sanitizeText(printable), printable)
   assert.equal(sanitizeText(''), '')
+})
+
+test('sanitizeHardwareReport strips control characters from every string, deep, and leaves the rest', () => {
+  const r = sanitizeHardwareReport({ system: { serial: '\x1b]0;x\x07LAB', n: 3 }, disks: [{ model: 'QEMU\x9b2J' }], ok: true, none: null })
+  assert.deepEqual(r, { system: { serial: ']0;xLAB', n: 3 }, disks: [{ model: 'QEMU2J' }], ok: true, none: null })
 })

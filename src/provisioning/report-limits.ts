@@ -1,7 +1,8 @@
 import { CodedError } from '../lib/errors.ts'
 import { escapeControlChars } from '../lib/text.ts'
 
-export { sanitizeText } from '../lib/text.ts'
+import { sanitizeText } from '../lib/text.ts'
+export { sanitizeText }
 
 /*
  * Caps on the hardware report (src/proto/provisioning.proto HardwareReport) an agent sends before
@@ -104,4 +105,19 @@ export function checkHardwareReport (report: unknown): void {
   // After the walk: it bounds nesting, so serialising cannot overflow the stack.
   const bytes = Buffer.byteLength(JSON.stringify(report) ?? '')
   if (bytes > REPORT_LIMITS.jsonBytes) tooLarge('', REPORT_LIMITS.jsonBytes, `hardware report is ${bytes} bytes as JSON; the limit is ${REPORT_LIMITS.jsonBytes}`)
+}
+
+/**
+ * The report with control characters stripped from every string (src/lib/text.ts sanitizeText),
+ * for storage: nothing an agent reported can later drive a terminal or a log viewer. Call after
+ * checkHardwareReport, which bounds the walk.
+ */
+export function sanitizeHardwareReport<T> (report: T): T {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return sanitizeText(v)
+    if (Array.isArray(v)) return v.map(walk)
+    if (v !== null && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]))
+    return v
+  }
+  return walk(report) as T
 }

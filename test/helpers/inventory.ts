@@ -5,7 +5,7 @@ import { Timeline } from '../../src/inventory/timeline.ts'
 import type { Clock } from '../../src/inventory/ports.ts'
 import { SqliteDiscoveryStore } from '../../src/db/discovery-store.ts'
 import { SqliteLifecycleStore } from '../../src/db/lifecycle-store.ts'
-import { AgentService } from '../../src/provisioning/agent-service.ts'
+import { AgentService, type AgentServiceOptions } from '../../src/provisioning/agent-service.ts'
 import { DiscoveryService } from '../../src/provisioning/discovery-service.ts'
 import { LifecycleService } from '../../src/provisioning/lifecycle-service.ts'
 import type { Selector } from '../../src/provisioning/selector.ts'
@@ -31,10 +31,10 @@ export function makeInventory (file = ':memory:') {
 }
 
 /** The provisioning domain over an inventory: lifecycle, agents (the gRPC gateway) and the operator side. */
-export function makeProvisioning (inv: ReturnType<typeof makeInventory>, options: { autoAccept?: readonly Selector[], tokenTtlMs?: number, bootForTask?: (machineId: string) => Promise<string> } = {}) {
+export function makeProvisioning (inv: ReturnType<typeof makeInventory>, options: { autoAccept?: readonly Selector[], tokenTtlMs?: number, bootForTask?: (machineId: string) => Promise<string>, agents?: Pick<AgentServiceOptions, 'leasedAddress' | 'resumeGraceMs' | 'sessionTtlMs'> } = {}) {
   const store = new SqliteDiscoveryStore(inv.db)
   const lifecycle = new LifecycleService({ machines: inv.machines, store: new SqliteLifecycleStore(inv.db, inv.store), timeline: inv.timeline, clock: inv.clock })
-  const agents = new AgentService({ machines: inv.machines, lifecycle, store, events: inv.timeline, clock: inv.clock, tokenTtlMs: options.tokenTtlMs ?? 3_600_000, autoAccept: options.autoAccept ?? [] })
+  const agents = new AgentService({ machines: inv.machines, lifecycle, store, events: inv.timeline, clock: inv.clock, tokenTtlMs: options.tokenTtlMs ?? 3_600_000, autoAccept: options.autoAccept ?? [], ...options.agents })
   const discovery = new DiscoveryService({ machines: inv.machines, lifecycle, agents, store, events: inv.timeline, clock: inv.clock, ...(options.bootForTask === undefined ? {} : { bootForTask: options.bootForTask }) })
   return { store, lifecycle, agents, discovery }
 }

@@ -11,6 +11,11 @@ export type LabDisk = {
   readonly bus: DiskBus
   readonly serial: string
   readonly bytes: number
+  /**
+   * QEMU's write throttle for this disk in bytes per second (its `throttling.bps-write`), so a
+   * wipe lasts long enough for a test to act in the middle of it.
+   */
+  readonly writeBytesPerSecond?: number
 }
 
 /** The repeating 512-byte pattern: every sector holds its disk's tag and its own LBA, never a zero byte. */
@@ -88,7 +93,8 @@ export function diskArgv (disks: readonly LabDisk[]): string[] {
     // discard=ignore (QEMU's default, spelt out): the guest sees a device that supports discard,
     // and the agent's blkdiscard after a fast wipe reaches no further than QEMU, so the host file
     // shows exactly the zeroes the agent wrote and the pattern everywhere else.
-    argv.push('-drive', `file=${d.file},format=raw,if=none,id=${d.id},cache=writethrough,discard=ignore`)
+    const throttle = d.writeBytesPerSecond === undefined ? '' : `,throttling.bps-write=${d.writeBytesPerSecond}`
+    argv.push('-drive', `file=${d.file},format=raw,if=none,id=${d.id},cache=writethrough,discard=ignore${throttle}`)
     switch (d.bus) {
       case 'virtio':
         argv.push('-device', `virtio-blk-pci,drive=${d.id},serial=${d.serial}`)

@@ -13,7 +13,7 @@ import { createProvisioningService } from '../../src/grpc/provisioning-server.ts
 import { loadProvisioningProto } from '../../src/grpc/proto.ts'
 import { ensureServerCertificate } from '../../src/grpc/tls.ts'
 import { createLogger } from '../../src/log/logger.ts'
-import type { AgentGateway, TaskInput } from '../../src/provisioning/agent-gateway.ts'
+import type { AgentDirective, AgentGateway } from '../../src/provisioning/agent-gateway.ts'
 
 /** Forwards TCP both ways until freeze(), after which bytes are swallowed in both directions. */
 async function relay (targetPort: number): Promise<{ port: number, freeze: () => void, close: () => void }> {
@@ -48,15 +48,15 @@ test('an agent that goes silent is noticed by keepalive and its session closed',
   const hardwareP = new Promise<void>((resolve) => { hardware = resolve })
   let taskSignal: AbortSignal | undefined
   const gateway: AgentGateway = {
-    openSession: async () => ({ machineId: 'm-ka' }),
+    openSession: async () => ({ machineId: 'm-ka', sessionId: 's-ka', streamId: 'st-ka', resumed: false, credential: 'c', credentialTtlMs: 1000 }),
     hardwareReported: async () => { hardware() },
-    async * tasks (_id: string, signal: AbortSignal): AsyncIterable<TaskInput> {
+    async * tasks (_s, signal: AbortSignal): AsyncIterable<AgentDirective> {
       taskSignal = signal
       await new Promise((resolve) => { signal.addEventListener('abort', resolve, { once: true }) })
     },
     progress: () => {},
     result: async () => {},
-    sessionClosed: (machineId, reason) => { closed([machineId, reason]) }
+    sessionClosed: async (s, reason) => { closed([s.machineId, reason]) }
   }
   // Short keepalive so the test takes about a second, not the production ~40 s.
   const service = createProvisioningService({

@@ -1,6 +1,8 @@
 // The provisioning gRPC transport over real TLS on 127.0.0.1:0 with a real grpc-js client that
 // pins the server certificate exactly as the agent does (src/grpc/agent-credentials.ts). The
-// AgentGateway is a scripted fake: the transport is what is under test here.
+// AgentGateway is a scripted fake in the first tests (the transport is what is under test), and the
+// real domain (AgentService over SQLite in memory) in the last ones: who holds a machine, resuming,
+// the address binding, all over the wire. The real agent reconnecting: agent-reconnect.test.ts.
 import assert from 'node:assert/strict'
 import { EventEmitter, once } from 'node:events'
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
@@ -18,39 +20,47 @@ import { CodedError } from '../../src/lib/errors.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import type { AgentMessageInput } from '../../src/proto/generated/anvil/provisioning/v1/AgentMessage.ts'
 import type { ServerMessage } from '../../src/proto/generated/anvil/provisioning/v1/ServerMessage.ts'
-import type { AgentGateway, HardwareReport, Hello, TaskInput, TaskProgress, TaskResult } from '../../src/provisioning/agent-gateway.ts'
+import type { AgentAuth, AgentDirective, AgentGateway, AgentStream, HardwareReport, Hello, OpenedStream, TaskInput, TaskProgress, TaskResult } from '../../src/provisioning/agent-gateway.ts'
+import { ObservedGateway, startProvisioning } from '../helpers/agent-server.ts'
+import { makeInventory, makeProvisioning } from '../helpers/inventory.ts'
+import { TcpRelay } from '../helpers/tcp-relay.ts'
 
 /** Tokens map to machines; each is consumed by its first session, as the contract says. */
 class ScriptedGateway extends EventEmitter implements AgentGateway {
   readonly tokens = new Map<string, string>()
   readonly used = new Set<string>()
-  readonly opened: { token: string, hello: Hello, peer: string }[] = []
+  readonly opened: { auth: AgentAuth, hello: Hello, peer: string }[] = []
   readonly closed: { machineId: string, reason: string }[] = []
   readonly taskSignals = new Map<string, AbortSignal>()
-  readonly #queues = new Map<string, { tasks: TaskInput[], wake: () => void }>()
+  readonly #queues = new Map<string, { tasks: AgentDirective[], wake: () => void }>()
   failOpen: Error | undefined
 
-  async openSession (token: string, hello: Hello, peer: string): Promise<{ machineId: string }> {
+  async openSession (auth: AgentAuth, hello: Hello, peer: string): Promise<OpenedStream> {
     if (this.failOpen !== undefined) throw this.failOpen
-    const machineId = this.tokens.get(token)
+    if (auth.kind === 'session') {
+      if (auth.credential !== 'cred-m-1') throw new CodedError('ERR_AGENT_SESSION_INVALID', 'this session is over')
+      this.opened.push({ auth, hello, peer })
+      return { machineId: 'm-1', sessionId: 's-m-1', streamId: 'st-2', resumed: true, credential: 'cred-m-1b', credentialTtlMs: 3_600_000 }
+    }
+    const machineId = this.tokens.get(auth.token)
     if (machineId === undefined) throw new CodedError('ERR_AGENT_TOKEN_INVALID', 'unknown or expired token')
-    if (this.used.has(token)) throw new CodedError('ERR_AGENT_TOKEN_USED', 'this token was already used')
-    this.used.add(token)
-    this.opened.push({ token, hello, peer })
-    return { machineId }
+    if (this.used.has(auth.token)) throw new CodedError('ERR_AGENT_TOKEN_USED', 'this token was already used')
+    this.used.add(auth.token)
+    this.opened.push({ auth, hello, peer })
+    return { machineId, sessionId: `s-${machineId}`, streamId: 'st-1', resumed: false, credential: `cred-${machineId}`, credentialTtlMs: 3_600_000 }
   }
 
-  async hardwareReported (machineId: string, report: HardwareReport): Promise<void> { this.emit('hardware', machineId, report) }
-  progress (machineId: string, progress: TaskProgress): void { this.emit('progress', machineId, progress) }
-  async result (machineId: string, result: TaskResult): Promise<void> { this.emit('result', machineId, result) }
-  sessionClosed (machineId: string, reason: string): void {
-    this.closed.push({ machineId, reason })
-    this.emit('closed', machineId, reason)
+  async hardwareReported (s: AgentStream, report: HardwareReport): Promise<void> { this.emit('hardware', s.machineId, report) }
+  progress (s: AgentStream, progress: TaskProgress): void { this.emit('progress', s.machineId, progress) }
+  async result (s: AgentStream, result: TaskResult): Promise<void> { this.emit('result', s.machineId, result) }
+  async sessionClosed (s: AgentStream, reason: string): Promise<void> {
+    this.closed.push({ machineId: s.machineId, reason })
+    this.emit('closed', s.machineId, reason)
   }
 
-  async * tasks (machineId: string, signal: AbortSignal): AsyncIterable<TaskInput> {
-    this.taskSignals.set(machineId, signal)
-    const q = this.#queue(machineId)
+  async * tasks (s: AgentStream, signal: AbortSignal): AsyncIterable<AgentDirective> {
+    this.taskSignals.set(s.machineId, signal)
+    const q = this.#queue(s.machineId)
     while (!signal.aborted) {
       const task = q.tasks.shift()
       if (task !== undefined) { yield task; continue }
@@ -60,12 +70,16 @@ class ScriptedGateway extends EventEmitter implements AgentGateway {
 
   /** What an operator asking for a wipe does, seen from the transport. */
   pushTask (machineId: string, task: TaskInput): void {
+    this.push(machineId, { task })
+  }
+
+  push (machineId: string, directive: AgentDirective): void {
     const q = this.#queue(machineId)
-    q.tasks.push(task)
+    q.tasks.push(directive)
     q.wake()
   }
 
-  #queue (machineId: string): { tasks: TaskInput[], wake: () => void } {
+  #queue (machineId: string): { tasks: AgentDirective[], wake: () => void } {
     let q = this.#queues.get(machineId)
     if (q === undefined) { q = { tasks: [], wake: () => {} }; this.#queues.set(machineId, q) }
     return q
@@ -100,9 +114,9 @@ async function client (h: Harness): Promise<InstanceType<typeof proto.anvil.prov
 
 type Call = ClientDuplexStream<AgentMessageInput, ServerMessage>
 
-function session (c: Awaited<ReturnType<typeof client>>, token?: string): { call: Call, next: () => Promise<ServerMessage>, status: Promise<ServiceError | undefined> } {
+function session (c: Awaited<ReturnType<typeof client>>, token?: string, scheme = 'Bearer'): { call: Call, next: () => Promise<ServerMessage>, status: Promise<ServiceError | undefined> } {
   const md = new Metadata()
-  if (token !== undefined) md.set('authorization', `Bearer ${token}`)
+  if (token !== undefined) md.set('authorization', `${scheme} ${token}`)
   const call = c.Session(md)
   const it = call[Symbol.asyncIterator]() as AsyncIterator<ServerMessage>
   // Resolves with the error status, or undefined for OK.
@@ -144,9 +158,10 @@ test('a good token: welcome, hardware to the gateway, a task to the agent, progr
   h.gateway.tokens.set('tok-good', 'm-1')
   const s = session(await client(h), 'tok-good')
   s.call.write(HELLO)
-  assert.deepEqual(await s.next(), { welcome: { machineId: 'm-1' }, body: 'welcome' })
+  assert.deepEqual(await s.next(), { welcome: { machineId: 'm-1', sessionId: 's-m-1', credential: 'cred-m-1', credentialTtlMs: 3_600_000, resumed: false }, body: 'welcome' })
   assert.equal(h.gateway.opened[0]?.hello.bootMac, '52:54:00:12:34:56')
-  assert.match(h.gateway.opened[0]?.peer ?? '', /^127\.0\.0\.1:\d+$/)
+  assert.deepEqual(h.gateway.opened[0]?.auth, { kind: 'token', token: 'tok-good' })
+  assert.equal(h.gateway.opened[0]?.peer, '127.0.0.1', 'the remote address, without the port')
 
   const hardware = once(h.gateway, 'hardware')
   s.call.write(HARDWARE)
@@ -169,12 +184,28 @@ test('a good token: welcome, hardware to the gateway, a task to the agent, progr
   const done = (await result)[1] as TaskResult
   assert.equal(done.ok, true)
   assert.equal(done.eraseReports[0]?.serial, 'D1')
+  h.gateway.push('m-1', { cancel: { taskId: 't-0' } })
+  assert.deepEqual(await s.next(), { cancel: { taskId: 't-0' }, body: 'cancel' })
 
   const closed = once(h.gateway, 'closed')
   s.call.end()
   assert.equal(await s.status, undefined, 'status OK after the agent half-closes')
   assert.deepEqual(await closed, ['m-1', 'the agent closed the stream'])
   assert.equal(h.gateway.taskSignals.get('m-1')?.aborted, true, 'the task iterator was aborted')
+})
+
+test('a session credential: `authorization: Session <credential>` reaches the gateway as such; the welcome says resumed', { timeout: 30_000 }, async () => {
+  const s = session(await client(h), 'cred-m-1', 'Session')
+  s.call.write(HELLO)
+  assert.deepEqual((await s.next()).welcome, { machineId: 'm-1', sessionId: 's-m-1', credential: 'cred-m-1b', credentialTtlMs: 3_600_000, resumed: true })
+  assert.deepEqual(h.gateway.opened.at(-1)?.auth, { kind: 'session', credential: 'cred-m-1' })
+  s.call.cancel()
+  const stale = session(await client(h), 'cred-old', 'session')
+  stale.call.write(HELLO)
+  assertStatus(await stale.status, status.UNAUTHENTICATED, 'ERR_AGENT_SESSION_INVALID')
+  const long = session(await client(h), 'c'.repeat(513), 'Session')
+  long.call.write(HELLO)
+  assertStatus(await long.status, status.UNAUTHENTICATED, 'ERR_AGENT_SESSION_INVALID')
 })
 
 test('a wrong token and a reused token are UNAUTHENTICATED', { timeout: 30_000 }, async () => {
@@ -312,4 +343,110 @@ test('the server stops cleanly with an open stream: UNAVAILABLE to the agent, cl
   assert.equal(s2.gateway.taskSignals.get('m-stop')?.aborted, true)
   assert.ok(!s2.logs.some((l) => l.includes('did not finish in time')), 'no connection had to be cut')
   await assert.rejects(pinnedChannelCredentials('127.0.0.1', s2.port, s2.cert.fingerprint, { timeoutMs: 2000 }), { code: 'ERR_TLS_HANDSHAKE' })
+})
+
+// --- the real domain behind the transport -------------------------------------------------------
+
+const MAC = HELLO.hello.bootMac
+
+/** AgentService over SQLite behind a real listener, one machine registered and accepted. */
+async function realServer (): Promise<{ inv: ReturnType<typeof makeInventory>, p: ReturnType<typeof makeProvisioning>, gateway: ObservedGateway, port: number, machineId: string, token: (peer?: string) => Promise<string> }> {
+  const inv = makeInventory()
+  const p = makeProvisioning(inv)
+  const gateway = new ObservedGateway(p.agents)
+  const { service, port } = await startProvisioning(gateway, h.cert)
+  after(async () => { await service.stop() })
+  const { machine } = await inv.machines.registerBoot({ mac: MAC, serial: 'SER-1' })
+  await p.discovery.accept(machine.id)
+  return { inv, p, gateway, port, machineId: machine.id, token: async (peer = '127.0.0.1') => await p.agents.issueToken(machine.id, peer) }
+}
+
+async function welcomed (port: number, auth: string, scheme = 'Bearer'): Promise<{ s: ReturnType<typeof session>, welcome: NonNullable<ServerMessage['welcome']> }> {
+  const s = session(await client({ ...h, port }), auth, scheme)
+  s.call.write(HELLO)
+  const first = await s.next()
+  assert.ok(first.welcome != null, `a welcome, not ${JSON.stringify(first)}`)
+  s.call.write(HARDWARE)
+  return { s, welcome: first.welcome }
+}
+
+async function refusedWith (port: number, auth: string, code: status, errorCode: string, scheme = 'Bearer'): Promise<void> {
+  const s = session(await client({ ...h, port }), auth, scheme)
+  s.call.write(HELLO)
+  assertStatus(await s.status, code, errorCode)
+}
+
+test('real domain, new while the old session is alive: UNAVAILABLE ERR_AGENT_SESSION_HELD, the token kept; in once the old stream is gone', { timeout: 30_000 }, async () => {
+  const r = await realServer()
+  const { s: old, welcome } = await welcomed(r.port, await r.token())
+  const second = await r.token()
+  await refusedWith(r.port, second, status.UNAVAILABLE, 'ERR_AGENT_SESSION_HELD')
+  const closed = once(r.gateway, 'closed')
+  old.call.end()
+  assert.equal(await old.status, undefined)
+  await closed
+  const { s: next, welcome: w2 } = await welcomed(r.port, second)
+  assert.notEqual(w2.sessionId, welcome.sessionId)
+  assert.equal(w2.resumed, false)
+  await refusedWith(r.port, welcome.credential, status.UNAUTHENTICATED, 'ERR_AGENT_SESSION_INVALID', 'Session')
+  next.call.cancel()
+})
+
+test('real domain, old then new: a stream dropped mid-wipe holds the machine through the grace, then the new session is handed the wipe', { timeout: 30_000 }, async () => {
+  const r = await realServer()
+  const task = await r.p.discovery.wipe(r.machineId, { method: 'zeroes', disks: ['vda'] })
+  const { s: old, welcome } = await welcomed(r.port, await r.token())
+  assert.equal((await old.next()).task?.id, task.id)
+  const closed = once(r.gateway, 'closed')
+  old.call.cancel()
+  await closed
+  const second = await r.token()
+  await refusedWith(r.port, second, status.UNAVAILABLE, 'ERR_AGENT_SESSION_HELD')
+  r.inv.clock.advance(120_001)
+  const { s: next, welcome: w2 } = await welcomed(r.port, second)
+  assert.equal((await next.next()).task?.id, task.id, 'the new session gets the wipe')
+  assert.equal((await r.p.store.tasks(r.machineId))[0]?.sessionId, w2.sessionId)
+  await refusedWith(r.port, welcome.credential, status.UNAUTHENTICATED, 'ERR_AGENT_SESSION_INVALID', 'Session')
+  next.call.cancel()
+})
+
+test('real domain, resume: Session <credential> continues the session, the wipe is sent again, progress and result land', { timeout: 30_000 }, async () => {
+  const r = await realServer()
+  const task = await r.p.discovery.wipe(r.machineId, { method: 'zeroes', disks: ['vda'] })
+  const { s: first, welcome } = await welcomed(r.port, await r.token())
+  assert.equal((await first.next()).task?.id, task.id)
+  const progress = once(r.gateway, 'progress')
+  first.call.write({ progress: { taskId: task.id, disk: 'vda', bytesDone: 2 ** 30, bytesTotal: 8 * 2 ** 30, phase: 'wipe' } })
+  await progress
+  const closed = once(r.gateway, 'closed')
+  first.call.cancel()
+  await closed
+  const { s: again, welcome: w2 } = await welcomed(r.port, welcome.credential, 'Session')
+  assert.deepEqual([w2.sessionId, w2.resumed, w2.machineId], [welcome.sessionId, true, r.machineId])
+  assert.notEqual(w2.credential, welcome.credential)
+  assert.equal((await again.next()).task?.id, task.id, 'sent again: the agent knows the id')
+  const result = once(r.gateway, 'result')
+  again.call.write({ result: { taskId: task.id, ok: true, eraseReports: [{ disk: 'vda', serial: 'D1', method: 'zeroes', bytesWritten: 8 * 2 ** 30, verified: true }] } })
+  await result
+  assert.equal((await r.inv.machines.get(r.machineId)).state, 'ready')
+  again.call.cancel()
+})
+
+test('real domain, address binding: a token used from another address is refused and not spent', { timeout: 30_000 }, async () => {
+  const r = await realServer()
+  const relay = new TcpRelay(r.port, { from: '127.0.0.2' })
+  const relayPort = await relay.start()
+  after(async () => { await relay.close() })
+  const token = await r.token('127.0.0.1')
+  await refusedWith(relayPort, token, status.UNAUTHENTICATED, 'ERR_AGENT_ADDRESS')
+  await r.inv.timeline.flush()
+  assert.match((await r.inv.machines.events(r.machineId)).find(e => e.type === 'agent.refused')?.message ?? '', /from 127\.0\.0\.2: its token works only from 127\.0\.0\.1/)
+  const { s, welcome } = await welcomed(r.port, token)
+  const closed = once(r.gateway, 'closed')
+  s.call.cancel()
+  await closed
+  // The session credential is bound to the address the session started from.
+  await refusedWith(relayPort, welcome.credential, status.UNAUTHENTICATED, 'ERR_AGENT_ADDRESS', 'Session')
+  const { s: back } = await welcomed(r.port, welcome.credential, 'Session')
+  back.call.cancel()
 })

@@ -5,6 +5,7 @@ import type { AgentMessageInput as _anvil_provisioning_v1_AgentMessageInput, Age
 import type { BiosInfoInput as _anvil_provisioning_v1_BiosInfoInput, BiosInfo as _anvil_provisioning_v1_BiosInfo } from './anvil/provisioning/v1/BiosInfo.ts';
 import type { BmcInfoInput as _anvil_provisioning_v1_BmcInfoInput, BmcInfo as _anvil_provisioning_v1_BmcInfo } from './anvil/provisioning/v1/BmcInfo.ts';
 import type { BoardInfoInput as _anvil_provisioning_v1_BoardInfoInput, BoardInfo as _anvil_provisioning_v1_BoardInfo } from './anvil/provisioning/v1/BoardInfo.ts';
+import type { CancelInput as _anvil_provisioning_v1_CancelInput, Cancel as _anvil_provisioning_v1_Cancel } from './anvil/provisioning/v1/Cancel.ts';
 import type { ChassisInfoInput as _anvil_provisioning_v1_ChassisInfoInput, ChassisInfo as _anvil_provisioning_v1_ChassisInfo } from './anvil/provisioning/v1/ChassisInfo.ts';
 import type { CpuInfoInput as _anvil_provisioning_v1_CpuInfoInput, CpuInfo as _anvil_provisioning_v1_CpuInfo } from './anvil/provisioning/v1/CpuInfo.ts';
 import type { DimmInput as _anvil_provisioning_v1_DimmInput, Dimm as _anvil_provisioning_v1_Dimm } from './anvil/provisioning/v1/Dimm.ts';
@@ -38,6 +39,7 @@ export interface ProtoGrpcType {
         BiosInfo: MessageTypeDefinition<_anvil_provisioning_v1_BiosInfoInput, _anvil_provisioning_v1_BiosInfo>
         BmcInfo: MessageTypeDefinition<_anvil_provisioning_v1_BmcInfoInput, _anvil_provisioning_v1_BmcInfo>
         BoardInfo: MessageTypeDefinition<_anvil_provisioning_v1_BoardInfoInput, _anvil_provisioning_v1_BoardInfo>
+        Cancel: MessageTypeDefinition<_anvil_provisioning_v1_CancelInput, _anvil_provisioning_v1_Cancel>
         ChassisInfo: MessageTypeDefinition<_anvil_provisioning_v1_ChassisInfoInput, _anvil_provisioning_v1_ChassisInfo>
         CpuInfo: MessageTypeDefinition<_anvil_provisioning_v1_CpuInfoInput, _anvil_provisioning_v1_CpuInfo>
         Dimm: MessageTypeDefinition<_anvil_provisioning_v1_DimmInput, _anvil_provisioning_v1_Dimm>

@@ -7,18 +7,34 @@ import type { ServerMessageInput as _anvil_provisioning_v1_ServerMessageInput, S
 
 export interface ProvisioningClient extends grpc.Client {
   /**
-   * One long-lived stream per boot of the agent. The agent's first message is a Hello, then its
-   * HardwareReport; the server answers with Tasks as the operator asks for them (wipe, reboot, power
-   * off) and the agent streams TaskProgress and a TaskResult for each. The token is consumed by the
-   * first successful stream: a second stream with the same token is refused (UNAUTHENTICATED).
+   * One session per boot of the agent, over one or more streams. On every stream the agent's first
+   * message is a Hello (the server answers Welcome), then its HardwareReport; the server then sends
+   * Tasks as the operator asks for them (wipe, reboot, power off) and Cancels, and the agent
+   * streams TaskProgress and one TaskResult for each task.
+   * - The token is consumed by the first stream the server accepts; a second stream with it is
+   * refused (UNAUTHENTICATED, anvil-error-code ERR_AGENT_TOKEN_USED). Refused streams consume nothing.
+   * - While a session holds the machine (its stream is live, or it dropped while running a task
+   * less than the resume grace period ago) a stream with a new token is refused UNAVAILABLE
+   * (ERR_AGENT_SESSION_HELD): retry with backoff.
+   * - A stream resumed with `Session <credential>` continues the same session: the tasks it was
+   * running are sent again (the agent must recognise an id it already runs or ran: never restart
+   * it, answer a finished one with its result again), and so are Cancels not yet answered.
    */
   Session(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_anvil_provisioning_v1_AgentMessageInput, _anvil_provisioning_v1_ServerMessage>;
   Session(options?: grpc.CallOptions): grpc.ClientDuplexStream<_anvil_provisioning_v1_AgentMessageInput, _anvil_provisioning_v1_ServerMessage>;
   /**
-   * One long-lived stream per boot of the agent. The agent's first message is a Hello, then its
-   * HardwareReport; the server answers with Tasks as the operator asks for them (wipe, reboot, power
-   * off) and the agent streams TaskProgress and a TaskResult for each. The token is consumed by the
-   * first successful stream: a second stream with the same token is refused (UNAUTHENTICATED).
+   * One session per boot of the agent, over one or more streams. On every stream the agent's first
+   * message is a Hello (the server answers Welcome), then its HardwareReport; the server then sends
+   * Tasks as the operator asks for them (wipe, reboot, power off) and Cancels, and the agent
+   * streams TaskProgress and one TaskResult for each task.
+   * - The token is consumed by the first stream the server accepts; a second stream with it is
+   * refused (UNAUTHENTICATED, anvil-error-code ERR_AGENT_TOKEN_USED). Refused streams consume nothing.
+   * - While a session holds the machine (its stream is live, or it dropped while running a task
+   * less than the resume grace period ago) a stream with a new token is refused UNAVAILABLE
+   * (ERR_AGENT_SESSION_HELD): retry with backoff.
+   * - A stream resumed with `Session <credential>` continues the same session: the tasks it was
+   * running are sent again (the agent must recognise an id it already runs or ran: never restart
+   * it, answer a finished one with its result again), and so are Cancels not yet answered.
    */
   session(metadata: grpc.Metadata, options?: grpc.CallOptions): grpc.ClientDuplexStream<_anvil_provisioning_v1_AgentMessageInput, _anvil_provisioning_v1_ServerMessage>;
   session(options?: grpc.CallOptions): grpc.ClientDuplexStream<_anvil_provisioning_v1_AgentMessageInput, _anvil_provisioning_v1_ServerMessage>;
@@ -27,10 +43,18 @@ export interface ProvisioningClient extends grpc.Client {
 
 export interface ProvisioningHandlers extends grpc.UntypedServiceImplementation {
   /**
-   * One long-lived stream per boot of the agent. The agent's first message is a Hello, then its
-   * HardwareReport; the server answers with Tasks as the operator asks for them (wipe, reboot, power
-   * off) and the agent streams TaskProgress and a TaskResult for each. The token is consumed by the
-   * first successful stream: a second stream with the same token is refused (UNAUTHENTICATED).
+   * One session per boot of the agent, over one or more streams. On every stream the agent's first
+   * message is a Hello (the server answers Welcome), then its HardwareReport; the server then sends
+   * Tasks as the operator asks for them (wipe, reboot, power off) and Cancels, and the agent
+   * streams TaskProgress and one TaskResult for each task.
+   * - The token is consumed by the first stream the server accepts; a second stream with it is
+   * refused (UNAUTHENTICATED, anvil-error-code ERR_AGENT_TOKEN_USED). Refused streams consume nothing.
+   * - While a session holds the machine (its stream is live, or it dropped while running a task
+   * less than the resume grace period ago) a stream with a new token is refused UNAVAILABLE
+   * (ERR_AGENT_SESSION_HELD): retry with backoff.
+   * - A stream resumed with `Session <credential>` continues the same session: the tasks it was
+   * running are sent again (the agent must recognise an id it already runs or ran: never restart
+   * it, answer a finished one with its result again), and so are Cancels not yet answered.
    */
   Session: grpc.handleBidiStreamingCall<_anvil_provisioning_v1_AgentMessage, _anvil_provisioning_v1_ServerMessageInput>;
   

@@ -1,0 +1,71 @@
+import { CodedError } from '../lib/errors.ts'
+import { EventType } from '../inventory/event-types.ts'
+import type { HardwareReport, TaskInput, TaskResult } from './agent-gateway.ts'
+import type { StoredTask, WipeParams } from './discovery-ports.ts'
+
+// Pure rules about tasks as the agents' side sees them: what goes on the wire, which disks a task
+// may report on, which cancels an agent still has to hear.
+
+/** A stored task as the agent receives it. */
+export function toTaskInput (t: StoredTask): TaskInput {
+  switch (t.kind) {
+    case 'wipe': {
+      const p = t.params as WipeParams
+      return { id: t.id, wipe: { method: p.method === 'zeroes' ? 'ZEROES' : 'FAST', disks: [...p.disks], verifySamples: 0 } }
+    }
+    case 'reboot': return { id: t.id, reboot: {} }
+    case 'powerOff': return { id: t.id, powerOff: {} }
+    case 'install': throw new CodedError('ERR_INVALID_STATE', `task ${t.id}: the install task is not part of this agent's protocol yet`)
+  }
+}
+
+/** The timeline event of a task handed to an agent. */
+export function startedEvent (t: StoredTask): EventType {
+  switch (t.kind) {
+    case 'wipe': return EventType.wipeStarted
+    case 'install': return EventType.installStarted
+    case 'reboot': return EventType.rebootStarted
+    case 'powerOff': return EventType.powerOffStarted
+  }
+}
+
+/**
+ * The disks a task's progress and erase reports may name: a wipe's own disks, or (a wipe of
+ * "every disk") the disks of the machine's hardware report; none for other tasks.
+ */
+export function taskDisks (t: StoredTask, hardware: HardwareReport | undefined): ReadonlySet<string> {
+  if (t.kind !== 'wipe') return new Set()
+  const p = t.params as WipeParams
+  return new Set(p.disks.length > 0 ? p.disks : (hardware?.disks ?? []).map(d => d.name))
+}
+
+/**
+ * True while an operator's cancel of a task that ran in `sessionId` waits for that agent's result.
+ * The cancel stamps cancelRequestedAt and finishedAt alike; the agent's result moves finishedAt on
+ * (see resultFinishedAt), so a later finishedAt means the agent has answered.
+ */
+export function cancelPending (t: StoredTask, sessionId: string): boolean {
+  return t.state === 'cancelled' && t.sessionId === sessionId && t.startedAt !== null && t.cancelRequestedAt !== null &&
+    (t.finishedAt === null || t.finishedAt <= t.cancelRequestedAt)
+}
+
+/** finishedAt for a cancelled task whose agent answered: when it answered, always after the cancel. */
+export function resultFinishedAt (t: StoredTask, now: number): number {
+  return Math.max(now, (t.cancelRequestedAt ?? now) + 1)
+}
+
+/** The erase reports a result may add: one per disk of the task, the first one for each; and those dropped. */
+export function acceptedReports (reports: TaskResult['eraseReports'], disks: ReadonlySet<string>): { kept: TaskResult['eraseReports'], dropped: string[] } {
+  const seen = new Set<string>()
+  const kept: TaskResult['eraseReports'] = []
+  const dropped: string[] = []
+  for (const r of reports) {
+    if (!disks.has(r.disk) || seen.has(r.disk)) {
+      dropped.push(r.disk.slice(0, 64))
+      continue
+    }
+    seen.add(r.disk)
+    kept.push(r)
+  }
+  return { kept, dropped }
+}
