@@ -15,6 +15,8 @@ packages=(
   nftables                                         # random loss for the TFTP loss test where the kernel has no sch_netem
   kmod binutils                                    # the boot environment build (depmod/modprobe, strip)
   gcc libc6-dev                                    # the native lock-step TFTP loop (native/, built by npm install)
+  grub-common grub-pc-bin grub-efi-amd64-bin dosfstools mtools squashfs-tools  # the node image build (no grub-install, no mounts)
+  fdisk gdisk                                      # sfdisk and sgdisk read the image's GPT back in its tests
 )
 
 if [ "$(id -u)" != 0 ]; then

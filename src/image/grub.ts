@@ -137,7 +137,7 @@ for s in $ANVIL_ORDER; do
   fi
   echo "anvil-grub: slot $s try=$try left=$left"
   if linux ($anvil_disk,$part)/vmlinuz anvil.slot=$s anvil.try=$try ${KERNEL_ARGS}; then
-    if initrd ($anvil_disk,$part)/initramfs.img; then boot; fi
+    if initrd ($anvil_disk,$part)/initramfs.img; then echo "anvil-grub: slot $s loaded: booting"; boot; fi
   fi
   echo "anvil-grub: slot $s failed to load"
 done
