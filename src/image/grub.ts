@@ -118,7 +118,7 @@ set A_LEFT=0
 set B_OK=0
 set B_LEFT=0
 set envfile=$prefix/grubenv
-if load_env --file $envfile ANVIL_ORDER A_OK A_LEFT B_OK B_LEFT; then true; else echo "anvil-grub: grubenv unreadable: no slot is counted"; fi
+if load_env --file $envfile ANVIL_ORDER A_OK A_LEFT B_OK B_LEFT; then true; else echo "anvil-grub: cannot read grubenv: no slot will boot"; fi
 # The slots are on the disk GRUB itself came from: $root is (disk,${GRUB_PARTITION.efi}) from the prefix.
 regexp --set=1:anvil_disk '^([^,]+)' "$root"
 echo "anvil-grub: order=$ANVIL_ORDER A_OK=$A_OK A_LEFT=$A_LEFT B_OK=$B_OK B_LEFT=$B_LEFT disk=$anvil_disk"
