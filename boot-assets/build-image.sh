@@ -12,7 +12,7 @@
 #
 # Environment: SOURCE_DATE_EPOCH (every time stored in the image and the manifest's `created`;
 # default: the commit time of HEAD, else 1980-01-01), ANVIL_IMAGE_SECURITY_VERSION (default 1),
-# ANVIL_IMAGE_NODE (default `command -v node`), ANVIL_IMAGE_KEY (see "signing" at the end).
+# ANVIL_IMAGE_NODE (default `command -v node`). Signing follows in src/image/sign-step.ts.
 # Needs no root, no loop device and no mount. Debian packages: grub-common, grub-pc-bin,
 # grub-efi-amd64-bin, dosfstools, mtools, squashfs-tools, busybox-static, cpio, zstd, kmod,
 # binutils (lab/setup.sh installs them); the kernel is the boot environment's (build-bootenv.sh
@@ -239,19 +239,11 @@ manifest="$name-$version.manifest.json"
   echo "phases (cumulative s):$phases"
 } >"$tmp/out/PROVENANCE"
 
-# --- signing (not this script's code): when ANVIL_IMAGE_KEY names the image key, the signing
-# module (src/signing/, another change) writes <manifest>.minisig beside the manifest. The hook's
-# contract: `node --import tsx src/image/sign-step.ts --key "$ANVIL_IMAGE_KEY" --manifest FILE`
-# writes FILE.minisig (minisign Ed25519 over the manifest's exact bytes) and exits 0. The
-# signature is not in SHA256SUMS: it is made after them, over bytes they already cover.
-if [ -n "${ANVIL_IMAGE_KEY:-}" ]; then
-  [ -f "$repo/src/image/sign-step.ts" ] || die "ANVIL_IMAGE_KEY is set but src/image/sign-step.ts does not exist yet"
-  (cd "$repo" && "$node_bin" --import tsx src/image/sign-step.ts --key "$ANVIL_IMAGE_KEY" --manifest "$tmp/out/$manifest") ||
-    die "signing failed"
-fi
+# Signing is the next step of `npm run build:image` (src/image/sign-step.ts): it writes
+# anvil-node-<version>.minisig over the manifest's exact bytes, after SHA256SUMS, which do not list it.
 
 # --- outputs, each replaced atomically --------------------------------------------------------------
-for f in "$artifact" "$manifest" "$manifest.minisig" SHA256SUMS PROVENANCE; do
+for f in "$artifact" "$manifest" SHA256SUMS PROVENANCE; do
   [ -f "$tmp/out/$f" ] || continue
   if ! cmp -s "$tmp/out/$f" "$out/$f" 2>/dev/null; then
     cp "$tmp/out/$f" "$out/.$f.tmp"
@@ -259,7 +251,6 @@ for f in "$artifact" "$manifest" "$manifest.minisig" SHA256SUMS PROVENANCE; do
     mv -f "$out/.$f.tmp" "$out/$f"
   fi
 done
-[ -f "$tmp/out/$manifest.minisig" ] || rm -f "$out/$manifest.minisig" # never leave a stale signature
 cp "$tmp/inputs" "$out/.inputs"
 (cd "$out" && sha256sum --quiet -c SHA256SUMS) || die "SHA256SUMS do not verify in $out"
 say "built $out/$artifact in $(elapsed) s: $(stat -c %s "$out/$artifact") bytes ($(sed -n 's/^image: \([0-9]*\) bytes raw.*/\1/p' "$tmp/out/PROVENANCE") raw), initramfs.img $(stat -c %s "$tmp/initramfs.img"), $kpkg, node $("$node_bin" --version)"

@@ -104,7 +104,7 @@ export function registerImagesCommand (program: Command, ctx: CliContext): void 
 
   images.command('sign').description('sign an image manifest with an image key kept offline (writes MANIFEST.minisig); no server needed')
     .requiredOption('--key <file>', 'unencrypted minisign secret key (minisign -G -W, or a server\'s image.key)')
-    .option('--out <file>', 'signature file (default: MANIFEST.minisig)')
+    .option('--out <file>', 'signature file (default: NAME.minisig for NAME.manifest.json, else MANIFEST.minisig)')
     .argument('<manifest>', 'the image\'s manifest.json')
     .action(async (manifest: string, opts: { key: string, out?: string }) => {
       const key = await loadSecretKey(opts.key)
@@ -113,7 +113,8 @@ export function registerImagesCommand (program: Command, ctx: CliContext): void 
       const signature = signManifest(bytes, key, label)
       // As minisign does: never write a signature that its own public key would refuse.
       verifyManifest(bytes, signature, [key.publicKey])
-      const out = opts.out ?? `${manifest}.minisig`
+      // The build's naming (NAME.manifest.json → NAME.minisig), else MANIFEST.minisig.
+      const out = opts.out ?? (manifest.endsWith('.manifest.json') ? manifest.replace(/\.manifest\.json$/, '.minisig') : `${manifest}.minisig`)
       await writeFile(out, signature)
       const result = { manifest, signature: out, name: label.name, version: label.version, keyId: key.keyId, publicKey: publicKeyString(key) }
       const format = ctx.output()
