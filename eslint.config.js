@@ -2,9 +2,9 @@ import neostandard from 'neostandard'
 import tseslint from 'typescript-eslint'
 
 // Layers (ARCHITECTURE.md): codecs stay pure, domain code knows no framework.
-const CODEC_FILES = ['src/dhcp/packet.ts', 'src/dhcp/options.ts', 'src/dhcp/pxe.ts', 'src/dhcp/reply.ts',
+const CODEC_FILES = ['src/dhcp/packet.ts', 'src/dhcp/options.ts', 'src/dhcp/pxe.ts', 'src/dhcp/reply.ts', 'src/signing/minisign.ts', 'src/signing/blake2b.ts',
   'src/tftp/packet.ts', 'src/tftp/transfer.ts', 'src/lib/**/*.ts', 'src/boot/ipxe-script.ts']
-const DOMAIN_FILES = ['src/inventory/**/*.ts', 'src/boot/**/*.ts', 'src/dhcp/lease-engine.ts']
+const DOMAIN_FILES = ['src/inventory/**/*.ts', 'src/boot/**/*.ts', 'src/dhcp/lease-engine.ts', 'src/provisioning/**/*.ts', 'src/images/**/*.ts', 'src/power/power-service.ts']
 
 export default [
   { ignores: ['dist/**', 'node_modules/**', 'migrations/**', 'lab/run/**', 'bench/run/**', 'var/**', 'src/proto/generated/**'] },

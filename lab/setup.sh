@@ -29,6 +29,8 @@ packages=(
   gcc libc6-dev                                    # the native lock-step TFTP loop (native/, built by npm install)
   git                                              # the fresh-clone test clones the checkout
   minisign                                         # test only: the independent implementation src/signing/ is checked against
+  grub-common grub-pc-bin grub-efi-amd64-bin dosfstools mtools squashfs-tools  # the node image build (no grub-install, no mounts)
+  fdisk gdisk                                      # sfdisk and sgdisk read the image's GPT back in its tests
 )
 
 missing=()

@@ -20,6 +20,9 @@ import { loadLockstep, type LockstepEngine } from '../tftp/lockstep-native.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
 import { ensureAdminToken, ensureDataDir } from './data-dir-secrets.ts'
 import { ensureSigningKeys } from '../signing/keys.ts'
+import { decodePublicKey } from '../signing/minisign.ts'
+import { ImageService } from '../images/image-service.ts'
+import { SqliteImageStore } from '../db/image-store.ts'
 import { wirePower } from './wire-power.ts'
 import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
 import { DiscoveryService } from '../provisioning/discovery-service.ts'
@@ -139,10 +142,17 @@ export async function startServer (config: Config, log: Logger): Promise<Running
       return false
     }
   }
+  const images = new ImageService({
+    store: new SqliteImageStore(db),
+    dir: join(dataDir, 'images'),
+    trustedKeys: () => [signing.image.publicKey, ...config.images.trustedKeys.map(k => decodePublicKey(k))],
+    clock: systemClock
+  })
   const bootApp = buildBootApp({
     machines,
     lifecycle,
     addressOf: (mac) => timeline.ipForMac(mac),
+    images,
     assets,
     events: timeline,
     baseUrl: () => baseUrl(),
@@ -173,7 +183,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: agents.connectedAgents }] },
     { name: 'anvil_new_machines_rate_limited_total', help: 'boots of unknown MACs refused by discovery.newMachinesPerMinute', type: 'counter', samples: [{ value: machines.rateLimited }] }
   ]
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery }), config.api.listen)
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))

@@ -38,13 +38,22 @@ export class ApiClient {
    * One API call. The timeout is generous: a power action answers only once the BMC reads back
    * the new state, and a soft shutdown waits for the operating system.
    */
+  /** Streams a file's bytes as the body of a PUT (an image artifact: never read into memory whole). */
+  async putStream<T> (path: string, body: ReadableStream<Uint8Array>): Promise<T> {
+    return await this.request<T>('PUT', path, { stream: body })
+  }
+
   async request<T> (method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown): Promise<T> {
     const url = this.#endpoint + path
     let res: Response
     const headers: Record<string, string> = { authorization: `Bearer ${this.#readToken()}`, accept: 'application/json' }
-    if (body !== undefined) headers['content-type'] = 'application/json'
+    const stream = typeof body === 'object' && body !== null && 'stream' in body ? (body as { stream: ReadableStream<Uint8Array> }).stream : undefined
+    if (body !== undefined) headers['content-type'] = stream === undefined ? 'application/json' : 'application/octet-stream'
+    const init: RequestInit & { duplex?: 'half' } = stream !== undefined
+      ? { method, headers, body: stream, duplex: 'half' }
+      : { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) }
     try {
-      res = await fetch(url, { method, headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }), signal: AbortSignal.timeout(300_000) })
+      res = await fetch(url, { ...init, signal: AbortSignal.timeout(stream === undefined ? 300_000 : 3_600_000) })
     } catch (err) {
       const cause = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).name
       throw new CodedError('ERR_API_UNREACHABLE', `cannot reach the Anvil API at ${this.#endpoint} (${cause}): is \`anvil serve\` running? (--endpoint / ANVIL_ENDPOINT)`)

@@ -1,6 +1,6 @@
-import { test } from 'node:test'
+import { after, test } from 'node:test'
 import assert from 'node:assert/strict'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { isCodedError } from '../lib/errors.ts'
@@ -10,6 +10,7 @@ import { buildProgram } from './program.ts'
 
 const EXAMPLE = readFileSync(new URL('../../docs/examples/machine.yaml', import.meta.url), 'utf8')
 const dir = mkdtempSync(join(tmpdir(), 'anvil-config-'))
+after(() => { rmSync(dir, { recursive: true, force: true }) })
 
 function file (name: string, content: string | Buffer): string {
   const path = join(dir, name)

@@ -1,7 +1,7 @@
 import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { createServer } from 'node:http'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildProgram } from './program.ts'
@@ -27,7 +27,8 @@ test('a hostile serial in the inventory reaches the terminal escaped in tables, 
   })
   await new Promise<void>((resolve) => { server.listen(0, '127.0.0.1', resolve) })
   const port = (server.address() as { port: number }).port
-  const tokenFile = join(mkdtempSync(join(tmpdir(), 'anvil-cli-')), 'token')
+  const tmp = mkdtempSync(join(tmpdir(), 'anvil-cli-'))
+  const tokenFile = join(tmp, 'token')
   writeFileSync(tokenFile, 'x'.repeat(32))
   try {
     const run = async (args: string[]): Promise<string> => {
@@ -45,5 +46,6 @@ test('a hostile serial in the inventory reaches the terminal escaped in tables, 
     assert.equal(json[0]?.serial, hostile, 'JSON stays exact')
   } finally {
     server.close()
+    rmSync(tmp, { recursive: true, force: true })
   }
 })

@@ -159,6 +159,13 @@ export const configSchema = z.strictObject({
      */
     newMachinesPerMinute: z.int().min(0).max(1_000_000).default(120)
   }).default({ tokenTtl: 3_600_000, autoAccept: [], newMachinesPerMinute: 120 }),
+  images: z.strictObject({
+    /**
+     * Image keys (minisign public keys, `RW…`) whose signatures Anvil accepts besides its own
+     * `<dataDir>/image.pub`: an image key kept offline, a release key.
+     */
+    trustedKeys: z.array(z.string().regex(/^RW[A-Za-z0-9+/]{54}$/, 'a minisign public key (RW… , 56 characters)')).max(16).default([])
+  }).default({ trustedKeys: [] }),
   retention: z.strictObject({
     /** Timeline events older than this are deleted (machines' and unattached ones). */
     events: duration.default(90 * 24 * 3_600_000),

@@ -1,4 +1,4 @@
-import { sqliteTable, text, integer, index } from 'drizzle-orm/sqlite-core'
+import { sqliteTable, text, integer, index, primaryKey } from 'drizzle-orm/sqlite-core'
 
 /**
  * Machines: one row per physical machine, keyed by our own id. Its identity is composite:
@@ -179,3 +179,27 @@ export const eraseReports = sqliteTable('erase_reports', {
   refused: text('refused'),
   at: integer('at').notNull()
 }, (t) => [index('erase_reports_machine').on(t.machineId, t.id)])
+
+/**
+ * Node OS images Anvil can install: a signed manifest (src/image/manifest.ts) and its whole-disk
+ * artifact. A row is `pending` from the verified manifest until its artifact is uploaded and
+ * matches the manifest's size and SHA-256, then `ready`; only ready images are installed.
+ */
+export const images = sqliteTable('images', {
+  name: text('name').notNull(),
+  version: text('version').notNull(),
+  /** The manifest's exact bytes (what the signature covers). */
+  manifest: text('manifest').notNull(),
+  /** The detached minisign signature over those bytes. */
+  signature: text('signature').notNull(),
+  /** The image key that verified it. */
+  keyId: text('key_id').notNull(),
+  /** pending | ready */
+  state: text('state').notNull(),
+  /** The artifact's file under <dataDir>/images/. */
+  file: text('file').notNull(),
+  compressedSize: integer('compressed_size').notNull(),
+  size: integer('size').notNull(),
+  importedAt: integer('imported_at').notNull(),
+  readyAt: integer('ready_at')
+}, (t) => [primaryKey({ columns: [t.name, t.version] })])

@@ -12,6 +12,8 @@ import type { BmcRegistry, BmcView } from '../power/bmc-registry.ts'
 import type { PowerService } from '../power/power-service.ts'
 import { registerPowerRoutes } from './power-routes.ts'
 import { registerDiscoveryRoutes } from './discovery-routes.ts'
+import { registerImageRoutes } from './image-routes.ts'
+import type { ImageService } from '../images/image-service.ts'
 import type { DiscoveryService } from '../provisioning/discovery-service.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
@@ -26,6 +28,8 @@ export type ApiAppDeps = {
   readonly power?: { readonly registry: BmcRegistry, readonly service: PowerService }
   /** Hardware, acceptance and wipes; without it those routes are absent. */
   readonly discovery?: DiscoveryService
+  /** The image catalogue; without it the image routes are absent. */
+  readonly images?: ImageService
 }
 
 /** A machine as the API shows it: times as ISO 8601 strings, its BMC without the password. */
@@ -120,6 +124,7 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
     return { items: (await deps.machines.events(req.params.id, options)).map(eventJson) }
   })
   if (deps.discovery !== undefined) registerDiscoveryRoutes(app, { discovery: deps.discovery, view })
+  if (deps.images !== undefined) registerImageRoutes(app, deps.images)
   if (deps.power !== undefined) registerPowerRoutes(app, { machines: deps.machines, registry: deps.power.registry, power: deps.power.service, view })
   return app
 }

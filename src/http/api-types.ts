@@ -2,6 +2,7 @@
  * The admin API's JSON, as the server sends it and its clients (the CLI, the lab) read it. One
  * declaration, so a field added on one side is a type error on the other.
  */
+import type { ImageView } from '../images/image-service.ts'
 import type { Machine } from '../inventory/machine.ts'
 import type { HardwareReport } from '../provisioning/agent-gateway.ts'
 import type { EraseReportRecord, StoredTask } from '../provisioning/discovery-ports.ts'
@@ -78,3 +79,9 @@ export type CancelView = { readonly machine: MachineView, readonly cancelled: re
 
 /** One disk's erase report: GET /api/v1/machines/:id/erase-reports. */
 export type EraseReportView = Omit<EraseReportRecord, 'machineId' | 'at'> & { readonly at: string }
+
+/** An image: GET /api/v1/images[/:name[:version]]; POST adds `upload`, the artifact's PUT path. */
+export type ImageJson = Omit<ImageView, 'importedAt' | 'readyAt'> & {
+  readonly importedAt: string
+  readonly readyAt: string | null
+}

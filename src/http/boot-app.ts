@@ -1,5 +1,5 @@
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
-import type { BootAssets } from '../boot/assets.ts'
+import type { BootAssets, ResolvedAsset } from '../boot/assets.ts'
 import type { FileCache } from '../boot/file-cache.ts'
 import { renderChainScript, renderMachineScript, renderWaitScript, type AgentBoot } from '../boot/ipxe-script.ts'
 import { isCodedError } from '../lib/errors.ts'
@@ -33,6 +33,8 @@ export type BootAppDeps = {
    * someone else asking in the machine's name.
    */
   readonly addressOf?: (mac: string) => string | undefined
+  /** Ready images' artifacts, served to installing agents at /images/<name>/<version> (Range, ETag). */
+  readonly images?: { artifactFile (name: string, version: string): Promise<ResolvedAsset> }
   readonly log: Logger
 }
 
@@ -141,5 +143,17 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
   }
   // Fastify answers HEAD through this GET route too (exposeHeadRoutes); sendAsset sends no body then.
   app.get('/assets/*', serveAsset)
+
+  // Images are public (a signature, not secrecy, protects them): the agent verifies every chunk.
+  const images = deps.images
+  if (images !== undefined) {
+    app.get<{ Params: { name: string, version: string } }>('/images/:name/:version', {
+      schema: { params: { type: 'object', required: ['name', 'version'], properties: { name: { type: 'string', pattern: '^[a-z0-9][a-z0-9-]{0,62}$' }, version: { type: 'string', pattern: '^[0-9A-Za-z.+_~-]{1,64}$' } } } }
+    }, async (req, reply) => {
+      const asset = await images.artifactFile(req.params.name, req.params.version)
+      reply.hijack()
+      sendAsset(req.raw, reply.raw, asset)
+    })
+  }
   return app
 }

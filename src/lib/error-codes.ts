@@ -124,6 +124,12 @@ export const ErrorCode = {
   imageSizeMismatch: 'ERR_IMAGE_SIZE_MISMATCH',
   /** An image artifact whose whole sha256 is not the manifest's. */
   imageHashMismatch: 'ERR_IMAGE_HASH_MISMATCH',
+  // Images
+  imageNotFound: 'ERR_IMAGE_NOT_FOUND',
+  /** A name and version is imported once: images are never modified in place. */
+  imageExists: 'ERR_IMAGE_EXISTS',
+  /** The manifest is known but its artifact has not been uploaded (or did not verify). */
+  imageNotReady: 'ERR_IMAGE_NOT_READY',
   // The CLI talking to the API
   apiUnreachable: 'ERR_API_UNREACHABLE',
   apiResponse: 'ERR_API_RESPONSE'
