@@ -199,6 +199,42 @@ export const openApiDocument = {
         responses: { 202: { description: 'The queued task' }, 409: errorResponse('ERR_INVALID_STATE') }
       }
     },
+    '/api/v1/machines/{id}/tasks/{task}/cancel': {
+      post: {
+        summary: 'Stop a task: a queued one never starts, a running one stops at its next safe point (its erase report says how far it got); the machine leaves the state that task was doing',
+        parameters: [idParam, { name: 'task', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: '{ machine, cancelled: Task[] }' }, 404: errorResponse('ERR_TASK_NOT_FOUND'), 409: errorResponse('ERR_TASK_FINISHED, ERR_INVALID_STATE') }
+      }
+    },
+    '/api/v1/machines/{id}/cancel': {
+      post: { summary: 'Stop the machine\'s current task (as /tasks/{task}/cancel)', parameters: [idParam], responses: { 200: { description: '{ machine, cancelled: Task[] }' }, 404: errorResponse('ERR_TASK_NOT_FOUND') } }
+    },
+    '/api/v1/machines/{id}/maintenance': {
+      post: {
+        summary: 'Maintenance on: Anvil leaves the machine alone (boots it from disk, gives it no tasks; pending ones are cancelled); off: it returns to the state it was in',
+        parameters: [idParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['enabled'], properties: { enabled: { type: 'boolean' } } } } } },
+        responses: { 200: json('The machine', 'Machine'), 409: errorResponse('ERR_INVALID_STATE') }
+      }
+    },
+    '/api/v1/images': {
+      get: { summary: 'Every imported image and version', responses: { 200: { description: '{ items: Image[] }' } } },
+      post: {
+        summary: 'Import a signed image manifest: its signature is verified against the trusted image keys before anything is stored; the image is pending until its artifact is uploaded',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['manifest', 'signature'], properties: { manifest: { type: 'string', description: 'the manifest file\'s exact text' }, signature: { type: 'string', description: 'its minisign signature file' } } } } } },
+        responses: { 201: { description: 'The pending image and its upload path' }, 409: errorResponse('ERR_IMAGE_EXISTS'), 422: errorResponse('ERR_SIGNATURE_INVALID, ERR_SIGNATURE_KEY_MISMATCH, ERR_SIGNATURE_MALFORMED, ERR_SIGNATURE_COMMENT_UNEXPECTED') }
+      }
+    },
+    '/api/v1/images/{name}/{version}/artifact': {
+      put: {
+        summary: 'Upload a pending image\'s artifact (application/octet-stream): hashed while it streams, kept only when its size and SHA-256 are the manifest\'s',
+        parameters: [{ name: 'name', in: 'path', required: true, schema: { type: 'string' } }, { name: 'version', in: 'path', required: true, schema: { type: 'string' } }],
+        responses: { 200: { description: 'The ready image' }, 409: errorResponse('ERR_IMAGE_EXISTS'), 422: errorResponse('ERR_IMAGE_SIZE_MISMATCH, ERR_IMAGE_HASH_MISMATCH') }
+      }
+    },
+    '/api/v1/images/{ref}': {
+      get: { summary: 'One image, NAME (its newest ready version) or NAME:VERSION, with its manifest', parameters: [{ name: 'ref', in: 'path', required: true, schema: { type: 'string' } }], responses: { 200: { description: 'The image' }, 404: errorResponse('ERR_IMAGE_NOT_FOUND') } }
+    },
     '/api/v1/machines/{id}/erase-reports': {
       get: { summary: 'Per-disk erase reports: serial, method, bytes, duration, verified, or why a disk was refused', parameters: [idParam], responses: { 200: { description: '{ items: EraseReport[] }' } } }
     },
