@@ -13,8 +13,9 @@
  *   silently.
  */
 import { createPrivateKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto'
-import { chmod, mkdir, open, readFile, rename, stat } from 'node:fs/promises'
+import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomically } from '../storage/atomic-file.ts'
 import { certificateFingerprint, PROVISIONING_SERVER_NAME } from './agent-credentials.ts'
 import { selfSignedCertificate } from './x509.ts'
 
@@ -53,7 +54,7 @@ export async function ensureServerCertificate (dataDir: string, names: Certifica
   let origin: ServerCertificate['origin'] = 'reissued'
   if (key === undefined) {
     key = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey
-    await writeAtomically(keyFile, key.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600)
+    await writeFileAtomically(keyFile, key.export({ type: 'pkcs8', format: 'pem' }).toString(), 0o600)
     origin = 'created'
   } else if (((await stat(keyFile)).mode & 0o077) !== 0) {
     await chmod(keyFile, 0o600)
@@ -75,7 +76,7 @@ export async function ensureServerCertificate (dataDir: string, names: Certifica
     notAfter: new Date(now.getTime() + VALIDITY_MS)
   })
   const cert = new X509Certificate(der)
-  await writeAtomically(certFile, cert.toString(), 0o644)
+  await writeFileAtomically(certFile, cert.toString(), 0o644)
   return result(key, cert, keyFile, certFile, origin)
 }
 
@@ -137,20 +138,4 @@ async function readIfExists (file: string): Promise<string | undefined> {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
   }
-}
-
-/** Write to a temporary file created with its final mode, fsync, rename: never a half-written key. */
-async function writeAtomically (file: string, text: string, mode: number): Promise<void> {
-  const tmp = `${file}.${process.pid}.tmp`
-  const handle = await open(tmp, 'w', mode)
-  try {
-    // open()'s mode is filtered by the umask and ignored for an existing file: set it before
-    // the first byte is written.
-    await handle.chmod(mode)
-    await handle.writeFile(text)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  await rename(tmp, file)
 }

@@ -20,10 +20,10 @@
  *   config.key is an error: nodes trust that key, so a new one is never made silently.
  * - a key file that does not decode is an error, never replaced.
  */
-import { randomBytes } from 'node:crypto'
-import { chmod, link, mkdir, open, rename, stat, unlink } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
+import { chmod, mkdir, open, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import { CodedError, isCodedError } from '../lib/errors.ts'
+import { createFileExclusive, writeFileAtomically } from '../storage/atomic-file.ts'
 import { decodePublicKey, decodeSecretKey, encodePublicKey, encodePublicKeyString, encodeSecretKey, generateSecretKey, MAX_KEY_FILE_BYTES, type PublicKey, type SecretKey } from './minisign.ts'
 
 export type SigningKeyName = 'image' | 'config'
@@ -68,7 +68,7 @@ async function ensureKey (dataDir: string, name: SigningKeyName): Promise<Signin
   const pub = await readBounded(base.publicKeyFile)
   if (pub !== undefined) return publicOnly(base, pub)
   const made = generateSecretKey()
-  if (await createExclusive(base.keyFile, encodeSecretKey(made, `anvil ${name} secret key (unencrypted minisign format)`), 0o600)) {
+  if (await createFileExclusive(base.keyFile, encodeSecretKey(made, `anvil ${name} secret key (unencrypted minisign format)`), 0o600)) {
     return await withPublicFile(base, made, 'created', false)
   }
   // Another process made the key between our read and our link: use its key.
@@ -103,7 +103,7 @@ async function withPublicFile (base: KeyBase, secretKey: SecretKey, origin: Sign
   const publicKey = secretKey.publicKey
   const existing = await readBounded(base.publicKeyFile)
   if (existing === undefined) {
-    await writeAtomically(base.publicKeyFile, encodePublicKey(publicKey, `anvil ${base.name} public key ${publicKey.keyId}`), 0o644)
+    await writeFileAtomically(base.publicKeyFile, encodePublicKey(publicKey, `anvil ${base.name} public key ${publicKey.keyId}`), 0o644)
   } else if (!samePublicKey(withFile(base.publicKeyFile, () => decodePublicKey(existing)), publicKey)) {
     throw new CodedError('ERR_SIGNING_KEY_MALFORMED', `${base.publicKeyFile} is not the public half of ${base.keyFile}: remove ${base.publicKeyFile} to have it rewritten${base.name === 'image' ? `, or remove ${base.keyFile} to keep the image key offline` : ''}`)
   }
@@ -157,51 +157,5 @@ async function readBounded (file: string): Promise<string | undefined> {
     return (await handle.readFile()).toString('utf8')
   } finally {
     await handle.close()
-  }
-}
-
-/** A temporary file with its final mode from the first byte, fsynced. */
-async function writeTemp (file: string, text: string, mode: number): Promise<string> {
-  const tmp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`
-  const handle = await open(tmp, 'wx', mode)
-  try {
-    // open()'s mode is filtered by the umask: set it before the first byte is written.
-    await handle.chmod(mode)
-    await handle.writeFile(text)
-    await handle.sync()
-  } finally {
-    await handle.close()
-  }
-  return tmp
-}
-
-/** Puts `text` at `file` unless it exists (then false): link() does not replace, rename() would. */
-async function createExclusive (file: string, text: string, mode: number): Promise<boolean> {
-  const tmp = await writeTemp(file, text, mode)
-  try {
-    await link(tmp, file)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false
-    throw err
-  } finally {
-    await unlink(tmp)
-  }
-  await syncDir(file)
-  return true
-}
-
-async function writeAtomically (file: string, text: string, mode: number): Promise<void> {
-  const tmp = await writeTemp(file, text, mode)
-  await rename(tmp, file)
-  await syncDir(file)
-}
-
-/** fsync the directory so the new name survives a power loss, not only the data. */
-async function syncDir (file: string): Promise<void> {
-  const dir = await open(dirname(file), 'r')
-  try {
-    await dir.sync()
-  } finally {
-    await dir.close()
   }
 }
