@@ -120,6 +120,10 @@ export class SqliteDiscoveryStore implements DiscoveryStore {
     })
   }
 
+  async finishTask (id: string, outcome: Pick<StoredTask, 'state' | 'error' | 'finishedAt'>): Promise<boolean> {
+    return this.#db.update(tasks).set(outcome).where(and(eq(tasks.id, id), eq(tasks.state, 'running'))).run().changes === 1
+  }
+
   async updateTask (id: string, patch: Partial<Pick<StoredTask, 'state' | 'error' | 'startedAt' | 'finishedAt' | 'sessionId' | 'cancelRequestedAt'>>): Promise<void> {
     this.#db.update(tasks).set(patch).where(eq(tasks.id, id)).run()
   }

@@ -260,9 +260,15 @@ export class AgentService implements AgentGateway {
     const live = this.#sessions.live(machineId)
     const disks = (live?.stream.sessionId === stream.sessionId ? live.handed.get(task.id) : undefined) ?? taskDisks(task, (await this.#o.store.getHardware(machineId))?.report)
     const { kept, dropped } = acceptedReports(r.eraseReports, disks)
-    // A task cancelled while it ran keeps its state: the result adds its erase reports and when it stopped.
-    if (task.state === 'cancelled') await this.#o.store.updateTask(task.id, { finishedAt: resultFinishedAt(task, now) })
-    else await this.#o.store.updateTask(task.id, { state: r.ok ? 'done' : 'failed', error: r.ok ? null : (r.error || 'the agent gave no reason'), finishedAt: now })
+    // A task cancelled while it ran keeps its state: the result adds its erase reports and when it
+    // stopped. The outcome is written only if the task still runs, so a cancel that another server
+    // process committed meanwhile is never overwritten.
+    const finished = task.state !== 'cancelled' &&
+      await this.#o.store.finishTask(task.id, { state: r.ok ? 'done' : 'failed', error: r.ok ? null : (r.error || 'the agent gave no reason'), finishedAt: now })
+    const cancelled = !finished && (task.state === 'cancelled' || (await this.#o.store.tasks(machineId)).find(t => t.id === task.id)?.state === 'cancelled')
+    // Neither finished nor cancelled: the task left this session meanwhile (queued again); the result is stale.
+    if (!finished && !cancelled) return
+    if (cancelled) await this.#o.store.updateTask(task.id, { finishedAt: resultFinishedAt(task, now) })
     this.#progress.forget(task.id)
     live?.handed.delete(task.id)
     if (task.kind === 'reboot' || task.kind === 'powerOff') {
@@ -282,9 +288,9 @@ export class AgentService implements AgentGateway {
     if (r.ok) {
       this.#o.events.record({ source: 'api', type: EventType.wipeDone, machineId, message: `${describeTask(task)} done: ${lines.join('; ')}${ignoredNote}`, data: { taskId: task.id } })
     } else {
-      this.#o.events.record({ source: 'api', type: EventType.wipeFailed, machineId, message: `${describeTask(task)} ${task.state === 'cancelled' ? 'stopped after its cancel' : 'failed'}: ${r.error}${lines.length > 0 ? ` (${lines.join('; ')})` : ''}${ignoredNote}`, data: { taskId: task.id } })
+      this.#o.events.record({ source: 'api', type: EventType.wipeFailed, machineId, message: `${describeTask(task)} ${cancelled ? 'stopped after its cancel' : 'failed'}: ${r.error}${lines.length > 0 ? ` (${lines.join('; ')})` : ''}${ignoredNote}`, data: { taskId: task.id } })
     }
-    if (task.state === 'cancelled') return
+    if (cancelled) return
     const summary = `${(task.params as WipeParams).method}: ${lines.join('; ')}`
     const machine = await this.#o.machines.get(machineId)
     const event = machine.state === S.resetting

@@ -106,6 +106,11 @@ export interface DiscoveryStore {
   requeueRunning (machineId: string, sessionId?: string): Promise<StoredTask[]>
   updateTask (id: string, patch: Partial<Pick<StoredTask, 'state' | 'error' | 'startedAt' | 'finishedAt' | 'sessionId' | 'cancelRequestedAt'>>): Promise<void>
   /**
+   * Ends a task with its outcome only if it is still running (compare-and-set): false when another
+   * request or server process cancelled it first.
+   */
+  finishTask (id: string, outcome: Pick<StoredTask, 'state' | 'error' | 'finishedAt'>): Promise<boolean>
+  /**
    * Hands the oldest queued task the machine's state allows (`allowed`: task kind → the states it
    * may run in) to `sessionId`, atomically. Undefined when there is none.
    */
