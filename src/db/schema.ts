@@ -161,8 +161,22 @@ export const tasks = sqliteTable('tasks', {
   cancelRequestedAt: integer('cancel_requested_at'),
   createdAt: integer('created_at').notNull(),
   startedAt: integer('started_at'),
-  finishedAt: integer('finished_at')
-}, (t) => [index('tasks_machine').on(t.machineId, t.state)])
+  finishedAt: integer('finished_at'),
+  /**
+   * The operation's progress as last reported (throttled), so every server process and a restart
+   * see it: phase (wipe: wipe | verify; install: download | write | verify | state | commit), bytes.
+   */
+  phase: text('phase'),
+  bytesDone: integer('bytes_done'),
+  bytesTotal: integer('bytes_total'),
+  progressAt: integer('progress_at'),
+  /** JSON: what the task produced (an install's InstallReport; a wipe's summary), once it ended. */
+  result: text('result')
+}, (t) => [
+  index('tasks_machine').on(t.machineId, t.state),
+  // `anvil operations list`: newest first over every machine.
+  index('tasks_created').on(t.createdAt)
+])
 
 /** Per-disk outcome of a wipe: what was erased, how, and whether it read back as zeroes. */
 export const eraseReports = sqliteTable('erase_reports', {
@@ -203,3 +217,56 @@ export const images = sqliteTable('images', {
   importedAt: integer('imported_at').notNull(),
   readyAt: integer('ready_at')
 }, (t) => [primaryKey({ columns: [t.name, t.version] })])
+
+/**
+ * The signed machine configs Anvil issued, one row per (machine, generation). The YAML may hold
+ * secrets, so it is sealed like BMC passwords (src/lib/secret-box.ts, additional data: machine id
+ * and generation); the signature (minisign, trusted comment binding machine, generation, expiry) is
+ * public. Generations only grow: the node refuses an older one.
+ */
+export const machineConfigs = sqliteTable('machine_configs', {
+  machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
+  generation: integer('generation').notNull(),
+  configSealed: text('config_sealed').notNull(),
+  signature: text('signature').notNull(),
+  /** Unix seconds, as in the signature's trusted comment. */
+  expiresAt: integer('expires_at').notNull(),
+  /** The install task that carries it to the machine. */
+  taskId: text('task_id'),
+  createdAt: integer('created_at').notNull()
+}, (t) => [primaryKey({ columns: [t.machineId, t.generation] })])
+
+/**
+ * One-time tokens for an installed node's first report (ReportIn), written to the node's STATE by
+ * its install task. Only a SHA-256 is kept; a token is bound to one machine, one install task and
+ * one config generation, and spent by its first report.
+ */
+export const nodeTokens = sqliteTable('node_tokens', {
+  tokenHash: text('token_hash').primaryKey(),
+  machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
+  taskId: text('task_id').notNull(),
+  configGeneration: integer('config_generation').notNull(),
+  issuedAt: integer('issued_at').notNull(),
+  expiresAt: integer('expires_at').notNull(),
+  usedAt: integer('used_at')
+}, (t) => [index('node_tokens_machine').on(t.machineId)])
+
+/**
+ * What an installed node last said of itself: its identity key (made on the node; only the public
+ * half is ever here), the image and slot it runs and the config generation it applied.
+ */
+export const machineNodes = sqliteTable('machine_nodes', {
+  machineId: text('machine_id').primaryKey().references(() => machines.id, { onDelete: 'cascade' }),
+  /** Ed25519 SPKI DER, base64. */
+  publicKey: text('public_key').notNull(),
+  imageName: text('image_name').notNull(),
+  imageVersion: text('image_version').notNull(),
+  slot: text('slot').notNull(),
+  configGeneration: integer('config_generation').notNull(),
+  /** JSON array of CIDR strings. */
+  addresses: text('addresses').notNull(),
+  hostname: text('hostname'),
+  bootId: text('boot_id'),
+  firstReportedAt: integer('first_reported_at').notNull(),
+  reportedAt: integer('reported_at').notNull()
+})

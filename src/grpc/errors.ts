@@ -28,7 +28,12 @@ const STATUS: Partial<Record<ErrorCode, status>> = {
   ERR_SERVER_STOPPING: status.UNAVAILABLE,
   // The machine was powered off or reset through its BMC while this stream looked alive, or the
   // session continues on a newer stream.
-  ERR_AGENT_SESSION_ENDED: status.ABORTED
+  ERR_AGENT_SESSION_ENDED: status.ABORTED,
+  // The installed node's first report (ReportIn).
+  ERR_NODE_TOKEN_INVALID: status.UNAUTHENTICATED,
+  ERR_NODE_TOKEN_USED: status.UNAUTHENTICATED,
+  ERR_NODE_PROOF_INVALID: status.PERMISSION_DENIED,
+  ERR_INVALID_STATE: status.FAILED_PRECONDITION
 }
 
 /** Trailer that carries the stable code, so an agent can tell a used token from an unknown one. */

@@ -49,7 +49,16 @@ export const EventType = {
   wipeProgress: 'wipe.progress',
   wipeDone: 'wipe.done',
   wipeFailed: 'wipe.failed',
+  /** An operator asked for an install: image, disk, config generation. */
+  installQueued: 'install.queued',
   installStarted: 'install.started',
+  installProgress: 'install.progress',
+  /** The image and config are on the disk, verified, and the disk was made bootable. */
+  installWritten: 'install.written',
+  installFailed: 'install.failed',
+  /** The installed node reported in from its disk (or a report was refused: node.refused). */
+  nodeReported: 'node.reported',
+  nodeRefused: 'node.refused',
   rebootQueued: 'reboot.queued',
   rebootStarted: 'reboot.started',
   rebootDone: 'reboot.done',

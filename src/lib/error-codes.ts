@@ -130,6 +130,27 @@ export const ErrorCode = {
   imageExists: 'ERR_IMAGE_EXISTS',
   /** The manifest is known but its artifact has not been uploaded (or did not verify). */
   imageNotReady: 'ERR_IMAGE_NOT_READY',
+  // The install (issue 10)
+  /** No ready image of that name (and version) to install. */
+  imageUnavailable: 'ERR_IMAGE_UNAVAILABLE',
+  /** The install disk is smaller than the image (or its slots' minimum). */
+  installDiskTooSmall: 'ERR_INSTALL_DISK_TOO_SMALL',
+  /** The disk the install was planned for is gone, or is another disk now (serial, WWN or size changed). */
+  installDiskChanged: 'ERR_INSTALL_DISK_CHANGED',
+  /** The image could not be fetched (HTTP status, connection lost past every resume). */
+  imageFetch: 'ERR_IMAGE_FETCH',
+  /** What was written did not read back as the manifest says: a bad disk or controller. */
+  installReadback: 'ERR_INSTALL_READBACK',
+  /** A STATE partition with no valid record (both copies torn, empty or of another format). */
+  stateInvalid: 'ERR_STATE_INVALID',
+  /** A node report without a token, or with one Anvil never issued (or that expired). */
+  nodeTokenInvalid: 'ERR_NODE_TOKEN_INVALID',
+  /** A node report with a token already spent by an earlier report. */
+  nodeTokenUsed: 'ERR_NODE_TOKEN_USED',
+  /** A node report whose proof does not verify with the key it carries, or that names another machine or generation. */
+  nodeProofInvalid: 'ERR_NODE_PROOF_INVALID',
+  /** No operation (task) with that id. */
+  operationNotFound: 'ERR_OPERATION_NOT_FOUND',
   // The CLI talking to the API
   apiUnreachable: 'ERR_API_UNREACHABLE',
   apiResponse: 'ERR_API_RESPONSE'

@@ -13,8 +13,12 @@ import type { DiskInput as _anvil_provisioning_v1_DiskInput, Disk as _anvil_prov
 import type { EraseReportInput as _anvil_provisioning_v1_EraseReportInput, EraseReport as _anvil_provisioning_v1_EraseReport } from './anvil/provisioning/v1/EraseReport.ts';
 import type { HardwareReportInput as _anvil_provisioning_v1_HardwareReportInput, HardwareReport as _anvil_provisioning_v1_HardwareReport } from './anvil/provisioning/v1/HardwareReport.ts';
 import type { HelloInput as _anvil_provisioning_v1_HelloInput, Hello as _anvil_provisioning_v1_Hello } from './anvil/provisioning/v1/Hello.ts';
+import type { InstallReportInput as _anvil_provisioning_v1_InstallReportInput, InstallReport as _anvil_provisioning_v1_InstallReport } from './anvil/provisioning/v1/InstallReport.ts';
+import type { InstallTaskInput as _anvil_provisioning_v1_InstallTaskInput, InstallTask as _anvil_provisioning_v1_InstallTask } from './anvil/provisioning/v1/InstallTask.ts';
 import type { MemoryInfoInput as _anvil_provisioning_v1_MemoryInfoInput, MemoryInfo as _anvil_provisioning_v1_MemoryInfo } from './anvil/provisioning/v1/MemoryInfo.ts';
 import type { NicInput as _anvil_provisioning_v1_NicInput, Nic as _anvil_provisioning_v1_Nic } from './anvil/provisioning/v1/Nic.ts';
+import type { NodeReportInput as _anvil_provisioning_v1_NodeReportInput, NodeReport as _anvil_provisioning_v1_NodeReport } from './anvil/provisioning/v1/NodeReport.ts';
+import type { NodeReportReplyInput as _anvil_provisioning_v1_NodeReportReplyInput, NodeReportReply as _anvil_provisioning_v1_NodeReportReply } from './anvil/provisioning/v1/NodeReportReply.ts';
 import type { PciDeviceInput as _anvil_provisioning_v1_PciDeviceInput, PciDevice as _anvil_provisioning_v1_PciDevice } from './anvil/provisioning/v1/PciDevice.ts';
 import type { PowerOffTaskInput as _anvil_provisioning_v1_PowerOffTaskInput, PowerOffTask as _anvil_provisioning_v1_PowerOffTask } from './anvil/provisioning/v1/PowerOffTask.ts';
 import type { ProvisioningClient as _anvil_provisioning_v1_ProvisioningClient, ProvisioningDefinition as _anvil_provisioning_v1_ProvisioningDefinition } from './anvil/provisioning/v1/Provisioning.ts';
@@ -47,8 +51,12 @@ export interface ProtoGrpcType {
         EraseReport: MessageTypeDefinition<_anvil_provisioning_v1_EraseReportInput, _anvil_provisioning_v1_EraseReport>
         HardwareReport: MessageTypeDefinition<_anvil_provisioning_v1_HardwareReportInput, _anvil_provisioning_v1_HardwareReport>
         Hello: MessageTypeDefinition<_anvil_provisioning_v1_HelloInput, _anvil_provisioning_v1_Hello>
+        InstallReport: MessageTypeDefinition<_anvil_provisioning_v1_InstallReportInput, _anvil_provisioning_v1_InstallReport>
+        InstallTask: MessageTypeDefinition<_anvil_provisioning_v1_InstallTaskInput, _anvil_provisioning_v1_InstallTask>
         MemoryInfo: MessageTypeDefinition<_anvil_provisioning_v1_MemoryInfoInput, _anvil_provisioning_v1_MemoryInfo>
         Nic: MessageTypeDefinition<_anvil_provisioning_v1_NicInput, _anvil_provisioning_v1_Nic>
+        NodeReport: MessageTypeDefinition<_anvil_provisioning_v1_NodeReportInput, _anvil_provisioning_v1_NodeReport>
+        NodeReportReply: MessageTypeDefinition<_anvil_provisioning_v1_NodeReportReplyInput, _anvil_provisioning_v1_NodeReportReply>
         PciDevice: MessageTypeDefinition<_anvil_provisioning_v1_PciDeviceInput, _anvil_provisioning_v1_PciDevice>
         PowerOffTask: MessageTypeDefinition<_anvil_provisioning_v1_PowerOffTaskInput, _anvil_provisioning_v1_PowerOffTask>
         Provisioning: SubtypeConstructor<typeof grpc.Client, _anvil_provisioning_v1_ProvisioningClient> & { service: _anvil_provisioning_v1_ProvisioningDefinition }

@@ -3,9 +3,36 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AgentMessageInput as _anvil_provisioning_v1_AgentMessageInput, AgentMessage as _anvil_provisioning_v1_AgentMessage } from '../../../anvil/provisioning/v1/AgentMessage.ts';
+import type { NodeReportInput as _anvil_provisioning_v1_NodeReportInput, NodeReport as _anvil_provisioning_v1_NodeReport } from '../../../anvil/provisioning/v1/NodeReport.ts';
+import type { NodeReportReplyInput as _anvil_provisioning_v1_NodeReportReplyInput, NodeReportReply as _anvil_provisioning_v1_NodeReportReply } from '../../../anvil/provisioning/v1/NodeReportReply.ts';
 import type { ServerMessageInput as _anvil_provisioning_v1_ServerMessageInput, ServerMessage as _anvil_provisioning_v1_ServerMessage } from '../../../anvil/provisioning/v1/ServerMessage.ts';
 
 export interface ProvisioningClient extends grpc.Client {
+  /**
+   * The installed node's first report from its own disk (issue 10): it proves that the install
+   * booted. Authenticated with `authorization: Node <token>`, the one-time token its install task
+   * wrote to STATE, valid only for the machine and the install it was issued for; a second report
+   * with it is refused (UNAUTHENTICATED, ERR_NODE_TOKEN_USED). The node's identity key is made on
+   * the node and never leaves it: the report carries its public half and a signature proving the
+   * node holds the private one.
+   */
+  ReportIn(argument: _anvil_provisioning_v1_NodeReportInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeReportReply>): grpc.ClientUnaryCall;
+  ReportIn(argument: _anvil_provisioning_v1_NodeReportInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeReportReply>): grpc.ClientUnaryCall;
+  ReportIn(argument: _anvil_provisioning_v1_NodeReportInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeReportReply>): grpc.ClientUnaryCall;
+  ReportIn(argument: _anvil_provisioning_v1_NodeReportInput, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeReportReply>): grpc.ClientUnaryCall;
+  /**
+   * The installed node's first report from its own disk (issue 10): it proves that the install
+   * booted. Authenticated with `authorization: Node <token>`, the one-time token its install task
+   * wrote to STATE, valid only for the machine and the install it was issued for; a second report
+   * with it is refused (UNAUTHENTICATED, ERR_NODE_TOKEN_USED). The node's identity key is made on
+   * the node and never leaves it: the report carries its public half and a signature proving the
+   * node holds the private one.
+   */
+  reportIn(argument: _anvil_provisioning_v1_NodeReportInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeReportReply>): grpc.ClientUnaryCall;
+  reportIn(argument: _anvil_provisioning_v1_NodeReportInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeReportReply>): grpc.ClientUnaryCall;
+  reportIn(argument: _anvil_provisioning_v1_NodeReportInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeReportReply>): grpc.ClientUnaryCall;
+  reportIn(argument: _anvil_provisioning_v1_NodeReportInput, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeReportReply>): grpc.ClientUnaryCall;
+  
   /**
    * One session per boot of the agent, over one or more streams. On every stream the agent's first
    * message is a Hello (the server answers Welcome), then its HardwareReport; the server then sends
@@ -43,6 +70,16 @@ export interface ProvisioningClient extends grpc.Client {
 
 export interface ProvisioningHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * The installed node's first report from its own disk (issue 10): it proves that the install
+   * booted. Authenticated with `authorization: Node <token>`, the one-time token its install task
+   * wrote to STATE, valid only for the machine and the install it was issued for; a second report
+   * with it is refused (UNAUTHENTICATED, ERR_NODE_TOKEN_USED). The node's identity key is made on
+   * the node and never leaves it: the report carries its public half and a signature proving the
+   * node holds the private one.
+   */
+  ReportIn: grpc.handleUnaryCall<_anvil_provisioning_v1_NodeReport, _anvil_provisioning_v1_NodeReportReplyInput>;
+  
+  /**
    * One session per boot of the agent, over one or more streams. On every stream the agent's first
    * message is a Hello (the server answers Welcome), then its HardwareReport; the server then sends
    * Tasks as the operator asks for them (wipe, reboot, power off) and Cancels, and the agent
@@ -61,5 +98,6 @@ export interface ProvisioningHandlers extends grpc.UntypedServiceImplementation 
 }
 
 export interface ProvisioningDefinition extends grpc.ServiceDefinition {
+  ReportIn: MethodDefinition<_anvil_provisioning_v1_NodeReportInput, _anvil_provisioning_v1_NodeReportReplyInput, _anvil_provisioning_v1_NodeReport, _anvil_provisioning_v1_NodeReportReply>
   Session: MethodDefinition<_anvil_provisioning_v1_AgentMessageInput, _anvil_provisioning_v1_ServerMessageInput, _anvil_provisioning_v1_AgentMessage, _anvil_provisioning_v1_ServerMessage>
 }

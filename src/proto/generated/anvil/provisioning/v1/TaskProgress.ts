@@ -9,7 +9,7 @@ export interface TaskProgressInput {
   'bytesTotal'?: (number | string | Long);
   'rateBytesPerSecond'?: (number | string | Long);
   /**
-   * "wipe" | "verify"
+   * wipe: "wipe" | "verify"; install: "download" | "write" | "verify" | "state" | "commit"
    */
   'phase'?: (string);
 }
@@ -21,7 +21,7 @@ export interface TaskProgress {
   'bytesTotal': (number);
   'rateBytesPerSecond': (number);
   /**
-   * "wipe" | "verify"
+   * wipe: "wipe" | "verify"; install: "download" | "write" | "verify" | "state" | "commit"
    */
   'phase': (string);
 }

@@ -1,6 +1,7 @@
 // Original file: src/proto/provisioning.proto
 
 import type { EraseReportInput as _anvil_provisioning_v1_EraseReportInput, EraseReport as _anvil_provisioning_v1_EraseReport } from '../../../anvil/provisioning/v1/EraseReport.ts';
+import type { InstallReportInput as _anvil_provisioning_v1_InstallReportInput, InstallReport as _anvil_provisioning_v1_InstallReport } from '../../../anvil/provisioning/v1/InstallReport.ts';
 
 export interface TaskResultInput {
   'taskId'?: (string);
@@ -10,6 +11,10 @@ export interface TaskResultInput {
    */
   'error'?: (string);
   'eraseReports'?: (_anvil_provisioning_v1_EraseReportInput)[];
+  /**
+   * install tasks: set whether ok or not (committed says how far it got)
+   */
+  'install'?: (_anvil_provisioning_v1_InstallReportInput | null);
 }
 
 export interface TaskResult {
@@ -20,4 +25,8 @@ export interface TaskResult {
    */
   'error': (string);
   'eraseReports': (_anvil_provisioning_v1_EraseReport)[];
+  /**
+   * install tasks: set whether ok or not (committed says how far it got)
+   */
+  'install': (_anvil_provisioning_v1_InstallReport | null);
 }
