@@ -6,10 +6,11 @@ import type { MachineService } from '../inventory/machine-service.ts'
 import { MachineState } from '../inventory/machine.ts'
 import type { Clock } from '../inventory/ports.ts'
 import { EventType } from '../inventory/event-types.ts'
-import type { AgentAuth, AgentDirective, AgentGateway, AgentStream, HardwareReport, Hello, OpenedStream, TaskProgress, TaskResult } from './agent-gateway.ts'
+import type { AgentAuth, AgentDirective, AgentGateway, AgentStream, HardwareReport, Hello, OpenedStream, TaskInput, TaskProgress, TaskResult } from './agent-gateway.ts'
 import { AgentChecks, newSecret, secretHash } from './agent-auth.ts'
 import { AgentSessions } from './agent-sessions.ts'
-import { acceptedReports, cancelPending, resultFinishedAt, startedEvent, taskDisks, toTaskInput } from './agent-tasks.ts'
+import { acceptedReports, cancelPending, installOutcome, resultFinishedAt, startedEvent, taskDisks, toTaskInput } from './agent-tasks.ts'
+import type { InstallHandler } from './install-ports.ts'
 import type { DiscoveryStore, EraseReportRecord, StoredTask, WipeParams } from './discovery-ports.ts'
 import type { LifecycleService } from './lifecycle-service.ts'
 import { TASK_STATES } from './lifecycle.ts'
@@ -37,6 +38,8 @@ export type AgentServiceOptions = {
   readonly resumeGraceMs?: number
   /** Failures of background work (grace timers, credential renewal); default: ignored. */
   readonly onError?: (err: unknown) => void
+  /** Builds install tasks and takes their results (src/provisioning/install-tasks.ts); without it an install cannot be handed out. */
+  readonly install?: InstallHandler
 }
 
 const S = MachineState
@@ -203,7 +206,10 @@ export class AgentService implements AgentGateway {
     if (stream.resumed) {
       // The agent may never have received them (the stream dropped as they were sent); it
       // recognises an id it runs or ran and does not start it again.
-      for (const t of (await this.#o.store.tasks(machineId, ['running'])).filter(t => t.sessionId === sessionId)) yield { task: toTaskInput(t) }
+      for (const t of (await this.#o.store.tasks(machineId, ['running'])).filter(t => t.sessionId === sessionId)) {
+        const input = await this.#input(stream, t)
+        if (input !== undefined) yield { task: input }
+      }
     }
     while (!signal.aborted) {
       if (live.cut) throw ended()
@@ -219,8 +225,27 @@ export class AgentService implements AgentGateway {
         continue
       }
       live.handed.set(next.id, taskDisks(next, (await this.#o.store.getHardware(machineId))?.report))
+      const input = await this.#input(stream, next)
+      if (input === undefined) continue
       this.#o.events.record({ source: 'api', type: startedEvent(next), machineId, message: `${describeTask(next)} handed to the agent (session ${sessionId})`, data: { taskId: next.id, sessionId } })
-      yield { task: toTaskInput(next) }
+      yield { task: input }
+    }
+  }
+
+  /**
+   * A task as it goes on the wire. An install whose input cannot be built (its image or config is
+   * gone, say) is never sent: it fails here, with the reason, as if its agent had failed it.
+   */
+  async #input (stream: AgentStream, t: StoredTask): Promise<TaskInput | undefined> {
+    if (t.kind !== 'install') return toTaskInput(t)
+    try {
+      if (this.#o.install === undefined) return toTaskInput(t)
+      return await this.#o.install.taskInput(t)
+    } catch (err) {
+      const why = err instanceof CodedError ? `${err.message} [${err.code}]` : 'internal error building the install task; see the server log'
+      if (!(err instanceof CodedError)) this.#o.onError?.(err)
+      await this.#finish(stream, t, { taskId: t.id, ok: false, error: `it could not be sent to the agent: ${why}`, eraseReports: [], install: null })
+      return undefined
     }
   }
 
@@ -248,7 +273,7 @@ export class AgentService implements AgentGateway {
     if ((task.state !== 'running' && !cancelPending(task, sessionId)) || this.#finishing.has(task.id)) return
     this.#finishing.add(task.id)
     try {
-      await this.#finish(stream, task, r)
+      await this.#finish(stream, task, task.kind === 'install' ? installOutcome(r) : r)
     } finally {
       this.#finishing.delete(task.id)
     }
@@ -277,7 +302,12 @@ export class AgentService implements AgentGateway {
       await this.#o.store.endSessions(machineId)
       return
     }
-    // Install tasks are not part of the agent's protocol yet (toTaskInput refuses them).
+    if (task.kind === 'install') {
+      await this.#o.install?.finished(task, r, cancelled)
+      // After a committed install the agent reboots into the installed disk: its session is over.
+      if (r.ok && !cancelled) await this.#o.store.endSessions(machineId)
+      return
+    }
     if (task.kind !== 'wipe') return
     const reports: EraseReportRecord[] = kept.map(e => ({
       machineId, taskId: task.id, disk: e.disk, serial: e.serial || null, method: e.method, bytesWritten: e.bytesWritten, durationMs: e.durationMs, verified: e.verified, refused: e.refused || null, at: now

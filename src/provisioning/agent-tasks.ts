@@ -2,6 +2,7 @@ import { CodedError } from '../lib/errors.ts'
 import { EventType } from '../inventory/event-types.ts'
 import type { HardwareReport, TaskInput, TaskResult } from './agent-gateway.ts'
 import type { StoredTask, WipeParams } from './discovery-ports.ts'
+import type { InstallParams } from './install-ports.ts'
 
 // Pure rules about tasks as the agents' side sees them: what goes on the wire, which disks a task
 // may report on, which cancels an agent still has to hear.
@@ -15,7 +16,8 @@ export function toTaskInput (t: StoredTask): TaskInput {
     }
     case 'reboot': return { id: t.id, reboot: {} }
     case 'powerOff': return { id: t.id, powerOff: {} }
-    case 'install': throw new CodedError('ERR_INVALID_STATE', `task ${t.id}: the install task is not part of this agent's protocol yet`)
+    // An install needs I/O (the sealed config, a node token): the install side builds it (InstallHandler.taskInput).
+    case 'install': throw new CodedError('ERR_INVALID_STATE', `task ${t.id}: an install task is built by the install side, and this server has none`)
   }
 }
 
@@ -31,9 +33,10 @@ export function startedEvent (t: StoredTask): EventType {
 
 /**
  * The disks a task's progress and erase reports may name: a wipe's own disks, or (a wipe of
- * "every disk") the disks of the machine's hardware report; none for other tasks.
+ * "every disk") the disks of the machine's hardware report; an install's one disk; none for other tasks.
  */
 export function taskDisks (t: StoredTask, hardware: HardwareReport | undefined): ReadonlySet<string> {
+  if (t.kind === 'install') return new Set([(t.params as InstallParams).disk.name])
   if (t.kind !== 'wipe') return new Set()
   const p = t.params as WipeParams
   return new Set(p.disks.length > 0 ? p.disks : (hardware?.disks ?? []).map(d => d.name))
@@ -68,4 +71,14 @@ export function acceptedReports (reports: TaskResult['eraseReports'], disks: Rea
     kept.push(r)
   }
   return { kept, dropped }
+}
+
+/**
+ * An install's result as the server takes it: success only with a committed disk (the partition
+ * tables written last). An agent that says ok without that is treated as having failed, so a
+ * machine never boots its disk on the word of a report that contradicts itself.
+ */
+export function installOutcome (r: TaskResult): TaskResult {
+  if (!r.ok || r.install?.committed === true) return r
+  return { ...r, ok: false, error: 'the agent reported success, but not that the disk was committed (its partition tables written)' }
 }

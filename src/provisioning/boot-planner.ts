@@ -22,6 +22,7 @@ export const BootMessage = {
   noBootenv: 'this server has no discovery environment yet, so this machine waits',
   rejected: 'this machine was rejected: booting from its local disk',
   provisioned: 'this machine is provisioned: booting from its local disk',
+  installed: 'this machine\'s image is written: booting from its local disk',
   maintenance: 'this machine is in maintenance: booting from its local disk',
   error: 'this machine is in error and waits for an operator',
   busy: 'this server is taking on too many new machines at once, so this machine waits',
@@ -43,6 +44,12 @@ export type BootCapabilities = {
   readonly bootenv: boolean
 }
 
+/** What the planner knows of a machine besides its state (asked only for the states that need it). */
+export type BootFacts = {
+  /** Its newest install task is done: the image is on its disk (InstallFacts.installWritten). */
+  readonly installWritten?: boolean
+}
+
 /** The discovery environment for `message`, or a wait while it is not built. */
 function bootenv (message: BootMessage, caps: BootCapabilities): BootPlan {
   return caps.bootenv ? { kind: 'bootenv', message } : { kind: 'wait', message: BootMessage.noBootenv, recheckSeconds: caps.recheckSeconds }
@@ -53,7 +60,7 @@ function bootenv (message: BootMessage, caps: BootCapabilities): BootPlan {
  * server decides what each PXE request gets from this state"). `undefined` is a machine the
  * inventory does not know yet: it boots the discovery environment to be discovered. Pure.
  */
-export function planBoot (machine: Pick<Machine, 'state'> | undefined, caps: BootCapabilities): BootPlan {
+export function planBoot (machine: Pick<Machine, 'state'> | undefined, caps: BootCapabilities, facts: BootFacts = {}): BootPlan {
   if (machine === undefined) return bootenv(BootMessage.discover, caps)
   switch (machine.state) {
     case MachineState.enrolled: return bootenv(BootMessage.discover, caps)
@@ -62,13 +69,22 @@ export function planBoot (machine: Pick<Machine, 'state'> | undefined, caps: Boo
     case MachineState.wiping: return bootenv(BootMessage.wipe, caps)
     case MachineState.ready: return bootenv(BootMessage.awaitAssignment, caps)
     // The install runs in the discovery environment (its agent writes the image): same kernel.
-    case MachineState.installing: return caps.bootenv ? { kind: 'install', message: BootMessage.install } : bootenv(BootMessage.install, caps)
+    // Once the image is written, booting the environment again would be wrong: its disk boots
+    // (the firmware network-boots it anyway when its BMC could not be set to the disk).
+    case MachineState.installing:
+      if (facts.installWritten === true) return { kind: 'local-disk', message: BootMessage.installed }
+      return caps.bootenv ? { kind: 'install', message: BootMessage.install } : bootenv(BootMessage.install, caps)
     case MachineState.resetting: return bootenv(BootMessage.reset, caps)
     case MachineState.rejected: return { kind: 'local-disk', message: BootMessage.rejected }
     case MachineState.provisioned: return { kind: 'local-disk', message: BootMessage.provisioned }
     case MachineState.maintenance: return { kind: 'local-disk', message: BootMessage.maintenance }
     case MachineState.error: return { kind: 'wait', message: BootMessage.error, recheckSeconds: caps.recheckSeconds }
   }
+}
+
+/** True when planBoot needs BootFacts for this machine (so callers ask the database only then). */
+export function needsFacts (machine: Pick<Machine, 'state'> | undefined): boolean {
+  return machine?.state === MachineState.installing
 }
 
 /** True when the plan has the machine run Anvil's agent (it needs a token in its script). */

@@ -1,6 +1,7 @@
 import type { Machine, MachineState } from '../inventory/machine.ts'
 import type { StateChange } from '../inventory/ports.ts'
 import type { HardwareReport } from './agent-gateway.ts'
+import type { InstallParams } from './install-ports.ts'
 
 export type TaskKind = 'wipe' | 'install' | 'reboot' | 'powerOff'
 export type TaskState = 'queued' | 'running' | 'done' | 'failed' | 'cancelled'
@@ -14,7 +15,7 @@ export type StoredTask = {
   readonly id: string
   readonly machineId: string
   readonly kind: TaskKind
-  readonly params: WipeParams | Record<string, never>
+  readonly params: WipeParams | InstallParams | Record<string, never>
   readonly state: TaskState
   readonly error: string | null
   readonly createdAt: number
