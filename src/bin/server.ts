@@ -18,7 +18,12 @@ import { createDhcpService } from '../dhcp/server.ts'
 import { createTftpService } from '../tftp/server.ts'
 import { loadLockstep, type LockstepEngine } from '../tftp/lockstep-native.ts'
 import { SqliteLeaseStore } from '../db/lease-store.ts'
-import { ensureAdminToken, ensureDataDir } from './data-dir-secrets.ts'
+import { ensureAdminToken, ensureDataDir, ensureSecretKey } from './data-dir-secrets.ts'
+import { SecretBox } from '../lib/secret-box.ts'
+import { SqliteConfigStore } from '../db/config-store.ts'
+import { SqliteNodeTokens } from '../db/node-tokens.ts'
+import { InstallTasks } from '../provisioning/install-tasks.ts'
+import { ProvisionService } from '../provisioning/provision-service.ts'
 import { ensureSigningKeys } from '../signing/keys.ts'
 import { decodePublicKey } from '../signing/minisign.ts'
 import { ImageService } from '../images/image-service.ts'
@@ -30,7 +35,7 @@ import { AgentService } from '../provisioning/agent-service.ts'
 import { LifecycleService } from '../provisioning/lifecycle-service.ts'
 import { SqliteLifecycleStore } from '../db/lifecycle-store.ts'
 import { BOOTENV_INITRD, BOOTENV_KERNEL } from '../boot/ipxe-script.ts'
-import { planBoot, type BootPlan } from '../provisioning/boot-planner.ts'
+import { needsFacts, planBoot, type BootPlan } from '../provisioning/boot-planner.ts'
 import { createProvisioningService } from '../grpc/provisioning-server.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
@@ -100,6 +105,31 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   log.info({ address: server.address, how: server.how }, 'machines reach this server at this address')
 
   const lifecycle = new LifecycleService({ machines, store: new SqliteLifecycleStore(db, store), timeline, clock: systemClock })
+  const imageStore = new SqliteImageStore(db)
+  const trustedImageKeys = () => [signing.image.publicKey, ...config.images.trustedKeys.map(k => decodePublicKey(k))]
+  // Machine configs are sealed at rest with the key BMC passwords use (wirePower made it above).
+  const secrets = new SecretBox(ensureSecretKey(dataDir).key)
+  const configs = new SqliteConfigStore(db)
+  const installs = new InstallTasks({
+    lifecycle,
+    images: imageStore,
+    configs,
+    tokens: new SqliteNodeTokens(db),
+    results: configs,
+    secrets,
+    configKey: signing.config.publicKey,
+    imageKeys: trustedImageKeys,
+    baseUrl: () => baseUrl(),
+    events: timeline,
+    clock: systemClock,
+    // After a committed install: the disk first, persistently, read back (as `anvil bootdev` does).
+    bootFromDisk: async (machineId) => {
+      if (await registry.view(machineId) === undefined) return undefined
+      const machine = await machines.get(machineId)
+      await power.setBootDevice(machineId, { device: 'disk', persistent: true, efi: machine.firmware === 'efi' })
+      return 'boot device set to disk (persistent) through its BMC'
+    }
+  })
   const agents = new AgentService({
     machines,
     lifecycle,
@@ -110,8 +140,17 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     autoAccept: config.discovery.autoAccept,
     // In authoritative mode, the address our own DHCP leased to one of the machine's MACs.
     ...(config.dhcp.mode !== 'authoritative' ? {} : { leasedAddress: async (machineId: string) => leases.boundAddressOf((await machines.get(machineId)).macs, Date.now()) }),
-    onError: (err) => { log.error({ err }, 'agent session upkeep failed') }
+    onError: (err) => { log.error({ err }, 'agent session upkeep failed') },
+    install: installs
   })
+  // Work for a machine whose agent is away: through its BMC, PXE next and power on if off.
+  const bootForTask = async (machineId: string): Promise<string> => {
+    const machine = await machines.get(machineId)
+    await power.setBootDevice(machineId, { device: 'pxe', persistent: false, efi: machine.firmware === 'efi' })
+    if ((await power.status(machineId)).state === 'on') return 'boot device set to PXE through its BMC; it is on, so its agent takes the task at its next network boot (anvil power reset to hurry it)'
+    await power.act(machineId, 'on')
+    return 'boot device set to PXE and powered on through its BMC'
+  }
   const discovery = new DiscoveryService({
     machines,
     lifecycle,
@@ -119,14 +158,10 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     store: discoveryStore,
     events: timeline,
     clock: systemClock,
-    // A wipe for a machine whose agent is away: through its BMC, PXE next and power on if off.
-    bootForTask: async (machineId) => {
-      const machine = await machines.get(machineId)
-      await power.setBootDevice(machineId, { device: 'pxe', persistent: false, efi: machine.firmware === 'efi' })
-      if ((await power.status(machineId)).state === 'on') return 'boot device set to PXE through its BMC; it is on, so its agent takes the task at its next network boot (anvil power reset to hurry it)'
-      await power.act(machineId, 'on')
-      return 'boot device set to PXE and powered on through its BMC'
-    }
+    bootForTask
+  })
+  const provision = new ProvisionService({
+    machines, lifecycle, agents, hardware: discoveryStore, images: imageStore, configs, secrets, configKey: signing.config.secretKey, events: timeline, clock: systemClock, bootForTask
   })
   // The agent pins this certificate by the fingerprint in its kernel command line.
   const cert = await ensureServerCertificate(dataDir, { ip: server.address })
@@ -142,12 +177,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
       return false
     }
   }
-  const images = new ImageService({
-    store: new SqliteImageStore(db),
-    dir: join(dataDir, 'images'),
-    trustedKeys: () => [signing.image.publicKey, ...config.images.trustedKeys.map(k => decodePublicKey(k))],
-    clock: systemClock
-  })
+  const images = new ImageService({ store: imageStore, dir: join(dataDir, 'images'), trustedKeys: trustedImageKeys, clock: systemClock })
   const bootApp = buildBootApp({
     machines,
     lifecycle,
@@ -162,13 +192,15 @@ export async function startServer (config: Config, log: Logger): Promise<Running
       prepare: async (machineId, peerIp) => ({ grpc: `${server.address}:${grpc.address().port}`, token: await agents.issueToken(machineId, peerIp), fingerprint: cert.fingerprint })
     },
     cache,
+    installFacts: installs,
     log
   })
   const http = fastifyService('http', bootApp, config.http.listen)
   // The one boot planner, asked by DHCP (by MAC) and TFTP (by the address DHCP saw) as HTTP asks it.
   const planForMac = async (mac: string): Promise<BootPlan | undefined> => {
     const machine = await store.findByMac(mac)
-    return machine === undefined ? undefined : planBoot(machine, { recheckSeconds: 30, bootenv: await bootenvBuilt() })
+    if (machine === undefined) return undefined
+    return planBoot(machine, { recheckSeconds: 30, bootenv: await bootenvBuilt() }, { installWritten: needsFacts(machine) && await installs.installWritten(machine.id) })
   }
   const planForIp = async (ip: string): Promise<BootPlan | undefined> => {
     const mac = timeline.macForIp(ip)
@@ -183,7 +215,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: agents.connectedAgents }] },
     { name: 'anvil_new_machines_rate_limited_total', help: 'boots of unknown MACs refused by discovery.newMachinesPerMinute', type: 'counter', samples: [{ value: machines.rateLimited }] }
   ]
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images }), config.api.listen)
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, provision }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))

@@ -10,7 +10,7 @@ import type { CliContext } from './machines.ts'
 import { renderData } from './output.ts'
 
 /** The file's text, refused unread past MAX_DOCUMENT_BYTES, and only as UTF-8 (a leading BOM dropped). */
-function readConfigFile (file: string): string {
+export function readConfigFile (file: string): string {
   let fd: number | undefined
   try {
     fd = openSync(file, 'r')

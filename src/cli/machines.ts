@@ -3,6 +3,7 @@ import { CodedError } from '../lib/errors.ts'
 import { parseCipherSuite, parsePort } from './power.ts'
 import { readSecretFromStdin } from './stdin.ts'
 import { registerDiscoveryCommands } from './discovery.ts'
+import { installFields, registerProvisionCommand } from './provision.ts'
 import { hardwareFields } from './hardware.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { HardwareView } from '../http/api-types.ts'
@@ -69,6 +70,7 @@ export function registerMachineCommands (program: Command, ctx: CliContext): voi
           ['firmware', m.firmware], ['arch', m.arch], ['ip', m.ip], ['macs', m.macs],
           ['bmc', m.bmc === null ? null : `${m.bmc.user}@${m.bmc.address}:${m.bmc.port} (cipher suite ${m.bmc.cipherSuite})`],
           ['first seen', m.createdAt], ['last seen', m.lastSeenAt],
+          ...installFields(m.install),
           ...(hw === undefined ? [['hardware', 'not reported yet (the discovery agent reports it at boot)'] as const] : hardwareFields(hw))
         ])
         : renderData({ ...m, hardware: hw?.hardware ?? null, hardwareReportedAt: hw?.reportedAt ?? null }, format))
@@ -97,6 +99,7 @@ export function registerMachineCommands (program: Command, ctx: CliContext): voi
     })
 
   registerDiscoveryCommands(machines, ctx)
+  registerProvisionCommand(machines, ctx)
 
   machines.command('timeline').alias('events').description('every step of the machine\'s boots, with the reason for each decision')
     .argument('<id>')

@@ -15,6 +15,8 @@ import { registerDiscoveryRoutes } from './discovery-routes.ts'
 import { registerImageRoutes } from './image-routes.ts'
 import type { ImageService } from '../images/image-service.ts'
 import type { DiscoveryService } from '../provisioning/discovery-service.ts'
+import type { ProvisionService } from '../provisioning/provision-service.ts'
+import { installJson, registerProvisionRoutes } from './provision-routes.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
@@ -30,6 +32,8 @@ export type ApiAppDeps = {
   readonly discovery?: DiscoveryService
   /** The image catalogue; without it the image routes are absent. */
   readonly images?: ImageService
+  /** Installs (POST .../provision, `install` in a machine's view); without it those are absent. */
+  readonly provision?: ProvisionService
 }
 
 /** A machine as the API shows it: times as ISO 8601 strings, its BMC without the password. */
@@ -105,7 +109,10 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
 
   const view = async (key: string): Promise<MachineView> => {
     const m = await deps.machines.get(key)
-    return machineJson(m, await deps.power?.registry.view(m.id))
+    const json = machineJson(m, await deps.power?.registry.view(m.id))
+    if (deps.provision === undefined) return json
+    const install = await deps.provision.installView(m.id)
+    return { ...json, install: install === null ? null : installJson(install) }
   }
 
   app.get<{ Params: { id: string } }>('/api/v1/machines/:id', { schema: { params: idParams } }, async (req) => await view(req.params.id))
@@ -125,6 +132,7 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
   })
   if (deps.discovery !== undefined) registerDiscoveryRoutes(app, { discovery: deps.discovery, view })
   if (deps.images !== undefined) registerImageRoutes(app, deps.images)
+  if (deps.provision !== undefined) registerProvisionRoutes(app, { provision: deps.provision, view })
   if (deps.power !== undefined) registerPowerRoutes(app, { machines: deps.machines, registry: deps.power.registry, power: deps.power.service, view })
   return app
 }

@@ -17,6 +17,33 @@ export type MachineView = Omit<Machine, 'createdAt' | 'updatedAt' | 'lastSeenAt'
   readonly lastSeenAt: string
   /** The machine's BMC, never with its password; null when it has none. */
   readonly bmc: BmcJson | null
+  /** One machine (GET /api/v1/machines/:id and the answers about one machine): its newest install; null when never provisioned. */
+  readonly install?: InstallJson | null
+}
+
+/** The disk an install writes, as the hardware report named it when the install was planned. */
+export type InstallDiskJson = { readonly name: string, readonly serial: string, readonly wwn: string, readonly sizeBytes: number }
+
+/** POST /api/v1/machines/:id/provision (202): the queued install. Its operation id is the task's. */
+export type ProvisionView = {
+  readonly operationId: string
+  readonly machine: MachineView
+  readonly image: { readonly name: string, readonly version: string }
+  readonly disk: InstallDiskJson
+  readonly configGeneration: number
+}
+
+/** A machine's newest install, with what its node last reported of itself (machine_nodes). */
+export type InstallJson = {
+  readonly operationId: string
+  readonly state: StoredTask['state']
+  readonly error: string | null
+  readonly image: { readonly name: string, readonly version: string }
+  readonly disk: InstallDiskJson
+  readonly configGeneration: number
+  readonly createdAt: string
+  readonly finishedAt: string | null
+  readonly node: { readonly image: string, readonly version: string, readonly slot: string, readonly configGeneration: number, readonly reportedAt: string } | null
 }
 
 /** A BMC as the API shows it: GET/PUT /api/v1/machines/:id/bmc. There is no password field, ever. */

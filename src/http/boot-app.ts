@@ -6,7 +6,8 @@ import { isCodedError } from '../lib/errors.ts'
 import type { Logger } from '../log/logger.ts'
 import type { MachineService } from '../inventory/machine-service.ts'
 import type { Timeline } from '../inventory/timeline.ts'
-import { BootMessage, planBoot, runsAgent, type BootCapabilities } from '../provisioning/boot-planner.ts'
+import { BootMessage, needsFacts, planBoot, runsAgent, type BootCapabilities } from '../provisioning/boot-planner.ts'
+import type { InstallFacts } from '../provisioning/install-ports.ts'
 import type { LifecycleService } from '../provisioning/lifecycle-service.ts'
 import { MachineState } from '../inventory/machine.ts'
 import { normalizeMac } from '../lib/mac.ts'
@@ -35,6 +36,8 @@ export type BootAppDeps = {
   readonly addressOf?: (mac: string) => string | undefined
   /** Ready images' artifacts, served to installing agents at /images/<name>/<version> (Range, ETag). */
   readonly images?: { artifactFile (name: string, version: string): Promise<ResolvedAsset> }
+  /** Whether an installing machine's image is written (then its network boot gets its local disk). */
+  readonly installFacts?: InstallFacts
   readonly log: Logger
 }
 
@@ -98,7 +101,8 @@ export function buildBootApp (deps: BootAppDeps): FastifyInstance {
       }
     }
     const bootenv = await deps.agent?.available() ?? false
-    let decision = planBoot(machine, { ...deps.capabilities, bootenv })
+    const installWritten = needsFacts(machine) && deps.installFacts !== undefined ? await deps.installFacts.installWritten(machine.id) : false
+    let decision = planBoot(machine, { ...deps.capabilities, bootenv }, { installWritten })
     const dhcpSaw = deps.addressOf?.(normalizeMac(mac))
     if (runsAgent(decision) && dhcpSaw !== undefined && dhcpSaw !== ip) {
       deps.events.record({ source: 'http', type: 'http.refused', machineId: machine.id, ip, message: `no agent token for ${ip}: it asked for the script of MAC ${normalizeMac(mac)}, which DHCP saw take ${dhcpSaw}`, data: { ip, dhcpAddress: dhcpSaw } })

@@ -52,7 +52,50 @@ export const openApiDocument = {
           createdAt: { type: 'string', format: 'date-time' },
           updatedAt: { type: 'string', format: 'date-time' },
           lastSeenAt: { type: 'string', format: 'date-time' },
-          bmc: { oneOf: [{ $ref: '#/components/schemas/Bmc' }, { type: 'null' }] }
+          bmc: { oneOf: [{ $ref: '#/components/schemas/Bmc' }, { type: 'null' }] },
+          install: { description: 'One machine only: its newest install, null when never provisioned', oneOf: [{ $ref: '#/components/schemas/Install' }, { type: 'null' }] }
+        }
+      },
+      InstallDisk: {
+        type: 'object',
+        description: 'The install disk as the hardware report named it when the install was planned; the agent refuses a disk whose serial, WWN or size changed',
+        properties: { name: { type: 'string', example: 'nvme0n1' }, serial: { type: 'string' }, wwn: { type: 'string' }, sizeBytes: { type: 'integer' } }
+      },
+      Install: {
+        type: 'object',
+        properties: {
+          operationId: { type: 'string', description: 'The install task (GET /api/v1/operations/{id})' },
+          state: { enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
+          error: { type: ['string', 'null'] },
+          image: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } },
+          disk: { $ref: '#/components/schemas/InstallDisk' },
+          configGeneration: { type: 'integer', minimum: 1 },
+          createdAt: { type: 'string', format: 'date-time' },
+          finishedAt: { type: ['string', 'null'], format: 'date-time' },
+          node: {
+            description: 'What the installed node last reported of itself; null before its first report',
+            oneOf: [{ type: 'null' }, { type: 'object', properties: { image: { type: 'string' }, version: { type: 'string' }, slot: { enum: ['A', 'B'] }, configGeneration: { type: 'integer' }, reportedAt: { type: 'string', format: 'date-time' } } }]
+          }
+        }
+      },
+      ProvisionInput: {
+        type: 'object',
+        required: ['image', 'config'],
+        additionalProperties: false,
+        properties: {
+          image: { type: 'string', example: 'anvil-node:1.3.0', description: 'NAME (its highest ready semver version) or NAME:VERSION' },
+          config: { type: 'string', maxLength: 262144, description: 'The machine config YAML (docs/machine-config.md), at most 256 KiB; stored sealed, signed for this machine and its next generation' },
+          disk: { type: 'object', description: 'An install disk selector (serial, wwn, model, minSize, maxSize, transport, rotational) that replaces the config\'s install.disk' }
+        }
+      },
+      Provisioned: {
+        type: 'object',
+        properties: {
+          operationId: { type: 'string' },
+          machine: { $ref: '#/components/schemas/Machine' },
+          image: { type: 'object', properties: { name: { type: 'string' }, version: { type: 'string' } } },
+          disk: { $ref: '#/components/schemas/InstallDisk' },
+          configGeneration: { type: 'integer', minimum: 1 }
         }
       },
       Bmc: {
@@ -215,6 +258,20 @@ export const openApiDocument = {
         parameters: [idParam],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['enabled'], properties: { enabled: { type: 'boolean' } } } } } },
         responses: { 200: json('The machine', 'Machine'), 409: errorResponse('ERR_INVALID_STATE') }
+      }
+    },
+    '/api/v1/machines/{id}/provision': {
+      post: {
+        summary: 'Install a ready image and a signed machine config on a ready machine: checked against its reported disks and the image before anything is stored; the machine becomes installing and its agent takes the task (or its BMC boots it into the discovery environment)',
+        parameters: [idParam],
+        requestBody: body('ProvisionInput'),
+        responses: {
+          202: json('The queued install; follow it with GET /api/v1/operations/{operationId}', 'Provisioned'),
+          400: errorResponse('ERR_VALIDATION, ERR_MACHINE_CONFIG_INVALID (details.issues: every problem with its key path; a disk selector\'s at disk.*)'),
+          404: errorResponse('ERR_MACHINE_NOT_FOUND, ERR_IMAGE_NOT_FOUND, ERR_NO_HARDWARE'),
+          409: errorResponse('ERR_INVALID_STATE (the machine is not ready), ERR_IMAGE_UNAVAILABLE (only pending versions)'),
+          422: errorResponse('ERR_INSTALL_DISK_NONE, ERR_INSTALL_DISK_AMBIGUOUS, ERR_INSTALL_DISK_TOO_SMALL')
+        }
       }
     },
     '/api/v1/images': {

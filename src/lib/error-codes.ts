@@ -139,6 +139,8 @@ export const ErrorCode = {
   installDiskChanged: 'ERR_INSTALL_DISK_CHANGED',
   /** The image could not be fetched (HTTP status, connection lost past every resume). */
   imageFetch: 'ERR_IMAGE_FETCH',
+  /** An install ended failed or cancelled (the CLI's `provision --watch` exit), or its machine went to error. */
+  installFailed: 'ERR_INSTALL_FAILED',
   /** What was written did not read back as the manifest says: a bad disk or controller. */
   installReadback: 'ERR_INSTALL_READBACK',
   /** A STATE partition with no valid record (both copies torn, empty or of another format). */

@@ -1,0 +1,130 @@
+import { InvalidArgumentError, type Command } from 'commander'
+import { CodedError, isCodedError } from '../lib/errors.ts'
+import { humanBytes } from '../provisioning/hardware-summary.ts'
+import type { InstallJson, MachineView, ProvisionView, TaskJson } from '../http/api-types.ts'
+import { readConfigFile } from './config.ts'
+import type { CliContext } from './machines.ts'
+import { renderData } from './output.ts'
+
+const SELECTOR_KEYS = ['serial', 'wwn', 'model', 'minSize', 'maxSize', 'transport', 'rotational'] as const
+
+/**
+ * `serial=S123,minSize=100GiB` to the install.disk selector object the API takes (the same keys as
+ * the config's install.disk; the server checks the values). A size of digits alone is bytes.
+ */
+export function parseDiskSelector (text: string): Record<string, string | number | boolean> {
+  const out: Record<string, string | number | boolean> = {}
+  for (const part of text.split(',')) {
+    const i = part.indexOf('=')
+    const key = i < 0 ? part : part.slice(0, i)
+    const value = i < 0 ? '' : part.slice(i + 1)
+    if (!(SELECTOR_KEYS as readonly string[]).includes(key)) throw new InvalidArgumentError(`${JSON.stringify(key.slice(0, 32))} is not a disk selector key: use ${SELECTOR_KEYS.join(', ')} (key=value,key=value)`)
+    if (value === '') throw new InvalidArgumentError(`${key} needs a value (${key}=...)`)
+    if (key in out) throw new InvalidArgumentError(`${key} is given twice`)
+    if (key === 'rotational') {
+      if (value !== 'true' && value !== 'false') throw new InvalidArgumentError('rotational is true or false')
+      out[key] = value === 'true'
+    } else {
+      out[key] = (key === 'minSize' || key === 'maxSize') && /^\d{1,16}$/.test(value) ? Number(value) : value
+    }
+  }
+  return out
+}
+
+/** The install and node lines of `anvil machines show`. */
+export function installFields (install: InstallJson | null | undefined): Array<readonly [string, unknown]> {
+  if (install === undefined) return []
+  if (install === null) return [['install', 'never provisioned']]
+  const d = install.disk
+  return [
+    ['install', `${install.image.name}:${install.image.version} to ${d.name} (serial ${d.serial === '' ? 'none' : d.serial}, ${humanBytes(d.sizeBytes)}), config generation ${install.configGeneration}: ${install.state}${install.error === null ? '' : ` (${install.error})`}`],
+    ['install operation', install.operationId],
+    ['node', install.node === null ? 'not reported yet' : `${install.node.image} ${install.node.version}, slot ${install.node.slot}, config generation ${install.node.configGeneration}, reported ${install.node.reportedAt}`]
+  ]
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
+const ENDED = new Set(['done', 'failed', 'cancelled'])
+
+/** An operation as either route shows it: the operations API, or the machine's task list. */
+type OperationLike = { readonly state: string, readonly error?: string | null, readonly phase?: string | null, readonly bytesDone?: number | null, readonly bytesTotal?: number | null, readonly progress?: TaskJson['progress'] }
+
+/**
+ * Polls the operation until its task ends, printing a line whenever its phase or progress moves
+ * on: GET /api/v1/operations/:id, or the machine's tasks on a server without that route.
+ */
+async function watchOperation (ctx: CliContext, machineId: string, operationId: string, pollMs: number): Promise<OperationLike> {
+  let useTasks = false
+  let last = ''
+  for (let polls = 0; ; polls++) {
+    let op: OperationLike | undefined
+    if (!useTasks) {
+      try {
+        op = await ctx.client().get<OperationLike>(`/api/v1/operations/${encodeURIComponent(operationId)}`)
+      } catch (err) {
+        if (!isCodedError(err) || err.code !== 'ERR_ROUTE_NOT_FOUND') throw err
+        useTasks = true
+      }
+    }
+    if (op === undefined) {
+      const { items } = await ctx.client().get<{ items: TaskJson[] }>(`/api/v1/machines/${encodeURIComponent(machineId)}/tasks`)
+      op = items.find(t => t.id === operationId)
+      if (op === undefined) throw new CodedError('ERR_OPERATION_NOT_FOUND', `operation ${operationId} is gone`)
+    }
+    const line = progressText(op)
+    if (line !== last) {
+      ctx.print(`${line}\n`)
+      last = line
+    }
+    if (ENDED.has(op.state)) return op
+    await sleep(polls < 8 ? Math.min(250, pollMs) : pollMs)
+  }
+}
+
+function progressText (op: OperationLike): string {
+  const live = op.progress?.[0]
+  const phase = live?.phase ?? op.phase ?? ''
+  const done = live?.bytesDone ?? op.bytesDone ?? null
+  const total = live?.bytesTotal ?? op.bytesTotal ?? null
+  const bytes = done === null ? '' : ` ${humanBytes(done)}${total === null || total === 0 ? '' : ` / ${humanBytes(total)} (${Math.floor((done / total) * 100)}%)`}`
+  return `install ${op.state}${phase === '' ? '' : `: ${phase}`}${bytes}`
+}
+
+/** After the task: the machine's state until its node reports in (provisioned) or it fails (error). */
+async function watchMachine (ctx: CliContext, machineId: string, pollMs: number): Promise<MachineView> {
+  let last = ''
+  for (let polls = 0; ; polls++) {
+    const m = await ctx.client().get<MachineView>(`/api/v1/machines/${encodeURIComponent(machineId)}`)
+    if (m.state !== last) {
+      ctx.print(`${m.id}: ${m.state}${m.stateReason === null ? '' : ` (${m.stateReason})`}\n`)
+      last = m.state
+    }
+    if (m.state !== 'installing') return m
+    await sleep(polls < 8 ? Math.min(250, pollMs) : pollMs)
+  }
+}
+
+/** `anvil machines provision ID --image NAME[:VERSION] --config FILE [--disk SELECTOR] [--watch]`. */
+export function registerProvisionCommand (machines: Command, ctx: CliContext, options: { pollMs?: number } = {}): void {
+  const pollMs = options.pollMs ?? 1000
+  machines.command('provision').description('install a signed image and a machine config on a ready machine (its config is signed for it and stored sealed)')
+    .argument('<id>')
+    .requiredOption('--image <name[:version]>', 'the image: NAME (its highest ready version) or NAME:VERSION')
+    .requiredOption('--config <file>', 'the machine config YAML (docs/machine-config.md; check it with `anvil config validate`)')
+    .option('--disk <selector>', 'the install disk, replacing the config\'s install.disk: key=value[,key=value] with serial, wwn, model, minSize, maxSize, transport, rotational', parseDiskSelector)
+    .option('--watch', 'follow the install until the node reports in (provisioned) or it fails')
+    .action(async (id: string, o: { image: string, config: string, disk?: Record<string, unknown>, watch?: boolean }) => {
+      const config = readConfigFile(o.config)
+      const r = await ctx.client().post<ProvisionView>(`/api/v1/machines/${encodeURIComponent(id)}/provision`, { image: o.image, config, ...(o.disk === undefined ? {} : { disk: o.disk }) })
+      const format = ctx.output()
+      const d = r.disk
+      ctx.print(format === 'table'
+        ? `install of ${r.image.name}:${r.image.version} to ${d.name} (serial ${d.serial === '' ? 'none' : d.serial}), config generation ${r.configGeneration}, queued for ${r.machine.id}\noperation ${r.operationId}\n`
+        : renderData(r, format))
+      if (o.watch !== true) return
+      const op = await watchOperation(ctx, r.machine.id, r.operationId, pollMs)
+      if (op.state !== 'done') throw new CodedError('ERR_INSTALL_FAILED', `the install ${op.state === 'cancelled' ? 'was cancelled' : `failed: ${op.error ?? 'no reason given'}`}`)
+      const m = await watchMachine(ctx, r.machine.id, pollMs)
+      if (m.state !== 'provisioned') throw new CodedError('ERR_INSTALL_FAILED', `${m.id} is ${m.state}${m.stateReason === null ? '' : `: ${m.stateReason}`}`)
+    })
+}
