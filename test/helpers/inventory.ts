@@ -9,6 +9,7 @@ import { AgentService, type AgentServiceOptions } from '../../src/provisioning/a
 import { DiscoveryService } from '../../src/provisioning/discovery-service.ts'
 import { LifecycleService } from '../../src/provisioning/lifecycle-service.ts'
 import type { Selector } from '../../src/provisioning/selector.ts'
+import type { InstallHandler } from '../../src/provisioning/install-ports.ts'
 
 /** A manual clock for tests. */
 export class TestClock implements Clock {
@@ -31,10 +32,10 @@ export function makeInventory (file = ':memory:') {
 }
 
 /** The provisioning domain over an inventory: lifecycle, agents (the gRPC gateway) and the operator side. */
-export function makeProvisioning (inv: ReturnType<typeof makeInventory>, options: { autoAccept?: readonly Selector[], tokenTtlMs?: number, bootForTask?: (machineId: string) => Promise<string>, agents?: Pick<AgentServiceOptions, 'leasedAddress' | 'resumeGraceMs' | 'sessionTtlMs'> } = {}) {
+export function makeProvisioning (inv: ReturnType<typeof makeInventory>, options: { autoAccept?: readonly Selector[], tokenTtlMs?: number, bootForTask?: (machineId: string) => Promise<string>, agents?: Pick<AgentServiceOptions, 'leasedAddress' | 'resumeGraceMs' | 'sessionTtlMs'>, install?: (lifecycle: LifecycleService) => InstallHandler } = {}) {
   const store = new SqliteDiscoveryStore(inv.db)
   const lifecycle = new LifecycleService({ machines: inv.machines, store: new SqliteLifecycleStore(inv.db, inv.store), timeline: inv.timeline, clock: inv.clock })
-  const agents = new AgentService({ machines: inv.machines, lifecycle, store, events: inv.timeline, clock: inv.clock, tokenTtlMs: options.tokenTtlMs ?? 3_600_000, autoAccept: options.autoAccept ?? [], ...options.agents })
+  const agents = new AgentService({ machines: inv.machines, lifecycle, store, events: inv.timeline, clock: inv.clock, tokenTtlMs: options.tokenTtlMs ?? 3_600_000, autoAccept: options.autoAccept ?? [], ...options.agents, ...(options.install === undefined ? {} : { install: options.install(lifecycle) }) })
   const discovery = new DiscoveryService({ machines: inv.machines, lifecycle, agents, store, events: inv.timeline, clock: inv.clock, ...(options.bootForTask === undefined ? {} : { bootForTask: options.bootForTask }) })
   return { store, lifecycle, agents, discovery }
 }
