@@ -104,17 +104,18 @@ async function watchMachine (ctx: CliContext, machineId: string, pollMs: number)
   }
 }
 
-/** `anvil machines provision ID --image NAME[:VERSION] --config FILE [--disk SELECTOR] [--watch]`. */
+/** `anvil machines provision ID --image NAME[:VERSION] --machine-config FILE [--disk SELECTOR] [--watch]`. */
 export function registerProvisionCommand (machines: Command, ctx: CliContext, options: { pollMs?: number } = {}): void {
   const pollMs = options.pollMs ?? 1000
   machines.command('provision').description('install a signed image and a machine config on a ready machine (its config is signed for it and stored sealed)')
     .argument('<id>')
     .requiredOption('--image <name[:version]>', 'the image: NAME (its highest ready version) or NAME:VERSION')
-    .requiredOption('--config <file>', 'the machine config YAML (docs/machine-config.md; check it with `anvil config validate`)')
+    // Not --config: that is the global option naming the server's config file.
+    .requiredOption('--machine-config <file>', 'the machine config YAML (docs/machine-config.md; check it with `anvil config validate`)')
     .option('--disk <selector>', 'the install disk, replacing the config\'s install.disk: key=value[,key=value] with serial, wwn, model, minSize, maxSize, transport, rotational', parseDiskSelector)
     .option('--watch', 'follow the install until the node reports in (provisioned) or it fails')
-    .action(async (id: string, o: { image: string, config: string, disk?: Record<string, unknown>, watch?: boolean }) => {
-      const config = readConfigFile(o.config)
+    .action(async (id: string, o: { image: string, machineConfig: string, disk?: Record<string, unknown>, watch?: boolean }) => {
+      const config = readConfigFile(o.machineConfig)
       const r = await ctx.client().post<ProvisionView>(`/api/v1/machines/${encodeURIComponent(id)}/provision`, { image: o.image, config, ...(o.disk === undefined ? {} : { disk: o.disk }) })
       const format = ctx.output()
       const d = r.disk
