@@ -79,7 +79,6 @@ test('anvil machines provision --watch follows the task, then the machine until 
     assert.match(out, /install done\n/)
     assert.match(out, /: provisioned \(the installed node booted from its disk and reported in\)\n$/)
     ctl.abort()
-
   } finally {
     await app.close()
   }
