@@ -27,6 +27,8 @@ import { wirePower } from './wire-power.ts'
 import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
 import { DiscoveryService } from '../provisioning/discovery-service.ts'
 import { AgentService } from '../provisioning/agent-service.ts'
+import { OperationsService } from '../provisioning/operations.ts'
+import { SqliteOperationStore } from '../db/operation-store.ts'
 import { LifecycleService } from '../provisioning/lifecycle-service.ts'
 import { SqliteLifecycleStore } from '../db/lifecycle-store.ts'
 import { BOOTENV_INITRD, BOOTENV_KERNEL } from '../boot/ipxe-script.ts'
@@ -110,7 +112,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     autoAccept: config.discovery.autoAccept,
     // In authoritative mode, the address our own DHCP leased to one of the machine's MACs.
     ...(config.dhcp.mode !== 'authoritative' ? {} : { leasedAddress: async (machineId: string) => leases.boundAddressOf((await machines.get(machineId)).macs, Date.now()) }),
-    onError: (err) => { log.error({ err }, 'agent session upkeep failed') }
+    onError: (err) => { log.error({ err }, 'agent session upkeep or a progress write failed') }
   })
   const discovery = new DiscoveryService({
     machines,
@@ -183,7 +185,8 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: agents.connectedAgents }] },
     { name: 'anvil_new_machines_rate_limited_total', help: 'boots of unknown MACs refused by discovery.newMachinesPerMinute', type: 'counter', samples: [{ value: machines.rateLimited }] }
   ]
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images }), config.api.listen)
+  const operations = new OperationsService({ store: new SqliteOperationStore(db), machine: async (key) => await machines.get(key), progress: (taskId) => agents.progressOf(taskId) })
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, operations }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))

@@ -15,6 +15,8 @@ import { registerDiscoveryRoutes } from './discovery-routes.ts'
 import { registerImageRoutes } from './image-routes.ts'
 import type { ImageService } from '../images/image-service.ts'
 import type { DiscoveryService } from '../provisioning/discovery-service.ts'
+import type { OperationsService } from '../provisioning/operations.ts'
+import { registerOperationRoutes } from './operation-routes.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
@@ -30,6 +32,8 @@ export type ApiAppDeps = {
   readonly discovery?: DiscoveryService
   /** The image catalogue; without it the image routes are absent. */
   readonly images?: ImageService
+  /** Every long task (wipe, install) as an operation; without it the operation routes are absent. */
+  readonly operations?: OperationsService
 }
 
 /** A machine as the API shows it: times as ISO 8601 strings, its BMC without the password. */
@@ -125,6 +129,7 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
   })
   if (deps.discovery !== undefined) registerDiscoveryRoutes(app, { discovery: deps.discovery, view })
   if (deps.images !== undefined) registerImageRoutes(app, deps.images)
+  if (deps.operations !== undefined) registerOperationRoutes(app, deps.operations)
   if (deps.power !== undefined) registerPowerRoutes(app, { machines: deps.machines, registry: deps.power.registry, power: deps.power.service, view })
   return app
 }
