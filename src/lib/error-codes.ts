@@ -151,7 +151,11 @@ export const ErrorCode = {
   nodeProofInvalid: 'ERR_NODE_PROOF_INVALID',
   /** No operation (task) with that id. */
   operationNotFound: 'ERR_OPERATION_NOT_FOUND',
+  /** An operation the CLI waited for ended failed or cancelled (the message holds its error). */
+  operationFailed: 'ERR_OPERATION_FAILED',
   // The CLI talking to the API
+  /** The operator pressed Ctrl-C while the CLI waited (what it waited for goes on): exit status 130. */
+  interrupted: 'ERR_INTERRUPTED',
   apiUnreachable: 'ERR_API_UNREACHABLE',
   apiResponse: 'ERR_API_RESPONSE'
 } as const
