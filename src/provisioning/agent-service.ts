@@ -44,6 +44,8 @@ const S = MachineState
 export const AGENT_STATES: readonly MachineState[] = [S.discovered, S.accepted, S.wiping, S.ready, S.installing, S.resetting]
 
 export const DEFAULT_SESSION_TTL_MS = 3_600_000
+/** The longest phase a task's row keeps. */
+const MAX_PHASE_CHARS = 32
 export const DEFAULT_RESUME_GRACE_MS = 120_000
 
 /**
@@ -248,7 +250,8 @@ export class AgentService implements AgentGateway {
   #persistProgress (taskId: string, phase: string, at: number): void {
     const sum = aggregateProgress(this.#progress.of(taskId))
     if (sum === undefined) return
-    this.#o.store.setTaskProgress(taskId, { phase, bytesDone: sum.bytesDone, bytesTotal: sum.bytesTotal, at }).catch(this.#o.onError ?? (() => {}))
+    // Phases are short words (wipe, verify, download…); a longer one from a broken agent is cut.
+    this.#o.store.setTaskProgress(taskId, { phase: phase.slice(0, MAX_PHASE_CHARS), bytesDone: sum.bytesDone, bytesTotal: sum.bytesTotal, at }).catch(this.#o.onError ?? (() => {}))
   }
 
   async result (stream: AgentStream, r: TaskResult): Promise<void> {

@@ -72,6 +72,8 @@ test('a wipe\'s progress steps are written to its row (phase, bytes summed over 
 
   send('vda', 'verify', 0, 64 * MiB) // a new phase: written at once
   assert.deepEqual(await elsewhere.get(task.id).then(o => [o.phase, o.bytesDone, o.bytesTotal]), ['verify', 0, 96 * MiB])
+  send('vda', 'v'.repeat(10_000), 0, 64 * MiB)
+  assert.equal((await elsewhere.get(task.id)).phase, 'v'.repeat(32), 'a phase no agent of ours sends is cut before it is stored')
   ctl.abort()
 })
 
