@@ -8,7 +8,8 @@ import { CodedError } from '../lib/errors.ts'
 // for exactly the next byte it has not been fed; `If-Range` with the first answer's ETag makes a
 // server whose artifact changed meanwhile answer 200 (refused) instead of splicing two files.
 // The compressed bytes are counted and hashed as they arrive: a byte past `size` is refused at
-// once, the whole sha256 at the end.
+// once; the whole sha256 is returned for the caller to compare once the decompressed chunks were
+// judged (a chunk mismatch names the place, so it is the better error and must come first).
 
 /** What the manifest says of the compressed artifact. */
 export type CompressedExpect = { readonly size: number, readonly sha256: string }
@@ -28,8 +29,11 @@ export type FetchOptions = {
 
 const DEFAULT_ATTEMPTS = 8
 
-/** Fetches `url` (http only) into `sink` in order, resuming after drops; throws ERR_IMAGE_FETCH, _SIZE_MISMATCH, _HASH_MISMATCH or ERR_AGENT_CANCELLED. */
-export async function fetchResumable (url: string, expect: CompressedExpect, sink: (bytes: Buffer) => Promise<void>, options: FetchOptions = {}): Promise<void> {
+/**
+ * Fetches `url` (http only) into `sink` in order, resuming after drops; resolves to the sha256
+ * of the bytes fed (see checkCompressedHash); throws ERR_IMAGE_FETCH, ERR_IMAGE_SIZE_MISMATCH or ERR_AGENT_CANCELLED.
+ */
+export async function fetchResumable (url: string, expect: CompressedExpect, sink: (bytes: Buffer) => Promise<void>, options: FetchOptions = {}): Promise<string> {
   const target = parseHttpUrl(url)
   const hash = createHash('sha256')
   const maxAttempts = options.maxAttempts ?? DEFAULT_ATTEMPTS
@@ -68,7 +72,11 @@ export async function fetchResumable (url: string, expect: CompressedExpect, sin
       await backoff(failures + 1)
     }
   }
-  const actual = hash.digest('hex')
+  return hash.digest('hex')
+}
+
+/** Throws ERR_IMAGE_HASH_MISMATCH unless the compressed bytes hash to the manifest's compressedSha256. */
+export function checkCompressedHash (expect: CompressedExpect, actual: string): void {
   if (actual !== expect.sha256) {
     throw new CodedError('ERR_IMAGE_HASH_MISMATCH', 'the compressed artifact\'s sha256 is not the manifest\'s compressedSha256', { expected: expect.sha256, actual })
   }

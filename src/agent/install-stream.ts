@@ -3,7 +3,7 @@ import { ChunkVerifier } from '../signing/chunks.ts'
 import { CodedError } from '../lib/errors.ts'
 import type { BlockDevice } from './block-device.ts'
 import type { Decompress } from './install-decompress.ts'
-import { fetchResumable, type FetchOptions } from './install-fetch.ts'
+import { checkCompressedHash, fetchResumable, type FetchOptions } from './install-fetch.ts'
 import { overlap, tableRanges, writablePieces } from './install-plan.ts'
 
 // Step e of the install: download → decompress → verify every 4 MiB chunk → write. Two batch
@@ -51,17 +51,22 @@ export async function streamImage (a: StreamArgs): Promise<HeldTables> {
     inner.abort()
     dz.kill()
   }
+  const expect = { size: artifact.compressedSize, sha256: artifact.compressedSha256 }
   const feeding = (async () => {
     const options: FetchOptions = { ...a.fetch, signal: inner.signal, onBytes: (n) => { a.progress('download', n, artifact.compressedSize) } }
     if (a.log !== undefined) options.log = a.log
-    await fetchResumable(a.url, { size: artifact.compressedSize, sha256: artifact.compressedSha256 }, dz.write, options)
+    const sha256 = await fetchResumable(a.url, expect, dz.write, options)
     dz.end()
+    return sha256
   })()
   const writing = writeOutput(a, dz, inner.signal)
   try {
-    const [, held] = await Promise.all([feeding.catch(fail), writing.catch(fail)])
+    const [sha256, held] = await Promise.all([feeding.catch(fail), writing.catch(fail)])
     if (first !== undefined) throw first
-    if (held === undefined) throw new Error('stream ended without a result')
+    if (held === undefined || sha256 === undefined) throw new Error('stream ended without a result')
+    // Last: every chunk verified already, so this fails only when the compressed bytes differ
+    // in a way that decompressed to the same image (a flipped bit zstd ignores); still refused.
+    checkCompressedHash(expect, sha256)
     return held
   } finally {
     a.signal?.removeEventListener('abort', onAbort)
