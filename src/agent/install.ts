@@ -94,8 +94,16 @@ export async function installImage (task: InstallTask, disks: readonly DiskInput
     step = 'stream'
     const writeStarted = performance.now()
     const held = await streamImage({
-      manifest, url: task.imageUrl, dev, decompress: options.decompress ?? (() => zstdDecompress()), signal: options.signal, log, fetch: options.fetch,
-      progress, batchBytes: options.batchBytes, onWritten: (n) => { report.bytesWritten = n }
+      manifest,
+      url: task.imageUrl,
+      dev,
+      decompress: options.decompress ?? (() => zstdDecompress()),
+      signal: options.signal,
+      log,
+      fetch: options.fetch,
+      progress,
+      batchBytes: options.batchBytes,
+      onWritten: (n) => { report.bytesWritten = n }
     })
     report.writeMs = Math.round(performance.now() - writeStarted)
     step = 'verify'
