@@ -10,8 +10,12 @@ import { spawn } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 
-/** One dd invocation the benchmark asks for. */
-export type DdRun = { readonly bs: string, readonly count: number }
+/**
+ * One dd invocation the benchmark asks for. With `source` (the install benchmark: a URL of a
+ * zstd-compressed disk image), dd writes what `wget -O - URL | zstd -dc` produces instead of
+ * /dev/zero: the same fetch, decompression and write as Anvil's install, without its hashing.
+ */
+export type DdRun = { readonly bs: string, readonly count: number, readonly source?: string }
 /** What GET /go-K answers. */
 export type DdStep = { readonly runs: readonly DdRun[] } | { readonly done: true }
 /** One dd invocation as it went: wall time measured around the process, its exit status and stderr. */
@@ -69,6 +73,7 @@ async function nextStep (base: string, round: number): Promise<DdStep> {
 }
 
 async function dd (disk: string, run: DdRun): Promise<DdResult> {
+  if (run.source !== undefined) return await ddFrom(disk, run, run.source)
   const started = performance.now()
   return await new Promise((resolve) => {
     const child = spawn('dd', ['if=/dev/zero', `of=/dev/${disk}`, `bs=${run.bs}`, `count=${run.count}`, 'oflag=direct'], { stdio: ['ignore', 'ignore', 'pipe'] })
@@ -77,6 +82,24 @@ async function dd (disk: string, run: DdRun): Promise<DdResult> {
     child.once('error', (err) => resolve({ ...run, wallMs: performance.now() - started, code: null, stderr: String(err) }))
     child.once('close', (code) => resolve({ ...run, wallMs: performance.now() - started, code, stderr: stderr.trim() }))
   })
+}
+
+/** `wget -q -O - URL | zstd -dc | dd of=DISK bs=N iflag=fullblock oflag=direct`, piped here (no shell), timed as a whole. */
+async function ddFrom (disk: string, run: DdRun, source: string): Promise<DdResult> {
+  const started = performance.now()
+  const wget = spawn('wget', ['-q', '-O', '-', source], { stdio: ['ignore', 'pipe', 'pipe'] })
+  const zstd = spawn('zstd', ['-q', '-dc'], { stdio: [wget.stdout, 'pipe', 'pipe'] })
+  const ddp = spawn('dd', [`of=/dev/${disk}`, `bs=${run.bs}`, 'iflag=fullblock', 'oflag=direct'], { stdio: [zstd.stdout, 'ignore', 'pipe'] })
+  const stderr: string[] = []
+  const ended = (name: string, child: ReturnType<typeof spawn>): Promise<number | null> => new Promise((resolve) => {
+    let text = ''
+    child.stderr?.on('data', (d: Buffer) => { text += d.toString() })
+    child.once('error', (err) => { stderr.push(`${name}: ${String(err)}`); resolve(null) })
+    child.once('close', (code) => { if (text.trim() !== '') stderr.push(`${name}: ${text.trim()}`); resolve(code) })
+  })
+  const codes = await Promise.all([ended('wget', wget), ended('zstd', zstd), ended('dd', ddp)])
+  const code = codes.every(c => c === 0) ? 0 : codes.find(c => c !== 0) ?? null
+  return { ...run, wallMs: performance.now() - started, code, stderr: stderr.join('; ') }
 }
 
 async function main (): Promise<number> {

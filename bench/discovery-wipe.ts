@@ -18,8 +18,8 @@ import type { DdHello, DdResult, DdRun, DdStep } from './discovery-dd-agent.ts'
 
 /** The lab VM whose disk Anvil wipes; discovery.autoAccept names its serial. */
 export const WIPE_VM = vmIdentity(200, 'bios')
-const DD_VM = { name: 'ddvm', mac: '52:54:00:79:00:01', tap: 'tapdd', serial: 'BENCHDD', uuid: 'a4e1ab00-0079-4000-8000-000000000001' } as const
-const CTL_PORT = 8081
+export const DD_VM = { name: 'ddvm', mac: '52:54:00:79:00:01', tap: 'tapdd', serial: 'BENCHDD', uuid: 'a4e1ab00-0079-4000-8000-000000000001' } as const
+export const CTL_PORT = 8081
 
 /** Per round: Anvil's rate and each dd variant's rate, in MiB/s. */
 export type WipeSamples = {
@@ -32,12 +32,18 @@ export type WipeSamples = {
 
 // The controller, in the dd VM's namespace: GET /go-K serves <dir>/go-K.json (404 until the bench
 // writes it), POST /NAME stores the body as <dir>/NAME.json (renamed into place: never read half).
+// With a fourth argument, GET /artifact streams that file (the install benchmark's image for dd).
 const CONTROLLER = `
 const { createServer } = require('node:http')
-const { existsSync, readFileSync, renameSync, writeFileSync } = require('node:fs')
-const [dir, host, port] = process.argv.slice(1)
+const { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs')
+const [dir, host, port, artifact] = process.argv.slice(1)
 createServer((req, res) => {
   const name = req.url.replace(/[^a-zA-Z0-9-]/g, '')
+  if (req.method === 'GET' && name === 'artifact' && artifact) {
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': statSync(artifact).size })
+    createReadStream(artifact).pipe(res)
+    return
+  }
   if (req.method === 'GET') {
     const file = dir + '/' + name + '.json'
     if (existsSync(file)) res.writeHead(200, { 'content-type': 'application/json' }).end(readFileSync(file))
@@ -56,7 +62,7 @@ createServer((req, res) => {
 `
 
 /** Fills a raw disk file with 0xa5 (every page allocated, nothing zero), so a wipe must write it all. */
-function filledDisk (file: string, bytes: number): void {
+export function filledDisk (file: string, bytes: number): void {
   const fd = openSync(file, 'w')
   try {
     const chunk = Buffer.alloc(1 << 20, 0xa5)
@@ -100,15 +106,15 @@ function ddVmArgv (env: BuiltBootenv, dir: string, disk: LabDisk): string[] {
   ]
 }
 
-/** The dd VM: its own namespace (dnsmasq from the stand-in network), the controller, QEMU. */
-async function startDdVm (ns: string, dir: string, env: BuiltBootenv, disk: LabDisk, teardown: Teardown): Promise<{ qemu: Daemon, ctl: string }> {
+/** The dd VM: its own namespace (dnsmasq from the stand-in network), the controller (serving `artifact` if given), QEMU. */
+export async function startDdVm (ns: string, dir: string, env: BuiltBootenv, disk: LabDisk, teardown: Teardown, artifact?: string): Promise<{ qemu: Daemon, ctl: string }> {
   await startStandinNetwork(ns, dir, [DD_VM.tap], teardown)
   const ctl = join(dir, 'ctl')
   mkdirSync(ctl, { recursive: true })
   let listening = false
   const controller = startDaemon({
     name: 'bench-controller',
-    argv: inNamespace(ns, [process.execPath, '-e', CONTROLLER, ctl, STANDIN_NET.serverAddress, String(CTL_PORT)]),
+    argv: inNamespace(ns, [process.execPath, '-e', CONTROLLER, ctl, STANDIN_NET.serverAddress, String(CTL_PORT), ...(artifact === undefined ? [] : [artifact])]),
     logFile: join(dir, 'controller.log'),
     onLine: (line) => { if (line === 'listening') listening = true }
   })
@@ -119,11 +125,11 @@ async function startDdVm (ns: string, dir: string, env: BuiltBootenv, disk: LabD
   return { qemu, ctl }
 }
 
-function readJson<T> (file: string): T | undefined {
+export function readJson<T> (file: string): T | undefined {
   return existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) as T : undefined
 }
 
-function writeStep (ctl: string, round: number, step: DdStep): void {
+export function writeStep (ctl: string, round: number, step: DdStep): void {
   writeFileSync(join(ctl, `go-${round}.tmp`), JSON.stringify(step))
   renameSync(join(ctl, `go-${round}.tmp`), join(ctl, `go-${round}.json`))
 }

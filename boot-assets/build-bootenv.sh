@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds Anvil's boot environment into boot-assets/bootenv/: vmlinuz (Debian's kernel) and
-# initramfs.zst (busybox-static, this machine's node with its libraries, Debian's ipmitool with its
-# libraries, the driver modules in dependency order, the discovery agent bundled from
+# initramfs.zst (busybox-static, this machine's node with its libraries, Debian's ipmitool and zstd
+# with their libraries, the driver modules in dependency order, the discovery agent bundled from
 # src/agent/main.ts), plus SHA256SUMS and PROVENANCE. See docs/bootenv.md.
 #
 #   bash boot-assets/build-bootenv.sh            # or: npm run build:bootenv
@@ -65,6 +65,10 @@ node_bin="$(readlink -f "${BOOTENV_NODE:-$(command -v node || true)}")"
 # /dev/ipmi0 (src/agent/inventory/bmc.ts); Node cannot issue the kernel's IPMI ioctl itself.
 ipmitool_bin="$(readlink -f "$(command -v ipmitool || true)")"
 [ -x "$ipmitool_bin" ] || die "ipmitool not found: install ipmitool (lab/setup.sh does)"
+# zstd: the install task decompresses the node image through it (src/agent/install-decompress.ts);
+# Node 20 has no zstd. The same binary compresses the initramfs below.
+zstd_bin="$(readlink -f "$(command -v zstd || true)")"
+[ -x "$zstd_bin" ] || die "zstd not found: install zstd (lab/setup.sh does)"
 esbuild="$repo/node_modules/.bin/esbuild"
 [ "$fetch_only" = 1 ] || [ -x "$esbuild" ] || die "$esbuild missing: run npm install (esbuild is a devDependency)"
 [ "$fetch_only" = 1 ] || [ -f "$entry" ] || die "agent entry $entry missing (src/agent/main.ts, or pass --agent-entry)"
@@ -135,14 +139,16 @@ node_libs="$(ldd "$node_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print
 [ -n "$node_libs" ] || die "ldd lists no libraries for $node_bin"
 ipmitool_libs="$(ldd "$ipmitool_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')" || die "ldd $ipmitool_bin failed"
 [ -n "$ipmitool_libs" ] || die "ldd lists no libraries for $ipmitool_bin"
-# One copy of each library both programs load (libc, the loader, libm, libcrypto).
-libs="$(printf '%s\n' $node_libs $ipmitool_libs | awk '!seen[$0]++')"
+zstd_libs="$(ldd "$zstd_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')" || die "ldd $zstd_bin failed"
+[ -n "$zstd_libs" ] || die "ldd lists no libraries for $zstd_bin"
+# One copy of each library the programs load (libc, the loader, libm, libcrypto, libz).
+libs="$(printf '%s\n' $node_libs $ipmitool_libs $zstd_libs | awk '!seen[$0]++')"
 {
   echo "script $(sha256sum <"$0" | cut -d' ' -f1)"
   (cd "$here/bootenv-init" && find . -type f | LC_ALL=C sort | xargs sha256sum)
   echo "kernel $(basename "$kdeb") $(stat -c %s "$kdeb")"
   cat "$tmp/modules.order"
-  sha256sum /bin/busybox "$node_bin" "$ipmitool_bin" $libs "$tmp/agent.mjs" "$proto" | sed "s# $tmp/# #"
+  sha256sum /bin/busybox "$node_bin" "$ipmitool_bin" "$zstd_bin" $libs "$tmp/agent.mjs" "$proto" | sed "s# $tmp/# #"
   echo "epoch ${SOURCE_DATE_EPOCH:-0}"
 } >"$tmp/inputs"
 if [ "$force" = 0 ] && [ -f "$out/.inputs" ] && cmp -s "$tmp/inputs" "$out/.inputs" &&
@@ -173,6 +179,7 @@ done
 strip --strip-all -o "$root/usr/bin/node" "$node_bin"
 # Only the ipmitool binary (no ipmievd, no enterprise-numbers.txt: `lan print` opens neither).
 strip --strip-all -o "$root/usr/bin/ipmitool" "$ipmitool_bin"
+strip --strip-all -o "$root/usr/bin/zstd" "$zstd_bin"
 for lib in $libs; do
   mkdir -p "$root/$(dirname "$lib")"
   cp -L "$lib" "$root/$lib"
@@ -232,6 +239,7 @@ finished="$(date +%s.%N)"
   echo "node: $node_version ($node_bin, $(dpkg-query -S "$node_bin" 2>/dev/null | cut -d: -f1 | head -n 1 || true) $(dpkg-query -W -f='${Version}' nodejs 2>/dev/null || true), stripped)"
   echo "node-libraries: $(echo $node_libs)"
   echo "ipmitool: $("$ipmitool_bin" -V 2>&1 | sed -n 's/^ipmitool version //p') ($ipmitool_bin, ipmitool $(dpkg-query -W -f='${Version}' ipmitool 2>/dev/null || echo unknown), stripped; libraries $(echo $ipmitool_libs))"
+  echo "zstd: $("$zstd_bin" -V | sed -n 's/.*v\([0-9.]*\).*/\1/p') ($zstd_bin, zstd $(dpkg-query -W -f='${Version}' zstd 2>/dev/null || echo unknown), stripped; libraries $(echo $zstd_libs))"
   echo "agent: ${entry#"$repo"/} (esbuild $("$esbuild" --version)) sha256 $(sha256sum <"$tmp/agent.mjs" | cut -d' ' -f1)"
   echo "modules: $(wc -l <"$tmp/modules.order") ($(sed 's#.*/##; s#\.ko.*##' "$tmp/modules.order" | tr '\n' ' ' | sed 's/ $//'))"
   echo "compression: zstd -3 ($(zstd -V | sed -n 's/.*v\([0-9.]*\).*/\1/p'))"

@@ -73,3 +73,68 @@ function wrap (path: string, handle: FileHandle, direct: boolean): BlockDevice {
     async close () { await handle.close() }
   }
 }
+
+/** A device opened for reading back what was written; `direct` says whether reads bypass the page cache. */
+export type ReadBack = {
+  readonly direct: boolean
+  /**
+   * Reads `length` bytes at `offset` (short only at the end of the device). With O_DIRECT the
+   * result is a view of one reused aligned buffer: consume it before the next read.
+   */
+  read: (length: number, offset: number) => Promise<Buffer>
+  close: () => Promise<void>
+}
+
+/**
+ * Opens `path` for read-back. Buffered writes leave their pages in the cache, so a buffered read
+ * would only prove the cache: O_DIRECT reads come from the medium. Node cannot ask for aligned
+ * memory, so (as for writes) offsets of a larger buffer are tried until the kernel accepts a read;
+ * offsets and lengths are rounded out to ALIGN. Falls back to buffered reads where O_DIRECT is
+ * refused (tmpfs), saying so in `direct`.
+ */
+export async function openReadBack (path: string, maxLength: number): Promise<ReadBack> {
+  try {
+    const handle = await open(path, constants.O_RDONLY | constants.O_DIRECT)
+    const big = Buffer.alloc(maxLength + 3 * ALIGN)
+    for (let shift = 0; shift < ALIGN; shift += 8) {
+      try {
+        await handle.read(big, shift, ALIGN, 0)
+        return directReader(handle, big.subarray(shift))
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') break
+      }
+    }
+    await handle.close()
+  } catch {}
+  const handle = await open(path, constants.O_RDONLY)
+  return {
+    direct: false,
+    async read (length, offset) { return await readAll(handle, Buffer.alloc(length), 0, length, offset) },
+    async close () { await handle.close() }
+  }
+}
+
+function directReader (handle: FileHandle, aligned: Buffer): ReadBack {
+  return {
+    direct: true,
+    async read (length, offset) {
+      const start = Math.floor(offset / ALIGN) * ALIGN
+      const end = Math.ceil((offset + length) / ALIGN) * ALIGN
+      if (end - start > aligned.length) throw new Error(`read-back of ${length} bytes exceeds the buffer`)
+      const got = await readAll(handle, aligned, 0, end - start, start)
+      return got.subarray(offset - start, Math.min(got.length, offset - start + length))
+    },
+    async close () { await handle.close() }
+  }
+}
+
+/** Reads until `length` bytes or the end of the device, into buf[at..]. */
+async function readAll (handle: FileHandle, buf: Buffer, at: number, length: number, offset: number): Promise<Buffer> {
+  let got = 0
+  while (got < length) {
+    const { bytesRead } = await handle.read(buf, at + got, length - got, offset + got)
+    if (bytesRead === 0) break
+    got += bytesRead
+  }
+  return buf.subarray(at, at + got)
+}

@@ -12,6 +12,7 @@ import { bootDiskOf, bootMacOf } from './boot-facts.ts'
 import { Outbox } from './outbox.ts'
 import { runSession, type StreamAuth } from './session.ts'
 import { SysTree } from './sysfs.ts'
+import { installImage } from './install.ts'
 import { TaskDispatcher, type TaskDeps } from './tasks.ts'
 import { wipeDisks } from './wipe.ts'
 
@@ -40,6 +41,8 @@ export type AgentOptions = {
   log?: (line: string) => void
   /** The wipe (tests: a slow or gated one); default the real wipeDisks. */
   wipe?: TaskDeps['wipe']
+  /** The install (tests: a fake one); default the real installImage. */
+  install?: TaskDeps['install']
   /** Waits before reconnect attempt `attempt` (1, 2, …); default 1 s doubling to 30 s, with jitter. */
   backoff?: (attempt: number) => Promise<void>
 }
@@ -77,6 +80,9 @@ export async function runAgent (opts: AgentOptions): Promise<number> {
     send: (msg: AgentMessageInput) => { outbox.send(msg) },
     disks,
     wipe: opts.wipe ?? wipeDisks,
+    install: opts.install ?? installImage,
+    // The node reports in to the server this agent was pointed at, pinned by the same fingerprint.
+    server: { host: args.host, port: args.port, fingerprint: args.fingerprint },
     ...(bootDisk !== undefined ? { bootDisk } : {}),
     root,
     log

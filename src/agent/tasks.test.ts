@@ -18,7 +18,8 @@ const wipeTask = (id: string, w: Partial<WipeTask> = {}): Task =>
 function harness (wipe: TaskDeps['wipe']): { sent: AgentMessageInput[], lines: string[], d: TaskDispatcher } {
   const sent: AgentMessageInput[] = []
   const lines: string[] = []
-  const d = new TaskDispatcher({ send: (m) => sent.push(m), disks, wipe, bootDisk: 'sda', log: (l) => lines.push(l) })
+  const install: TaskDeps['install'] = async () => { throw new Error('no install in these tests') }
+  const d = new TaskDispatcher({ send: (m) => sent.push(m), disks, wipe, install, server: { host: '127.0.0.1', port: 1, fingerprint: 'ab'.repeat(32) }, bootDisk: 'sda', log: (l) => lines.push(l) })
   return { sent, lines, d }
 }
 

@@ -1,8 +1,12 @@
 import type { AgentMessageInput } from '../proto/generated/anvil/provisioning/v1/AgentMessage.ts'
 import type { DiskInput } from '../proto/generated/anvil/provisioning/v1/Disk.ts'
 import type { EraseReportInput } from '../proto/generated/anvil/provisioning/v1/EraseReport.ts'
+import type { InstallReportInput } from '../proto/generated/anvil/provisioning/v1/InstallReport.ts'
+import type { InstallTask } from '../proto/generated/anvil/provisioning/v1/InstallTask.ts'
 import type { Task } from '../proto/generated/anvil/provisioning/v1/Task.ts'
 import type { WipeTask } from '../proto/generated/anvil/provisioning/v1/WipeTask.ts'
+import { InstallError, type InstallOptions } from './install.ts'
+import type { ServerPin } from './install-plan.ts'
 import type { WipeOptions } from './wipe.ts'
 
 // The agent's task dispatcher: one task at a time, in arrival order, each answered with progress
@@ -22,10 +26,16 @@ export type TaskDeps = {
   /** The disks of the hardware report (a wipe naming none means all of them). */
   disks: readonly DiskInput[]
   wipe: (task: WipeTask, disks: readonly DiskInput[], options: WipeOptions) => Promise<EraseReportInput[]>
+  /** Resolves to the report of a committed install; throws (InstallError: with the report so far) otherwise. */
+  install: (task: InstallTask, disks: readonly DiskInput[], options: InstallOptions) => Promise<InstallReportInput>
+  /** The agent's server (its command line): an install writes it to STATE for the node's report. */
+  server: ServerPin
   bootDisk?: string
   root?: string
   log: (line: string) => void
 }
+
+type Outcome = { outcome: TaskOutcome, ok: boolean, error: string, eraseReports: EraseReportInput[], install?: InstallReportInput }
 
 type Entry = {
   readonly done: Promise<TaskOutcome>
@@ -91,10 +101,10 @@ export class TaskDispatcher {
 
   async #run (task: Task, signal: AbortSignal): Promise<TaskOutcome> {
     this.#deps.log(`task ${task.id}: ${task.kind ?? 'unknown'}`)
-    const { outcome, ok, error, eraseReports } = signal.aborted
-      ? { outcome: 'continue' as const, ok: false, error: CANCELLED, eraseReports: [] }
+    const { outcome, ok, error, eraseReports, install }: Outcome = signal.aborted
+      ? { outcome: 'continue', ok: false, error: CANCELLED, eraseReports: [] }
       : await this.#execute(task, signal)
-    const message: AgentMessageInput = { result: { taskId: task.id, ok, error, eraseReports } }
+    const message: AgentMessageInput = { result: { taskId: task.id, ok, error, eraseReports, ...(install !== undefined ? { install } : {}) } }
     const entry = this.#tasks.get(task.id)
     if (entry !== undefined) entry.result = { outcome, message }
     this.#deps.send(message)
@@ -103,7 +113,7 @@ export class TaskDispatcher {
     return outcome
   }
 
-  async #execute (task: Task, signal: AbortSignal): Promise<{ outcome: TaskOutcome, ok: boolean, error: string, eraseReports: EraseReportInput[] }> {
+  async #execute (task: Task, signal: AbortSignal): Promise<Outcome> {
     switch (task.kind) {
       case 'wipe': {
         if (task.wipe == null) return { outcome: 'continue', ok: false, error: 'wipe task without parameters', eraseReports: [] }
@@ -117,11 +127,42 @@ export class TaskDispatcher {
           return { outcome: 'continue', ok: false, error: `wipe failed: ${(err as Error).message}`, eraseReports: [] }
         }
       }
+      case 'install':
+        if (task.install == null) return { outcome: 'continue', ok: false, error: 'install task without parameters', eraseReports: [] }
+        return await this.#install(task.id, task.install, signal)
       case 'reboot': return { outcome: 'reboot', ok: true, error: '', eraseReports: [] }
       case 'powerOff': return { outcome: 'powerOff', ok: true, error: '', eraseReports: [] }
       case undefined: break
     }
     return { outcome: 'continue', ok: false, error: 'task of a kind this agent does not know', eraseReports: [] }
+  }
+
+  /**
+   * A committed install ends the environment with a reboot: init reboots the machine into its
+   * disk. A failed one keeps the agent serving (the server moves the machine to error, and may
+   * send a wipe or another install); the disk has no partition table then.
+   */
+  async #install (taskId: string, install: InstallTask, signal: AbortSignal): Promise<Outcome> {
+    const options: InstallOptions = {
+      onProgress: (p) => {
+        this.#deps.send({
+          progress: { taskId, disk: p.disk, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rateBytesPerSecond: p.rateBytesPerSecond, phase: p.phase }
+        })
+      },
+      log: this.#deps.log,
+      signal,
+      server: this.#deps.server
+    }
+    if (this.#deps.bootDisk !== undefined) options.bootDisk = this.#deps.bootDisk
+    if (this.#deps.root !== undefined) options.root = this.#deps.root
+    try {
+      const report = await this.#deps.install(install, this.#deps.disks, options)
+      return { outcome: 'reboot', ok: true, error: '', eraseReports: [], install: report }
+    } catch (err) {
+      const report: InstallReportInput = err instanceof InstallError ? err.report : { disk: install.disk, committed: false, verified: false }
+      const error = signal.aborted ? CANCELLED : `install failed: ${err instanceof InstallError ? `${err.code}: ` : ''}${(err as Error).message}`
+      return { outcome: 'continue', ok: false, error, eraseReports: [], install: { ...report, committed: false } }
+    }
   }
 
   async #wipe (taskId: string, wipe: WipeTask, signal: AbortSignal): Promise<EraseReportInput[]> {

@@ -76,12 +76,12 @@ function refusal (name: string, disk: DiskInput | undefined, busy: Map<string, s
 }
 
 /** vda1 of vda, nvme0n1p2 of nvme0n1, sdb3 of sdb. */
-function isPartitionOf (dev: string, disk: string): boolean {
+export function isPartitionOf (dev: string, disk: string): boolean {
   return dev.startsWith(disk) && /^p?\d+$/.test(dev.slice(disk.length))
 }
 
 /** Block devices in use: mounted (/proc/mounts), active swap (/proc/swaps), or held by dm/md (sysfs holders). */
-async function busyDisks (sys: SysTree): Promise<Map<string, string>> {
+export async function busyDisks (sys: SysTree): Promise<Map<string, string>> {
   const busy = new Map<string, string>()
   for (const line of ((await sys.text('/proc/mounts')) ?? '').split('\n')) {
     const [source, target] = line.split(' ')

@@ -32,6 +32,8 @@ import { wirePower } from './wire-power.ts'
 import { SqliteDiscoveryStore } from '../db/discovery-store.ts'
 import { DiscoveryService } from '../provisioning/discovery-service.ts'
 import { AgentService } from '../provisioning/agent-service.ts'
+import { OperationsService } from '../provisioning/operations.ts'
+import { SqliteOperationStore } from '../db/operation-store.ts'
 import { LifecycleService } from '../provisioning/lifecycle-service.ts'
 import { SqliteLifecycleStore } from '../db/lifecycle-store.ts'
 import { BOOTENV_INITRD, BOOTENV_KERNEL } from '../boot/ipxe-script.ts'
@@ -115,7 +117,6 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     images: imageStore,
     configs,
     tokens: new SqliteNodeTokens(db),
-    results: configs,
     secrets,
     configKey: signing.config.publicKey,
     imageKeys: trustedImageKeys,
@@ -140,7 +141,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     autoAccept: config.discovery.autoAccept,
     // In authoritative mode, the address our own DHCP leased to one of the machine's MACs.
     ...(config.dhcp.mode !== 'authoritative' ? {} : { leasedAddress: async (machineId: string) => leases.boundAddressOf((await machines.get(machineId)).macs, Date.now()) }),
-    onError: (err) => { log.error({ err }, 'agent session upkeep failed') },
+    onError: (err) => { log.error({ err }, 'agent session upkeep or a progress write failed') },
     install: installs
   })
   // Work for a machine whose agent is away: through its BMC, PXE next and power on if off.
@@ -215,7 +216,8 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: agents.connectedAgents }] },
     { name: 'anvil_new_machines_rate_limited_total', help: 'boots of unknown MACs refused by discovery.newMachinesPerMinute', type: 'counter', samples: [{ value: machines.rateLimited }] }
   ]
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, provision }), config.api.listen)
+  const operations = new OperationsService({ store: new SqliteOperationStore(db), machine: async (key) => await machines.get(key), progress: (taskId) => agents.progressOf(taskId) })
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, provision, operations }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))

@@ -10,6 +10,7 @@ import { registerIpmiCommand } from './ipmi.ts'
 import { registerKeysCommand } from './keys.ts'
 import { registerImagesCommand } from './images.ts'
 import { registerConfigCommands } from './config.ts'
+import { registerOperationsCommands } from './operations.ts'
 import { parseOutputFormat, type OutputFormat } from './output.ts'
 
 /** What `anvil serve` runs; injected so the CLI module does not import the whole server. */
@@ -63,6 +64,7 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
   registerKeysCommand(program, ctx)
   registerImagesCommand(program, ctx)
   registerConfigCommands(program, ctx)
+  registerOperationsCommands(program, ctx)
   return program
 }
 
@@ -78,7 +80,8 @@ export async function runCli (argv: readonly string[], serve: ServeAction): Prom
     }
     if (isCodedError(err)) {
       process.stderr.write(`anvil: ${terminalSafe(err.message)} [${err.code}]\n`)
-      return err.code === 'ERR_USAGE' ? 2 : 1
+      // 130: the shell's status for a command ended by SIGINT (128 + 2).
+      return err.code === 'ERR_USAGE' ? 2 : err.code === 'ERR_INTERRUPTED' ? 130 : 1
     }
     process.stderr.write(`anvil: unexpected error: ${terminalSafe((err as Error).stack ?? String(err))}\n`)
     return 1

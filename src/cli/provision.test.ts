@@ -6,6 +6,8 @@ import { join } from 'node:path'
 import { buildProgram } from './program.ts'
 import { parseDiskSelector } from './provision.ts'
 import { buildApiApp } from '../http/api-app.ts'
+import { SqliteOperationStore } from '../db/operation-store.ts'
+import { OperationsService } from '../provisioning/operations.ts'
 import { createLogger } from '../log/logger.ts'
 import type { AgentDirective } from '../provisioning/agent-gateway.ts'
 import { configYaml, GiB, makeInstallWorld } from '../../test/helpers/install.ts'
@@ -21,7 +23,8 @@ after(() => { rmSync(tmp, { recursive: true, force: true }) })
 /** A real API on 127.0.0.1:0 over a whole install world, and the CLI pointed at it. */
 async function serve () {
   const w = makeInstallWorld()
-  const app = buildApiApp({ machines: w.inv.machines, adminToken: TOKEN, log: createLogger('silent'), discovery: w.discovery, provision: w.provision })
+  const operations = new OperationsService({ store: new SqliteOperationStore(w.inv.db), machine: async (key) => await w.inv.machines.get(key), progress: (taskId) => w.agents.progressOf(taskId) })
+  const app = buildApiApp({ machines: w.inv.machines, adminToken: TOKEN, log: createLogger('silent'), discovery: w.discovery, provision: w.provision, operations })
   await app.listen({ port: 0, host: '127.0.0.1' })
   const port = (app.server.address() as { port: number }).port
   const run = async (args: string[]): Promise<string> => {
@@ -76,7 +79,7 @@ test('anvil machines provision --watch follows the task, then the machine until 
     await w.lifecycle.apply(machineId, { type: 'nodeReported' }, { source: 'inventory' })
     const out = await watching
     assert.match(out, /operation t-/)
-    assert.match(out, /install done\n/)
+    assert.match(out, /t-\S+ {2}done {2}/, 'the operation\'s lines, as anvil operations watch prints them')
     assert.match(out, /: provisioned \(the installed node booted from its disk and reported in\)\n$/)
     ctl.abort()
   } finally {
@@ -84,7 +87,7 @@ test('anvil machines provision --watch follows the task, then the machine until 
   }
 })
 
-test('anvil machines provision --watch exits ERR_INSTALL_FAILED with the agent\'s reason when the install fails', async () => {
+test('anvil machines provision --watch exits ERR_OPERATION_FAILED with the agent\'s reason when the install fails', async () => {
   const { w, app, run } = await serve()
   try {
     await w.addImage('anvil-node', '1.0.0')
@@ -94,7 +97,7 @@ test('anvil machines provision --watch exits ERR_INSTALL_FAILED with the agent\'
     const failing = run(['machines', 'provision', machineId, '--image', 'anvil-node', '--machine-config', configFile, '--watch'])
     const task = ((await it.next()).value as { task: { id: string } }).task
     await w.agents.result(stream, { taskId: task.id, ok: false, error: 'image chunk 3 does not match the manifest', eraseReports: [], install: null })
-    await assert.rejects(failing, { code: 'ERR_INSTALL_FAILED', message: /failed: image chunk 3 does not match the manifest/ })
+    await assert.rejects(failing, { code: 'ERR_OPERATION_FAILED', message: /failed: image chunk 3 does not match the manifest/ })
     assert.equal((await w.inv.machines.get(machineId)).state, 'error')
     ctl.abort()
   } finally {

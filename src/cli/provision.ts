@@ -1,8 +1,9 @@
 import { InvalidArgumentError, type Command } from 'commander'
-import { CodedError, isCodedError } from '../lib/errors.ts'
+import { CodedError } from '../lib/errors.ts'
 import { humanBytes } from '../provisioning/hardware-summary.ts'
-import type { InstallJson, MachineView, ProvisionView, TaskJson } from '../http/api-types.ts'
+import type { InstallJson, MachineView, ProvisionView } from '../http/api-types.ts'
 import { readConfigFile } from './config.ts'
+import { requireSucceeded, untilInterrupted, watchOperation } from './operations.ts'
 import type { CliContext } from './machines.ts'
 import { renderData } from './output.ts'
 
@@ -44,51 +45,6 @@ export function installFields (install: InstallJson | null | undefined): Array<r
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise((resolve) => setTimeout(resolve, ms)) }
-const ENDED = new Set(['done', 'failed', 'cancelled'])
-
-/** An operation as either route shows it: the operations API, or the machine's task list. */
-type OperationLike = { readonly state: string, readonly error?: string | null, readonly phase?: string | null, readonly bytesDone?: number | null, readonly bytesTotal?: number | null, readonly progress?: TaskJson['progress'] }
-
-/**
- * Polls the operation until its task ends, printing a line whenever its phase or progress moves
- * on: GET /api/v1/operations/:id, or the machine's tasks on a server without that route.
- */
-async function watchOperation (ctx: CliContext, machineId: string, operationId: string, pollMs: number): Promise<OperationLike> {
-  let useTasks = false
-  let last = ''
-  for (let polls = 0; ; polls++) {
-    let op: OperationLike | undefined
-    if (!useTasks) {
-      try {
-        op = await ctx.client().get<OperationLike>(`/api/v1/operations/${encodeURIComponent(operationId)}`)
-      } catch (err) {
-        if (!isCodedError(err) || err.code !== 'ERR_ROUTE_NOT_FOUND') throw err
-        useTasks = true
-      }
-    }
-    if (op === undefined) {
-      const { items } = await ctx.client().get<{ items: TaskJson[] }>(`/api/v1/machines/${encodeURIComponent(machineId)}/tasks`)
-      op = items.find(t => t.id === operationId)
-      if (op === undefined) throw new CodedError('ERR_OPERATION_NOT_FOUND', `operation ${operationId} is gone`)
-    }
-    const line = progressText(op)
-    if (line !== last) {
-      ctx.print(`${line}\n`)
-      last = line
-    }
-    if (ENDED.has(op.state)) return op
-    await sleep(polls < 8 ? Math.min(250, pollMs) : pollMs)
-  }
-}
-
-function progressText (op: OperationLike): string {
-  const live = op.progress?.[0]
-  const phase = live?.phase ?? op.phase ?? ''
-  const done = live?.bytesDone ?? op.bytesDone ?? null
-  const total = live?.bytesTotal ?? op.bytesTotal ?? null
-  const bytes = done === null ? '' : ` ${humanBytes(done)}${total === null || total === 0 ? '' : ` / ${humanBytes(total)} (${Math.floor((done / total) * 100)}%)`}`
-  return `install ${op.state}${phase === '' ? '' : `: ${phase}`}${bytes}`
-}
 
 /** After the task: the machine's state until its node reports in (provisioned) or it fails (error). */
 async function watchMachine (ctx: CliContext, machineId: string, pollMs: number): Promise<MachineView> {
@@ -106,7 +62,7 @@ async function watchMachine (ctx: CliContext, machineId: string, pollMs: number)
 
 /** `anvil machines provision ID --image NAME[:VERSION] --machine-config FILE [--disk SELECTOR] [--watch]`. */
 export function registerProvisionCommand (machines: Command, ctx: CliContext, options: { pollMs?: number } = {}): void {
-  const pollMs = options.pollMs ?? 1000
+  const pollMs = options.pollMs ?? 500
   machines.command('provision').description('install a signed image and a machine config on a ready machine (its config is signed for it and stored sealed)')
     .argument('<id>')
     .requiredOption('--image <name[:version]>', 'the image: NAME (its highest ready version) or NAME:VERSION')
@@ -123,9 +79,10 @@ export function registerProvisionCommand (machines: Command, ctx: CliContext, op
         ? `install of ${r.image.name}:${r.image.version} to ${d.name} (serial ${d.serial === '' ? 'none' : d.serial}), config generation ${r.configGeneration}, queued for ${r.machine.id}\noperation ${r.operationId}\n`
         : renderData(r, format))
       if (o.watch !== true) return
-      const op = await watchOperation(ctx, r.machine.id, r.operationId, pollMs)
-      if (op.state !== 'done') throw new CodedError('ERR_INSTALL_FAILED', `the install ${op.state === 'cancelled' ? 'was cancelled' : `failed: ${op.error ?? 'no reason given'}`}`)
+      // The task through the operations API (what `anvil operations watch` prints), then the machine.
+      const op = await untilInterrupted(async (signal) => await watchOperation(ctx.client(), r.operationId, ctx.print, { intervalMs: pollMs, signal }))
+      requireSucceeded(op)
       const m = await watchMachine(ctx, r.machine.id, pollMs)
-      if (m.state !== 'provisioned') throw new CodedError('ERR_INSTALL_FAILED', `${m.id} is ${m.state}${m.stateReason === null ? '' : `: ${m.stateReason}`}`)
+      if (m.state !== 'provisioned') throw new CodedError('ERR_OPERATION_FAILED', `the install of ${m.id} was written, but the machine is ${m.state}${m.stateReason === null ? '' : `: ${m.stateReason}`}`, { id: r.operationId, state: m.state })
     })
 }

@@ -1,13 +1,13 @@
 import { and, desc, eq, max } from 'drizzle-orm'
 import { EventType } from '../inventory/event-types.ts'
 import type { StoredTask } from '../provisioning/discovery-ports.ts'
-import type { ConfigStore, NodeView, StoredMachineConfig, TaskResultStore } from '../provisioning/install-ports.ts'
+import type { ConfigStore, NodeView, StoredMachineConfig } from '../provisioning/install-ports.ts'
 import { toTask } from './discovery-store.ts'
 import type { Db } from './open.ts'
 import { events, machineConfigs, machineNodes, tasks } from './schema.ts'
 
 /** ConfigStore over SQLite: signed machine configs, and the small reads the install views need. */
-export class SqliteConfigStore implements ConfigStore, TaskResultStore {
+export class SqliteConfigStore implements ConfigStore {
   readonly #db: Db
 
   constructor (db: Db) {
@@ -51,9 +51,5 @@ export class SqliteConfigStore implements ConfigStore, TaskResultStore {
     if (row?.data == null) return undefined
     const disk = (JSON.parse(row.data) as { bootDisk?: unknown }).bootDisk
     return typeof disk === 'string' && disk !== '' ? disk : undefined
-  }
-
-  async putResult (taskId: string, json: string): Promise<void> {
-    this.#db.update(tasks).set({ result: json }).where(eq(tasks.id, taskId)).run()
   }
 }

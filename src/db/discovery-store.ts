@@ -1,7 +1,7 @@
 import { and, asc, eq, gt, inArray, isNotNull, isNull, lte, ne, or } from 'drizzle-orm'
 import type { HardwareReport } from '../provisioning/agent-gateway.ts'
 import type { MachineState } from '../inventory/machine.ts'
-import type { AgentCredentialRecord, AgentTokenRecord, DiscoveryStore, EraseReportRecord, StoredTask, TaskKind, TaskState, TokenRefusal } from '../provisioning/discovery-ports.ts'
+import type { AgentCredentialRecord, AgentTokenRecord, DiscoveryStore, EraseReportRecord, StoredTask, TaskKind, TaskProgressRecord, TaskResultJson, TaskState, TokenRefusal } from '../provisioning/discovery-ports.ts'
 import type { Db } from './open.ts'
 import { agentSessions, agentTokens, eraseReports, machineHardware, machines, tasks } from './schema.ts'
 
@@ -9,7 +9,18 @@ type TaskRow = typeof tasks.$inferSelect
 
 /** A task row as the domain sees it. */
 export function toTask (r: TaskRow): StoredTask {
-  return { ...r, kind: r.kind as TaskKind, state: r.state as TaskState, params: JSON.parse(r.params) as StoredTask['params'] }
+  return {
+    ...r,
+    kind: r.kind as TaskKind,
+    state: r.state as TaskState,
+    params: JSON.parse(r.params) as StoredTask['params'],
+    result: r.result === null ? null : JSON.parse(r.result) as TaskResultJson
+  }
+}
+
+/** A task as a row to insert. */
+export function taskRow (t: StoredTask): TaskRow {
+  return { ...t, params: JSON.stringify(t.params), result: t.result === null ? null : JSON.stringify(t.result) }
 }
 
 /** DiscoveryStore over SQLite; each method one short transaction. */
@@ -99,7 +110,7 @@ export class SqliteDiscoveryStore implements DiscoveryStore {
   }
 
   async createTask (task: StoredTask): Promise<void> {
-    this.#db.insert(tasks).values({ ...task, params: JSON.stringify(task.params) }).run()
+    this.#db.insert(tasks).values(taskRow(task)).run()
   }
 
   async tasks (machineId: string, states?: readonly TaskState[]): Promise<StoredTask[]> {
@@ -120,8 +131,18 @@ export class SqliteDiscoveryStore implements DiscoveryStore {
     })
   }
 
-  async finishTask (id: string, outcome: Pick<StoredTask, 'state' | 'error' | 'finishedAt'>): Promise<boolean> {
-    return this.#db.update(tasks).set(outcome).where(and(eq(tasks.id, id), eq(tasks.state, 'running'))).run().changes === 1
+  async finishTask (id: string, outcome: Pick<StoredTask, 'state' | 'error' | 'finishedAt'> & { readonly result?: TaskResultJson }): Promise<boolean> {
+    const { result, ...rest } = outcome
+    const set = result === undefined ? rest : { ...rest, result: JSON.stringify(result) }
+    return this.#db.update(tasks).set(set).where(and(eq(tasks.id, id), eq(tasks.state, 'running'))).run().changes === 1
+  }
+
+  async setTaskProgress (id: string, p: TaskProgressRecord): Promise<void> {
+    this.#db.update(tasks).set({ phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, progressAt: p.at }).where(eq(tasks.id, id)).run()
+  }
+
+  async setTaskResult (id: string, result: TaskResultJson): Promise<void> {
+    this.#db.update(tasks).set({ result: JSON.stringify(result) }).where(eq(tasks.id, id)).run()
   }
 
   async updateTask (id: string, patch: Partial<Pick<StoredTask, 'state' | 'error' | 'startedAt' | 'finishedAt' | 'sessionId' | 'cancelRequestedAt'>>): Promise<void> {

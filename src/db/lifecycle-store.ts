@@ -5,7 +5,7 @@ import type { Committed, LifecycleStore, StoredTask, TaskEffects } from '../prov
 import type { SqliteMachineStore } from './machine-store.ts'
 import type { Db } from './open.ts'
 import { machines, tasks } from './schema.ts'
-import { toTask } from './discovery-store.ts'
+import { taskRow, toTask } from './discovery-store.ts'
 
 /**
  * LifecycleStore over SQLite: the state change is an UPDATE … WHERE state = expected, and the task
@@ -35,7 +35,7 @@ export class SqliteLifecycleStore implements LifecycleStore {
             .where(eq(tasks.id, t.id)).run()
         }
       }
-      for (const t of effects.create ?? []) tx.insert(tasks).values({ ...t, params: JSON.stringify(t.params) }).run()
+      for (const t of effects.create ?? []) tx.insert(tasks).values(taskRow(t)).run()
       return gone.map(t => tx.select().from(tasks).where(eq(tasks.id, t.id)).get()).filter(r => r !== undefined).map(toTask)
     })
     if (cancelled === undefined) return undefined

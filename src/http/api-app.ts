@@ -17,6 +17,8 @@ import type { ImageService } from '../images/image-service.ts'
 import type { DiscoveryService } from '../provisioning/discovery-service.ts'
 import type { ProvisionService } from '../provisioning/provision-service.ts'
 import { installJson, registerProvisionRoutes } from './provision-routes.ts'
+import type { OperationsService } from '../provisioning/operations.ts'
+import { registerOperationRoutes } from './operation-routes.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
@@ -34,6 +36,8 @@ export type ApiAppDeps = {
   readonly images?: ImageService
   /** Installs (POST .../provision, `install` in a machine's view); without it those are absent. */
   readonly provision?: ProvisionService
+  /** Every long task (wipe, install) as an operation; without it the operation routes are absent. */
+  readonly operations?: OperationsService
 }
 
 /** A machine as the API shows it: times as ISO 8601 strings, its BMC without the password. */
@@ -133,6 +137,7 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
   if (deps.discovery !== undefined) registerDiscoveryRoutes(app, { discovery: deps.discovery, view })
   if (deps.images !== undefined) registerImageRoutes(app, deps.images)
   if (deps.provision !== undefined) registerProvisionRoutes(app, { provision: deps.provision, view })
+  if (deps.operations !== undefined) registerOperationRoutes(app, deps.operations)
   if (deps.power !== undefined) registerPowerRoutes(app, { machines: deps.machines, registry: deps.power.registry, power: deps.power.service, view })
   return app
 }

@@ -6,6 +6,7 @@ import type { ImageView } from '../images/image-service.ts'
 import type { Machine } from '../inventory/machine.ts'
 import type { HardwareReport } from '../provisioning/agent-gateway.ts'
 import type { EraseReportRecord, StoredTask } from '../provisioning/discovery-ports.ts'
+import type { OperationView } from '../provisioning/operations.ts'
 
 /**
  * A machine: GET /api/v1/machines and /api/v1/machines/:id. The domain's Machine with its times as
@@ -99,6 +100,19 @@ export type TaskJson = Omit<StoredTask, 'createdAt' | 'startedAt' | 'finishedAt'
   readonly finishedAt: string | null
   readonly cancelRequestedAt: string | null
   readonly progress: readonly { readonly disk: string, readonly phase: string, readonly bytesDone: number, readonly bytesTotal: number, readonly rateBytesPerSecond: number, readonly at: string }[]
+}
+
+/** POST /api/v1/machines/:id/wipe and POST .../tasks: the queued task, and its operation id (the same id). */
+export type QueuedTaskJson = TaskJson & { readonly operationId: string }
+
+/** An operation: GET /api/v1/operations[/:id]. Its times as ISO 8601 strings. */
+export type OperationJson = Omit<OperationView, 'createdAt' | 'startedAt' | 'finishedAt' | 'cancelRequestedAt' | 'progressAt' | 'progress'> & {
+  readonly createdAt: string
+  readonly startedAt: string | null
+  readonly finishedAt: string | null
+  readonly cancelRequestedAt: string | null
+  readonly progressAt: string | null
+  readonly progress: TaskJson['progress']
 }
 
 /** POST /api/v1/machines/:id/tasks/:task/cancel (and /cancel): the machine after, and what was cancelled. */

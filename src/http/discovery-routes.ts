@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import type { DiscoveryService, TaskView } from '../provisioning/discovery-service.ts'
 import type { EraseReportRecord, WipeMethod } from '../provisioning/discovery-ports.ts'
-import type { CancelView, EraseReportView, HardwareView, MachineView, TaskJson } from './api-types.ts'
+import type { CancelView, EraseReportView, HardwareView, MachineView, QueuedTaskJson, TaskJson } from './api-types.ts'
 
 export type DiscoveryRouteDeps = {
   readonly discovery: DiscoveryService
@@ -13,6 +13,11 @@ const iso = (t: number | null): string | null => t === null ? null : new Date(t)
 
 function taskJson (t: TaskView): TaskJson {
   return { ...t, createdAt: iso(t.createdAt) as string, startedAt: iso(t.startedAt), finishedAt: iso(t.finishedAt), cancelRequestedAt: iso(t.cancelRequestedAt), progress: t.progress.map(p => ({ ...p, at: iso(p.at) as string })) }
+}
+
+/** A task just queued: an operation too, whose id is the task's (GET /api/v1/operations/:id). */
+function queuedJson (t: TaskView): QueuedTaskJson {
+  return { ...taskJson(t), operationId: t.id }
 }
 
 const taskParams = { type: 'object', required: ['id', 'task'], properties: { id: idParams.properties.id, task: { type: 'string', minLength: 1, maxLength: 64, pattern: '^t-[0-9a-f-]{1,62}$' } } } as const
@@ -51,14 +56,14 @@ export function registerDiscoveryRoutes (app: FastifyInstance, deps: DiscoveryRo
     }
   }, async (req, reply) => {
     const task = await deps.discovery.wipe(req.params.id, { method: req.body?.method ?? 'fast', disks: req.body?.disks ?? [] })
-    return await reply.code(202).send(taskJson({ ...task, progress: [] }))
+    return await reply.code(202).send(queuedJson({ ...task, progress: [] }))
   })
 
   app.post<{ Params: { id: string }, Body: { kind: 'reboot' | 'powerOff' } }>('/api/v1/machines/:id/tasks', {
     schema: { params: idParams, body: { type: 'object', additionalProperties: false, required: ['kind'], properties: { kind: { enum: ['reboot', 'powerOff'] } } } }
   }, async (req, reply) => {
     const task = await deps.discovery.queueAgentTask(req.params.id, req.body.kind)
-    return await reply.code(202).send(taskJson({ ...task, progress: [] }))
+    return await reply.code(202).send(queuedJson({ ...task, progress: [] }))
   })
 
   app.get<{ Params: { id: string } }>('/api/v1/machines/:id/tasks', { schema: { params: idParams } }, async (req) => {

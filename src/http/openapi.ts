@@ -132,6 +132,28 @@ export const openApiDocument = {
           valid: { type: 'boolean', description: 'False when the BMC does not vouch for persistent/efi' }
         }
       },
+      Operation: {
+        type: 'object',
+        description: 'A long task (wipe, install, reboot, power off): its id is the task id',
+        properties: {
+          id: { type: 'string', example: 't-6f1c0d3e-…' },
+          machineId: { type: 'string' },
+          kind: { enum: ['wipe', 'install', 'reboot', 'powerOff'] },
+          state: { enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
+          phase: { type: ['string', 'null'], description: 'wipe: wipe | verify; install: download | write | verify | state | commit' },
+          bytesDone: { type: ['integer', 'null'], description: 'summed over the disks reported so far' },
+          bytesTotal: { type: ['integer', 'null'] },
+          percent: { type: ['integer', 'null'], minimum: 0, maximum: 100, description: '100 once done; null before the first progress report' },
+          progressAt: { type: ['string', 'null'], format: 'date-time' },
+          progress: { type: 'array', description: 'live per-disk progress while it runs', items: { type: 'object', properties: { disk: { type: 'string' }, phase: { type: 'string' }, bytesDone: { type: 'integer' }, bytesTotal: { type: 'integer' }, rateBytesPerSecond: { type: 'integer' }, at: { type: 'string', format: 'date-time' } } } },
+          error: { type: ['string', 'null'] },
+          result: { type: ['object', 'null'], description: 'once ended: a wipe\'s { method, disks: [{ disk, bytesWritten, verified, refused }] }; an install\'s InstallReport' },
+          createdAt: { type: 'string', format: 'date-time' },
+          startedAt: { type: ['string', 'null'], format: 'date-time' },
+          finishedAt: { type: ['string', 'null'], format: 'date-time' },
+          cancelRequestedAt: { type: ['string', 'null'], format: 'date-time' }
+        }
+      },
       Event: {
         type: 'object',
         properties: {
@@ -230,7 +252,7 @@ export const openApiDocument = {
         summary: 'Queue a wipe for an accepted machine\'s agent: fast (signature areas, discard) or zeroes (every byte)',
         parameters: [idParam],
         requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { method: { enum: ['fast', 'zeroes'], default: 'fast' }, disks: { type: 'array', items: { type: 'string' }, description: 'disk names; default every disk' } } } } } },
-        responses: { 202: { description: 'The queued task' }, 409: errorResponse('ERR_NOT_ACCEPTED, ERR_TASK_PENDING') }
+        responses: { 202: { description: 'The queued task, with `operationId` (the same id: GET /api/v1/operations/{id})' }, 409: errorResponse('ERR_NOT_ACCEPTED, ERR_TASK_PENDING') }
       }
     },
     '/api/v1/machines/{id}/tasks': {
@@ -239,7 +261,7 @@ export const openApiDocument = {
         summary: 'Ask the machine\'s discovery agent to reboot or power off (in band, after queued work)',
         parameters: [idParam],
         requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['kind'], properties: { kind: { enum: ['reboot', 'powerOff'] } } } } } },
-        responses: { 202: { description: 'The queued task' }, 409: errorResponse('ERR_INVALID_STATE') }
+        responses: { 202: { description: 'The queued task, with `operationId`' }, 409: errorResponse('ERR_INVALID_STATE') }
       }
     },
     '/api/v1/machines/{id}/tasks/{task}/cancel': {
@@ -294,6 +316,30 @@ export const openApiDocument = {
     },
     '/api/v1/machines/{id}/erase-reports': {
       get: { summary: 'Per-disk erase reports: serial, method, bytes, duration, verified, or why a disk was refused', parameters: [idParam], responses: { 200: { description: '{ items: EraseReport[] }' } } }
+    },
+    '/api/v1/operations': {
+      get: {
+        summary: 'Operations of every machine, newest first',
+        parameters: [
+          { name: 'machine', in: 'query', description: 'Machine id, or a MAC, SMBIOS UUID or serial', schema: { type: 'string' } },
+          { name: 'state', in: 'query', schema: { enum: ['queued', 'running', 'done', 'failed', 'cancelled'] } },
+          { name: 'kind', in: 'query', schema: { enum: ['wipe', 'install', 'reboot', 'powerOff'] } },
+          { name: 'limit', in: 'query', schema: { type: 'integer', minimum: 1, maximum: 500, default: 50 } },
+          { name: 'before', in: 'query', description: 'An operation id: the page after it (older)', schema: { type: 'string' } }
+        ],
+        responses: {
+          200: { description: 'Operations', content: { 'application/json': { schema: { type: 'object', properties: { operations: { type: 'array', items: { $ref: '#/components/schemas/Operation' } } } } } } },
+          400: errorResponse('ERR_VALIDATION (details.field names the parameter)'),
+          404: errorResponse('ERR_MACHINE_NOT_FOUND, ERR_OPERATION_NOT_FOUND (before)')
+        }
+      }
+    },
+    '/api/v1/operations/{id}': {
+      get: {
+        summary: 'One operation with its phase, bytes, per-disk live progress and result',
+        parameters: [{ name: 'id', in: 'path', required: true, description: 'Operation (task) id', schema: { type: 'string' } }],
+        responses: { 200: json('The operation', 'Operation'), 400: errorResponse('ERR_VALIDATION'), 404: errorResponse('ERR_OPERATION_NOT_FOUND') }
+      }
     },
     '/api/v1/power': {
       get: {

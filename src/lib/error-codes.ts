@@ -139,8 +139,6 @@ export const ErrorCode = {
   installDiskChanged: 'ERR_INSTALL_DISK_CHANGED',
   /** The image could not be fetched (HTTP status, connection lost past every resume). */
   imageFetch: 'ERR_IMAGE_FETCH',
-  /** An install ended failed or cancelled (the CLI's `provision --watch` exit), or its machine went to error. */
-  installFailed: 'ERR_INSTALL_FAILED',
   /** What was written did not read back as the manifest says: a bad disk or controller. */
   installReadback: 'ERR_INSTALL_READBACK',
   /** A STATE partition with no valid record (both copies torn, empty or of another format). */
@@ -153,7 +151,11 @@ export const ErrorCode = {
   nodeProofInvalid: 'ERR_NODE_PROOF_INVALID',
   /** No operation (task) with that id. */
   operationNotFound: 'ERR_OPERATION_NOT_FOUND',
+  /** An operation the CLI waited for ended failed or cancelled (the message holds its error). */
+  operationFailed: 'ERR_OPERATION_FAILED',
   // The CLI talking to the API
+  /** The operator pressed Ctrl-C while the CLI waited (what it waited for goes on): exit status 130. */
+  interrupted: 'ERR_INTERRUPTED',
   apiUnreachable: 'ERR_API_UNREACHABLE',
   apiResponse: 'ERR_API_RESPONSE'
 } as const

@@ -9,13 +9,13 @@ import { EventType } from '../inventory/event-types.ts'
 import type { AgentAuth, AgentDirective, AgentGateway, AgentStream, HardwareReport, Hello, OpenedStream, TaskInput, TaskProgress, TaskResult } from './agent-gateway.ts'
 import { AgentChecks, newSecret, secretHash } from './agent-auth.ts'
 import { AgentSessions } from './agent-sessions.ts'
-import { acceptedReports, cancelPending, installOutcome, resultFinishedAt, startedEvent, taskDisks, toTaskInput } from './agent-tasks.ts'
+import { acceptedReports, cancelPending, installOutcome, resultFinishedAt, startedEvent, taskDisks, toTaskInput, wipeResult } from './agent-tasks.ts'
 import type { InstallHandler } from './install-ports.ts'
 import type { DiscoveryStore, EraseReportRecord, StoredTask, WipeParams } from './discovery-ports.ts'
 import type { LifecycleService } from './lifecycle-service.ts'
 import { TASK_STATES } from './lifecycle.ts'
 import { firstMatchingRule, type Selector } from './selector.ts'
-import { ProgressBoard, type DiskProgress } from './progress-board.ts'
+import { ProgressBoard, aggregateProgress, type DiskProgress } from './progress-board.ts'
 import { humanBytes, summarizeHardware } from './hardware-summary.ts'
 import { checkHardwareReport, sanitizeHardwareReport } from './report-limits.ts'
 import { describeTask } from './tasks.ts'
@@ -36,7 +36,7 @@ export type AgentServiceOptions = {
   readonly sessionTtlMs?: number
   /** How long a session that dropped while running a task may come back to it (default 2 min). */
   readonly resumeGraceMs?: number
-  /** Failures of background work (grace timers, credential renewal); default: ignored. */
+  /** Failures of background work (grace timers, credential renewal, progress writes); default: ignored. */
   readonly onError?: (err: unknown) => void
   /** Builds install tasks and takes their results (src/provisioning/install-tasks.ts); without it an install cannot be handed out. */
   readonly install?: InstallHandler
@@ -47,6 +47,8 @@ const S = MachineState
 export const AGENT_STATES: readonly MachineState[] = [S.discovered, S.accepted, S.wiping, S.ready, S.installing, S.resetting]
 
 export const DEFAULT_SESSION_TTL_MS = 3_600_000
+/** The longest phase a task's row keeps. */
+const MAX_PHASE_CHARS = 32
 export const DEFAULT_RESUME_GRACE_MS = 120_000
 
 /**
@@ -256,10 +258,25 @@ export class AgentService implements AgentGateway {
       this.#ignored(stream, p.taskId, 'progress', disks === undefined ? 'the task was not handed to this session' : `disk ${JSON.stringify(p.disk.slice(0, 64))} is not one of the task's`)
       return
     }
-    const step = this.#progress.update(p, this.#o.clock.now())
+    const now = this.#o.clock.now()
+    const step = this.#progress.update(p, now)
     if (step === undefined) return
+    this.#persistProgress(p.taskId, p.phase, now)
     const pct = p.bytesTotal > 0 ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 100
     this.#o.events.record({ source: 'api', type: EventType.wipeProgress, machineId: stream.machineId, message: `${p.phase || 'wipe'} ${p.disk}: ${pct}% (${humanBytes(p.bytesDone)} of ${humanBytes(p.bytesTotal)}, ${humanBytes(p.rateBytesPerSecond)}/s)`, data: { taskId: p.taskId, disk: p.disk, phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rateBytesPerSecond } })
+  }
+
+  /**
+   * The task's row gets its phase and bytes summed over its disks at each step the board keeps (a
+   * new phase or a further 10% of a disk), so other server processes and a restart see how far it
+   * got. Not awaited: progress arrives on the agent's hot path, and a failed write only makes the
+   * stored figure older (the live board still serves this process).
+   */
+  #persistProgress (taskId: string, phase: string, at: number): void {
+    const sum = aggregateProgress(this.#progress.of(taskId))
+    if (sum === undefined) return
+    // Phases are short words (wipe, verify, download…); a longer one from a broken agent is cut.
+    this.#o.store.setTaskProgress(taskId, { phase: phase.slice(0, MAX_PHASE_CHARS), bytesDone: sum.bytesDone, bytesTotal: sum.bytesTotal, at }).catch(this.#o.onError ?? (() => {}))
   }
 
   async result (stream: AgentStream, r: TaskResult): Promise<void> {
@@ -285,15 +302,21 @@ export class AgentService implements AgentGateway {
     const live = this.#sessions.live(machineId)
     const disks = (live?.stream.sessionId === stream.sessionId ? live.handed.get(task.id) : undefined) ?? taskDisks(task, (await this.#o.store.getHardware(machineId))?.report)
     const { kept, dropped } = acceptedReports(r.eraseReports, disks)
+    // A wipe's result is what each disk got; an install's is its InstallReport.
+    const result = task.kind === 'wipe' ? wipeResult(task.params as WipeParams, kept) : task.kind === 'install' && r.install !== null ? { ...r.install } : undefined
     // A task cancelled while it ran keeps its state: the result adds its erase reports and when it
     // stopped. The outcome is written only if the task still runs, so a cancel that another server
     // process committed meanwhile is never overwritten.
     const finished = task.state !== 'cancelled' &&
-      await this.#o.store.finishTask(task.id, { state: r.ok ? 'done' : 'failed', error: r.ok ? null : (r.error || 'the agent gave no reason'), finishedAt: now })
+      await this.#o.store.finishTask(task.id, { state: r.ok ? 'done' : 'failed', error: r.ok ? null : (r.error || 'the agent gave no reason'), finishedAt: now, ...(result === undefined ? {} : { result }) })
     const cancelled = !finished && (task.state === 'cancelled' || (await this.#o.store.tasks(machineId)).find(t => t.id === task.id)?.state === 'cancelled')
     // Neither finished nor cancelled: the task left this session meanwhile (queued again); the result is stale.
     if (!finished && !cancelled) return
-    if (cancelled) await this.#o.store.updateTask(task.id, { finishedAt: resultFinishedAt(task, now) })
+    if (cancelled) {
+      await this.#o.store.updateTask(task.id, { finishedAt: resultFinishedAt(task, now) })
+      // How far a cancelled wipe got, disk by disk.
+      if (result !== undefined) await this.#o.store.setTaskResult(task.id, result)
+    }
     this.#progress.forget(task.id)
     live?.handed.delete(task.id)
     if (task.kind === 'reboot' || task.kind === 'powerOff') {

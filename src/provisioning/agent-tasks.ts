@@ -1,7 +1,7 @@
 import { CodedError } from '../lib/errors.ts'
 import { EventType } from '../inventory/event-types.ts'
 import type { HardwareReport, TaskInput, TaskResult } from './agent-gateway.ts'
-import type { StoredTask, WipeParams } from './discovery-ports.ts'
+import type { StoredTask, TaskResultJson, WipeParams } from './discovery-ports.ts'
 import type { InstallParams } from './install-ports.ts'
 
 // Pure rules about tasks as the agents' side sees them: what goes on the wire, which disks a task
@@ -81,4 +81,12 @@ export function acceptedReports (reports: TaskResult['eraseReports'], disks: Rea
 export function installOutcome (r: TaskResult): TaskResult {
   if (!r.ok || r.install?.committed === true) return r
   return { ...r, ok: false, error: 'the agent reported success, but not that the disk was committed (its partition tables written)' }
+}
+
+/** A wipe's result as its operation shows it: what each disk got (the erase reports kept). */
+export function wipeResult (params: WipeParams, kept: TaskResult['eraseReports']): TaskResultJson {
+  return {
+    method: params.method,
+    disks: kept.map(e => ({ disk: e.disk, bytesWritten: e.bytesWritten, verified: e.verified, refused: e.refused === '' ? null : e.refused }))
+  }
 }

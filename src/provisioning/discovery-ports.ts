@@ -10,6 +10,17 @@ export type WipeMethod = 'fast' | 'zeroes'
 /** What a wipe was asked to do. Empty `disks`: every disk the agent reported. */
 export type WipeParams = { readonly method: WipeMethod, readonly disks: readonly string[] }
 
+/** What a task produced, as JSON: a wipe's summary, an install's InstallReport. Never secrets. */
+export type TaskResultJson = { readonly [key: string]: unknown }
+
+/** A task's progress as last recorded (throttled): the phase, and bytes summed over its disks. */
+export type TaskProgressRecord = {
+  readonly phase: string
+  readonly bytesDone: number
+  readonly bytesTotal: number
+  readonly at: number
+}
+
 /** A task as stored. */
 export type StoredTask = {
   readonly id: string
@@ -25,7 +36,20 @@ export type StoredTask = {
   readonly sessionId: string | null
   /** Set when an operator cancelled it while it ran: the agent stops at its next safe point. */
   readonly cancelRequestedAt: number | null
+  /**
+   * Its progress as last recorded (null before the first report), so every server process and a
+   * restart see it: wipe: wipe | verify; install: download | write | verify | state | commit.
+   */
+  readonly phase: string | null
+  readonly bytesDone: number | null
+  readonly bytesTotal: number | null
+  readonly progressAt: number | null
+  /** What it produced, once it ended (null before, and for tasks that produce nothing). */
+  readonly result: TaskResultJson | null
 }
+
+/** The progress and result fields of a task not yet started. */
+export const NO_PROGRESS = { phase: null, bytesDone: null, bytesTotal: null, progressAt: null, result: null } as const
 
 /** One disk's erase report. */
 export type EraseReportRecord = {
@@ -108,9 +132,14 @@ export interface DiscoveryStore {
   updateTask (id: string, patch: Partial<Pick<StoredTask, 'state' | 'error' | 'startedAt' | 'finishedAt' | 'sessionId' | 'cancelRequestedAt'>>): Promise<void>
   /**
    * Ends a task with its outcome only if it is still running (compare-and-set): false when another
-   * request or server process cancelled it first.
+   * request or server process cancelled it first. A `result` is written in the same update, so
+   * nobody sees the task ended without it.
    */
-  finishTask (id: string, outcome: Pick<StoredTask, 'state' | 'error' | 'finishedAt'>): Promise<boolean>
+  finishTask (id: string, outcome: Pick<StoredTask, 'state' | 'error' | 'finishedAt'> & { readonly result?: TaskResultJson }): Promise<boolean>
+  /** Records the task's progress (one small update; the caller throttles). */
+  setTaskProgress (id: string, progress: TaskProgressRecord): Promise<void>
+  /** Records what the task produced (a cancelled task's partial result; an install's report). */
+  setTaskResult (id: string, result: TaskResultJson): Promise<void>
   /**
    * Hands the oldest queued task the machine's state allows (`allowed`: task kind → the states it
    * may run in) to `sessionId`, atomically. Undefined when there is none.

@@ -7,7 +7,7 @@ import { MachineState, type Machine } from '../inventory/machine.ts'
 import type { Clock } from '../inventory/ports.ts'
 import type { HardwareReport } from './agent-gateway.ts'
 import type { AgentService } from './agent-service.ts'
-import type { DiscoveryStore, EraseReportRecord, StoredTask, WipeParams } from './discovery-ports.ts'
+import { NO_PROGRESS, type DiscoveryStore, type EraseReportRecord, type StoredTask, type WipeParams } from './discovery-ports.ts'
 import type { Applied, LifecycleService } from './lifecycle-service.ts'
 import { TASK_STATES } from './lifecycle.ts'
 import type { DiskProgress } from './progress-board.ts'
@@ -136,7 +136,7 @@ export class DiscoveryService {
   }
 
   #newTask (machineId: string, kind: StoredTask['kind'], params: StoredTask['params']): StoredTask {
-    return { id: `t-${randomUUID()}`, machineId, kind, params, state: 'queued', error: null, createdAt: this.#o.clock.now(), startedAt: null, finishedAt: null, sessionId: null, cancelRequestedAt: null }
+    return { id: `t-${randomUUID()}`, machineId, kind, params, state: 'queued', error: null, createdAt: this.#o.clock.now(), startedAt: null, finishedAt: null, sessionId: null, cancelRequestedAt: null, ...NO_PROGRESS }
   }
 
   /** What a committed change still needs outside its transaction: wake the agent, or boot the machine. */

@@ -79,11 +79,6 @@ export interface NodeTokenStore {
   issueNodeToken (record: NodeTokenRecord): Promise<void>
 }
 
-/** Where an ended task's result (JSON) is kept: tasks.result. */
-export interface TaskResultStore {
-  putResult (taskId: string, json: string): Promise<void>
-}
-
 /** What the boot planner may ask about a machine's install. */
 export interface InstallFacts {
   /** True when the machine's newest install task is done: its image is on its disk. */
@@ -95,7 +90,8 @@ export interface InstallHandler {
   /** The InstallTask for an install handed to an agent (config unsealed, a fresh node token). */
   taskInput (task: StoredTask): Promise<TaskInput>
   /**
-   * An install task ended: its result is stored, the timeline told, the lifecycle moved.
+   * An install task ended (its InstallReport already stored as the task's result): the timeline
+   * is told, the lifecycle moved, the boot device set.
    * `cancelled`: it had been cancelled while it ran (the result only says where it stopped).
    */
   finished (task: StoredTask, result: TaskResult, cancelled: boolean): Promise<void>

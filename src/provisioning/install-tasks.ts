@@ -9,7 +9,7 @@ import type { TaskInput, TaskResult } from './agent-gateway.ts'
 import { newSecret, secretHash } from './agent-auth.ts'
 import type { StoredTask } from './discovery-ports.ts'
 import { humanBytes } from './hardware-summary.ts'
-import { configSealContext, type ConfigStore, type InstallFacts, type InstallHandler, type InstallParams, type NodeTokenStore, type TaskResultStore } from './install-ports.ts'
+import { configSealContext, type ConfigStore, type InstallFacts, type InstallHandler, type InstallParams, type NodeTokenStore } from './install-ports.ts'
 import type { LifecycleService } from './lifecycle-service.ts'
 import { describeTask } from './tasks.ts'
 
@@ -18,7 +18,6 @@ export type InstallTasksOptions = {
   readonly images: Pick<ImageStore, 'get'>
   readonly configs: Pick<ConfigStore, 'get' | 'latestInstall'>
   readonly tokens: NodeTokenStore
-  readonly results: TaskResultStore
   readonly secrets: SecretBox
   /** The config key's public half: the node checks the config's signature with it. */
   readonly configKey: PublicKey
@@ -47,7 +46,7 @@ const MAX_REASON = 512
 /**
  * The agents' side of the install: builds the InstallTask an agent receives (the config unsealed
  * only here, sent only over the agent's TLS channel; a fresh one-time node token, of which only the
- * hash is stored) and takes its result (stored on the task, in the timeline, the lifecycle moved).
+ * hash is stored) and takes its result (in the timeline, the lifecycle moved, the boot device set).
  * Neither the config nor the token is ever logged or recorded.
  */
 export class InstallTasks implements InstallHandler, InstallFacts {
@@ -95,7 +94,6 @@ export class InstallTasks implements InstallHandler, InstallFacts {
 
   async finished (task: StoredTask, r: TaskResult, cancelled: boolean): Promise<void> {
     const { machineId } = task
-    if (r.install !== null) await this.#o.results.putResult(task.id, JSON.stringify(r.install))
     if (r.ok && !cancelled) {
       this.#o.events.record({ source: 'api', type: EventType.installWritten, machineId, message: `${describeTask(task)} written: ${written(r.install)}`, data: { taskId: task.id, ...reportData(r.install) } })
       await this.#bootFromDisk(machineId, task.id)

@@ -56,3 +56,19 @@ export class ProgressBoard {
     this.#byTask.delete(taskId)
   }
 }
+
+/**
+ * A task's progress over all its disks reported so far: bytes summed, and the phase of the disk
+ * reported last (disks of one task move through the phases together, give or take a report).
+ */
+export function aggregateProgress (disks: readonly DiskProgress[]): { phase: string, bytesDone: number, bytesTotal: number, at: number } | undefined {
+  let latest: DiskProgress | undefined
+  let bytesDone = 0
+  let bytesTotal = 0
+  for (const d of disks) {
+    bytesDone += d.bytesDone
+    bytesTotal += d.bytesTotal
+    if (latest === undefined || d.at >= latest.at) latest = d
+  }
+  return latest === undefined ? undefined : { phase: latest.phase, bytesDone, bytesTotal, at: latest.at }
+}

@@ -17,7 +17,7 @@ import type { MachineConfig } from '../machine-config/schema.ts'
 import { signConfig } from '../signing/config-signature.ts'
 import type { SecretKey } from '../signing/minisign.ts'
 import type { AgentService } from './agent-service.ts'
-import type { DiscoveryStore, StoredTask } from './discovery-ports.ts'
+import { NO_PROGRESS, type DiscoveryStore, type StoredTask } from './discovery-ports.ts'
 import { configSealContext, type ConfigStore, type InstallParams, type NodeView } from './install-ports.ts'
 import type { Applied, LifecycleService } from './lifecycle-service.ts'
 import { step } from './lifecycle.ts'
@@ -103,7 +103,7 @@ export class ProvisionService {
       createdAt: now
     }))
     const params: InstallParams = { image: { name: image.name, version: image.version }, disk, configGeneration: stored.generation }
-    const task: StoredTask = { id: taskId, machineId: machine.id, kind: 'install', params, state: 'queued', error: null, createdAt: now, startedAt: null, finishedAt: null, sessionId: null, cancelRequestedAt: null }
+    const task: StoredTask = { id: taskId, machineId: machine.id, kind: 'install', params, state: 'queued', error: null, createdAt: now, startedAt: null, finishedAt: null, sessionId: null, cancelRequestedAt: null, ...NO_PROGRESS }
     let applied: Applied
     try {
       applied = await this.#o.lifecycle.apply(machine.id, { type: 'provision', taskId, description: describeTask(task) }, { source: 'api', tasks: [task] })

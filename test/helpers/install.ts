@@ -100,7 +100,6 @@ export function makeInstallWorld (file = ':memory:') {
         images,
         configs,
         tokens: new SqliteNodeTokens(inv.db),
-        results: configs,
         secrets,
         configKey: configKey.publicKey,
         imageKeys: () => [imageKey.publicKey],

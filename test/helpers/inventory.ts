@@ -8,6 +8,8 @@ import { SqliteLifecycleStore } from '../../src/db/lifecycle-store.ts'
 import { AgentService, type AgentServiceOptions } from '../../src/provisioning/agent-service.ts'
 import { DiscoveryService } from '../../src/provisioning/discovery-service.ts'
 import { LifecycleService } from '../../src/provisioning/lifecycle-service.ts'
+import { OperationsService } from '../../src/provisioning/operations.ts'
+import { SqliteOperationStore } from '../../src/db/operation-store.ts'
 import type { Selector } from '../../src/provisioning/selector.ts'
 import type { InstallHandler } from '../../src/provisioning/install-ports.ts'
 
@@ -37,5 +39,6 @@ export function makeProvisioning (inv: ReturnType<typeof makeInventory>, options
   const lifecycle = new LifecycleService({ machines: inv.machines, store: new SqliteLifecycleStore(inv.db, inv.store), timeline: inv.timeline, clock: inv.clock })
   const agents = new AgentService({ machines: inv.machines, lifecycle, store, events: inv.timeline, clock: inv.clock, tokenTtlMs: options.tokenTtlMs ?? 3_600_000, autoAccept: options.autoAccept ?? [], ...options.agents, ...(options.install === undefined ? {} : { install: options.install(lifecycle) }) })
   const discovery = new DiscoveryService({ machines: inv.machines, lifecycle, agents, store, events: inv.timeline, clock: inv.clock, ...(options.bootForTask === undefined ? {} : { bootForTask: options.bootForTask }) })
-  return { store, lifecycle, agents, discovery }
+  const operations = new OperationsService({ store: new SqliteOperationStore(inv.db), machine: async (key) => await inv.machines.get(key), progress: (taskId) => agents.progressOf(taskId) })
+  return { store, lifecycle, agents, discovery, operations }
 }

@@ -42,6 +42,8 @@ export type TestLabOptions = {
   readonly prefix?: string
   readonly anvilConfig?: LabOptions['anvilConfig']
   readonly beforeAnvil?: LabOptions['beforeAnvil']
+  /** Fills the lab's data directory (<runDir>/var) before its Anvil first starts (keys a test made). */
+  readonly seedDataDir?: (dataDir: string) => void
 }
 
 /** A lab for one test: its own namespace (anvlab-<random>) and run directory. */
@@ -55,6 +57,7 @@ export type TestLab = { readonly lab: Lab, readonly runDir: string, cleanup (fai
 export async function startTestLab (dhcpMode: DhcpMode, logLevel = 'debug', options: TestLabOptions = {}): Promise<TestLab> {
   const ns = testNamespaceName(options.prefix)
   const runDir = mkdtempSync(join(tmpdir(), `${ns}-`))
+  options.seedDataDir?.(join(runDir, 'var'))
   const lab = await startLab({
     ns,
     runDir,

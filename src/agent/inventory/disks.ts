@@ -20,7 +20,8 @@ export async function readDisks (sys: SysTree): Promise<DiskInput[]> {
   return disks
 }
 
-async function readDisk (sys: SysTree, name: string): Promise<DiskInput> {
+/** One disk of /sys/block by name, read now (the install re-reads its target with it). */
+export async function readDisk (sys: SysTree, name: string): Promise<DiskInput> {
   const base = `/sys/block/${name}`
   const devicePath = (await sys.link(base)) ?? ''
   const transport = transportOf(devicePath)
