@@ -1,4 +1,4 @@
-// The node's first boot against real peers, without a VM: a sysfs tree of our own whose
+// The node's first boot (src/node/machined/first-boot.ts) against real peers, without a VM: a sysfs tree of our own whose
 // partitions are files (an ESP made by mkfs.vfat and mtools as the image build makes it, a 16 MiB
 // STATE written with the codec), the real provisioning gRPC server with TLS on 127.0.0.1 and the
 // real NodeReportService over SQLite. Only `ip`/`udhcpc` are recorded instead of run.
@@ -10,21 +10,21 @@ import { join } from 'node:path'
 import { Writable } from 'node:stream'
 import { after, before, test } from 'node:test'
 import { eq } from 'drizzle-orm'
-import { machineNodes } from '../../db/schema.ts'
-import { createProvisioningService } from '../../grpc/provisioning-server.ts'
-import { ensureServerCertificate } from '../../grpc/tls.ts'
-import { decodeGrubenv, encodeGrubenv, grubCfg, INITIAL_ENV } from '../../image/grub.ts'
-import { MachineState } from '../../inventory/machine.ts'
-import { createLogger } from '../../log/logger.ts'
-import { COPY_OFFSETS, COPY_READ_BYTES, pickState } from '../../node-state/record.ts'
-import { encodePublicKey, generateSecretKey } from '../../signing/minisign.ts'
-import { makeInventory, makeProvisioning } from '../../../test/helpers/inventory.ts'
-import { issueNodeToken, makeNodeReports, setMachineState } from '../../../test/helpers/node-report.ts'
-import { installedState, machineConfigYaml, writeStatePartition, type InstalledStateOptions } from '../../../test/helpers/node-state.ts'
-import { skipReason } from '../../../test/helpers/requirements.ts'
-import { locateGrubenv } from './esp-grubenv.ts'
-import { runFirstBoot, type FirstBootDeps, type FirstBootOutcome } from './first-boot.ts'
-import { reportIn } from './report-in.ts'
+import { machineNodes } from '../../src/db/schema.ts'
+import { createProvisioningService } from '../../src/grpc/provisioning-server.ts'
+import { ensureServerCertificate } from '../../src/grpc/tls.ts'
+import { decodeGrubenv, encodeGrubenv, grubCfg, INITIAL_ENV } from '../../src/image/grub.ts'
+import { MachineState } from '../../src/inventory/machine.ts'
+import { createLogger } from '../../src/log/logger.ts'
+import { COPY_OFFSETS, COPY_READ_BYTES, pickState } from '../../src/node-state/record.ts'
+import { encodePublicKey, generateSecretKey } from '../../src/signing/minisign.ts'
+import { makeInventory, makeProvisioning } from '../helpers/inventory.ts'
+import { issueNodeToken, makeNodeReports, setMachineState } from '../helpers/node-report.ts'
+import { installedState, machineConfigYaml, writeStatePartition, type InstalledStateOptions } from '../helpers/node-state.ts'
+import { skipReason } from '../helpers/requirements.ts'
+import { locateGrubenv } from '../../src/node/machined/esp-grubenv.ts'
+import { runFirstBoot, type FirstBootDeps, type FirstBootOutcome } from '../../src/node/machined/first-boot.ts'
+import { reportIn } from '../../src/node/machined/report-in.ts'
 
 const skip = skipReason('the node first-boot test', { programs: ['mkfs.vfat', 'mmd', 'mcopy', 'mtype', 'mshowfat'] })
 const MAC = '52:54:00:12:34:56'
@@ -101,7 +101,7 @@ async function boot (m: ReturnType<typeof machine>, extra: Partial<FirstBootDeps
     console: (l) => { lines.push(l) },
     exec: async (a) => { argv.push([...a]) },
     now: () => Date.now(),
-    reportIn: async (target, token, report) => { reports++; return await reportIn(target, token, report, { protoFile: join(import.meta.dirname, '../../proto/provisioning.proto'), log: (l) => { lines.push(l) }, budgetMs: 5_000 }) },
+    reportIn: async (target, token, report) => { reports++; return await reportIn(target, token, report, { protoFile: join(import.meta.dirname, '../../src/proto/provisioning.proto'), log: (l) => { lines.push(l) }, budgetMs: 5_000 }) },
     addresses: () => ['10.77.0.50/24'],
     ...extra
   })
