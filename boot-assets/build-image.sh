@@ -118,9 +118,11 @@ module_order "${root_modules[@]}" | grep -vxF -f "$tmp/initramfs.modules" >"$tmp
 
 # --- the node's first-boot program, bundled as the boot environment bundles the agent ------------
 # ESM output; grpc-js and protobufjs are CommonJS and call require(), which an ES module lacks.
-"$esbuild" "$repo/src/node/machined/main.ts" --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+# Run from the repository: the bundle's module comments name paths relative to esbuild's working
+# directory, so another working directory would give other bytes (the reproducibility test uses one).
+(cd "$repo" && "$esbuild" src/node/machined/main.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
   --legal-comments=none --outfile="$tmp/machined.mjs" \
-  --banner:js="import { createRequire as __anvilRequire } from 'node:module'; const require = __anvilRequire(import.meta.url);" ||
+  --banner:js="import { createRequire as __anvilRequire } from 'node:module'; const require = __anvilRequire(import.meta.url);") ||
   die "esbuild could not bundle src/node/machined/main.ts"
 
 # --- the public keys baked in (never a secret key: only *.pub files are read) ---------------------
