@@ -12,7 +12,10 @@
 #
 # Environment: SOURCE_DATE_EPOCH (every time stored in the image and the manifest's `created`;
 # default: the commit time of HEAD, else 1980-01-01), ANVIL_IMAGE_SECURITY_VERSION (default 1),
-# ANVIL_IMAGE_NODE (default `command -v node`). Signing follows in src/image/sign-step.ts.
+# ANVIL_IMAGE_NODE (default `command -v node`), ANVIL_DATA_DIR (default ./var, as the sign step:
+# its config.pub and image.pub, the public halves only, are baked into the root at /etc/anvil/keys/
+# when present; without them the node trusts the config key its STATE holds and says so).
+# Signing follows in src/image/sign-step.ts.
 # Needs no root, no loop device and no mount. Debian packages: grub-common, grub-pc-bin,
 # grub-efi-amd64-bin, dosfstools, mtools, squashfs-tools, busybox-static, cpio, zstd, kmod,
 # binutils (lab/setup.sh installs them); the kernel is the boot environment's (build-bootenv.sh
@@ -63,7 +66,7 @@ export SOURCE_DATE_EPOCH TZ=UTC LC_ALL=C
 # what mounting the root needs: loop and squashfs.
 root_modules=(virtio_pci virtio_net virtio_blk virtio_scsi nvme ahci libahci sd_mod
   e1000 e1000e igb ixgbe i40e ice bnxt_en tg3 mlx4_en mlx5_core r8169
-  vfat nls_cp437 nls_iso8859_1 ext4 i6300esb)
+  vfat nls_cp437 nls_iso8859_1 ext4 i6300esb 8021q)
 initramfs_modules=(loop squashfs)
 skip_applets=' getty login sulogin su passwd telnetd httpd ftpd crond '
 grub_modules=(part_gpt fat normal configfile linux boot loadenv regexp test echo serial terminal minicmd true)
@@ -85,6 +88,11 @@ need modprobe kmod
 node_bin="$(readlink -f "${ANVIL_IMAGE_NODE:-$(command -v node || true)}")"
 [ -x "$node_bin" ] || die "node not found (set ANVIL_IMAGE_NODE)"
 [ -f "$repo/node_modules/tsx/package.json" ] || die "tsx missing: run npm install"
+esbuild="$repo/node_modules/.bin/esbuild"
+[ -x "$esbuild" ] || die "$esbuild missing: run npm install (esbuild is a devDependency)"
+proto="$repo/src/proto/provisioning.proto"
+[ -f "$proto" ] || die "$proto missing"
+keys_dir="${ANVIL_DATA_DIR:-$repo/var}"
 
 # --- the kernel: the boot environment's, fetched and unpacked by its script ----------------------
 fetched="$(bash "$here/build-bootenv.sh" --fetch-only)" || die "build-bootenv.sh --fetch-only failed"
@@ -108,6 +116,27 @@ module_order () { # NAME... -> insmod order relative to lib/modules/KVER, first 
 module_order "${initramfs_modules[@]}" >"$tmp/initramfs.modules" || die "modprobe failed for ${initramfs_modules[*]}"
 module_order "${root_modules[@]}" | grep -vxF -f "$tmp/initramfs.modules" >"$tmp/root.modules" || die "modprobe failed for ${root_modules[*]}"
 
+# --- the node's first-boot program, bundled as the boot environment bundles the agent ------------
+# ESM output; grpc-js and protobufjs are CommonJS and call require(), which an ES module lacks.
+# Run from the repository: the bundle's module comments name paths relative to esbuild's working
+# directory, so another working directory would give other bytes (the reproducibility test uses one).
+(cd "$repo" && "$esbuild" src/node/machined/main.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --legal-comments=none --outfile="$tmp/machined.mjs" \
+  --banner:js="import { createRequire as __anvilRequire } from 'node:module'; const require = __anvilRequire(import.meta.url);") ||
+  die "esbuild could not bundle src/node/machined/main.ts"
+
+# --- the public keys baked in (never a secret key: only *.pub files are read) ---------------------
+mkdir -p "$tmp/keys"
+baked=''
+for k in config image; do
+  pub="$keys_dir/$k.pub"
+  [ -f "$pub" ] || continue
+  # A minisign public key file: an untrusted comment line, then `RW` + base64 of 42 bytes.
+  [ "$(wc -l <"$pub")" -le 2 ] && sed -n 2p "$pub" | grep -Eq '^RW[A-Za-z0-9+/]{54}$' || die "$pub is not a minisign public key file"
+  install -m 0644 "$pub" "$tmp/keys/$k.pub"
+  baked="$baked $k.pub $(sha256sum <"$pub" | cut -d' ' -f1)"
+done
+
 node_libs="$(ldd "$node_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')"
 [ -n "$node_libs" ] || die "ldd lists no libraries for $node_bin"
 
@@ -117,6 +146,9 @@ node_libs="$(ldd "$node_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print
   (cd "$repo" && find boot-assets/node-init src/image -type f ! -name '*.test.ts' | LC_ALL=C sort | xargs sha256sum)
   sha256sum "$vmlinuz" /bin/busybox "$node_bin" $node_libs /usr/lib/grub/i386-pc/*.img
   cat "$tmp/initramfs.modules" "$tmp/root.modules"
+  (cd "$tmp" && sha256sum machined.mjs)
+  sha256sum "$proto" | sed "s# $repo/# #"
+  echo "keys${baked:- none}"
   dpkg-query -W -f='${Package} ${Version}\n' grub-pc-bin grub-efi-amd64-bin dosfstools mtools squashfs-tools zstd cpio busybox-static 2>/dev/null || true
 } >"$tmp/inputs"
 if [ "$force" = 0 ] && [ -z "$raw" ] && [ "$keep" = 0 ] && [ -f "$out/.inputs" ] && cmp -s "$tmp/inputs" "$out/.inputs" &&
@@ -162,7 +194,13 @@ depmod -b "$root" "$kver"
 install -m 0644 "$tmp/root.modules" "$root/usr/lib/anvil/modules.order"
 rm -f "$root/sbin/init" # busybox's own init applet: never follow that link (it points at the host's /bin/busybox)
 install -m 0755 "$here/node-init/root-init" "$root/sbin/init"
-install -m 0644 "$here/node-init/booted.mjs" "$root/usr/lib/anvil/booted.mjs"
+install -m 0644 "$tmp/machined.mjs" "$root/usr/lib/anvil/machined.mjs"
+install -m 0644 "$proto" "$root/usr/lib/anvil/provisioning.proto"
+install -m 0755 "$here/node-init/udhcpc.script" "$root/usr/lib/anvil/udhcpc.script"
+if [ -n "$baked" ]; then
+  mkdir -p "$root/etc/anvil/keys"
+  for f in "$tmp/keys"/*.pub; do install -m 0644 "$f" "$root/etc/anvil/keys/"; done
+fi
 printf '{"name":"%s","version":"%s","build":"%s"}\n' "$name" "$version" "$build_id" >"$root/etc/anvil/release.json"
 printf 'root:x:0:0:root:/root:/sbin/nologin\n' >"$root/etc/passwd"
 printf 'root:x:0:\ntty:x:5:\n' >"$root/etc/group"
@@ -231,6 +269,9 @@ manifest="$name-$version.manifest.json"
   echo "kernel: $kpkg $kver_deb (${kpkg}_${kver_deb}_amd64.deb; vmlinuz sha256 $(sha256sum <"$vmlinuz" | cut -d' ' -f1))"
   echo "node: $("$node_bin" --version) ($node_bin, $(dpkg-query -W -f='${Version}' nodejs 2>/dev/null || echo unknown), stripped); libraries $(echo $node_libs)"
   echo "debian: $(dpkg-query -W -f='${Package}=${Version} ' grub-pc-bin grub-efi-amd64-bin dosfstools mtools squashfs-tools zstd cpio busybox-static 2>/dev/null)"
+  echo "machined: src/node/machined/main.ts (esbuild $("$esbuild" --version)) sha256 $(sha256sum <"$tmp/machined.mjs" | cut -d' ' -f1), $(stat -c %s "$tmp/machined.mjs") bytes"
+  if [ -n "$baked" ]; then echo "keys: baked into /etc/anvil/keys from $keys_dir:$baked (sha256 of each .pub)"
+  else echo "keys: none baked (no config.pub or image.pub in $keys_dir): the node trusts the config key in its STATE"; fi
   echo "grub-modules: ${grub_modules[*]} (+ biosdisk for BIOS, efi_gop for UEFI); prefix (,gpt2)/grub"
   echo "initramfs-modules: $(sed 's#.*/##; s#\.ko.*##' "$tmp/initramfs.modules" | tr '\n' ' ')"
   echo "root-modules: $(wc -l <"$tmp/root.modules") ($(sed 's#.*/##; s#\.ko.*##' "$tmp/root.modules" | tr '\n' ' ' | sed 's/ $//'))"

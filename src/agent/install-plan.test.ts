@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { checkCompressedHash, fetchResumable } from './install-fetch.ts'
-import { overlap, stateFitProblem, writablePieces } from './install-plan.ts'
+import { chunkMatches, overlap, stateFitProblem, writablePieces } from './install-plan.ts'
 
 const MIB = 1024 * 1024
 
@@ -68,4 +68,20 @@ test('fetch: bytes fed in order, and the digest of what was fed; a wrong digest 
 test('fetch: only plain http URLs', async () => {
   await assert.rejects(fetchResumable('https://127.0.0.1/x', expect, async () => {}), { code: 'ERR_IMAGE_FETCH' })
   await assert.rejects(fetchResumable('http://u:p@127.0.0.1/x', expect, async () => {}), { code: 'ERR_IMAGE_FETCH' })
+})
+
+test('chunkMatches: a zero chunk is checked by comparison, any other by SHA-256; both give the hash\'s answer', () => {
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+  for (const n of [4 << 20, 512, 1]) {
+    const zero = Buffer.alloc(n)
+    assert.equal(chunkMatches(zero, sha(zero)), true)
+    const one = Buffer.alloc(n)
+    one[n - 1] = 1
+    assert.equal(chunkMatches(one, sha(zero)), false, 'a non-zero chunk where the manifest says zeroes')
+    assert.equal(chunkMatches(one, sha(one)), true)
+    assert.equal(chunkMatches(zero, sha(one)), false, 'zeroes where the manifest says data')
+  }
+  const data = Buffer.from('anvil')
+  assert.equal(chunkMatches(data, sha(data)), true)
+  assert.equal(chunkMatches(data, sha(Buffer.from('anvim'))), false)
 })

@@ -1,10 +1,9 @@
 import type { ImageManifest } from '../image/manifest.ts'
-import { createHash, type Hash } from 'node:crypto'
 import { CodedError } from '../lib/errors.ts'
 import type { BlockDevice } from './block-device.ts'
 import type { Decompress } from './install-decompress.ts'
 import { checkCompressedHash, fetchResumable, type FetchOptions } from './install-fetch.ts'
-import { overlap, tableRanges, writablePieces } from './install-plan.ts'
+import { chunkMatches, overlap, tableRanges, writablePieces } from './install-plan.ts'
 
 // Step e of the install: download → decompress → verify every 4 MiB chunk → write. Two batch
 // buffers alternate: one is being written while the next fills from the decompressor, so the
@@ -127,10 +126,13 @@ async function writeOutput (a: StreamArgs, dz: ReturnType<Decompress>, signal: A
       const room = batchLength() - fill
       if (room === 0) throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the image is longer than the manifest's ${size} bytes`, { expected: size })
       const part = piece.subarray(at, at + Math.min(room, piece.length - at, check.roomInChunk))
-      check.update(part) // throws as soon as a chunk completes wrong
-      part.copy(buffers[cur] as Buffer, fill)
+      const batch = buffers[cur] as Buffer
+      part.copy(batch, fill)
       fill += part.length
       at += part.length
+      // Throws as soon as a chunk completes wrong, before its batch is written. Chunks never cross
+      // a batch (batchBytes is whole chunks), so a completed chunk is the last `length` bytes filled.
+      check.advance(part.length, (length) => batch.subarray(fill - length, fill))
       if (fill === batchLength() && batchStart + fill < size) await flush()
     }
   }
@@ -142,10 +144,9 @@ async function writeOutput (a: StreamArgs, dz: ReturnType<Decompress>, signal: A
   return held
 }
 
-/** The chunk hashes of the manifest, checked as bytes arrive; `update` never takes bytes across a chunk's end. */
+/** The chunk hashes of the manifest, checked as chunks complete; `advance` never takes bytes across a chunk's end. */
 class ChunkCheck {
   readonly #a: ImageManifest['artifact']
-  #hash: Hash = createHash('sha256')
   #index = 0
   offset = 0
 
@@ -156,16 +157,16 @@ class ChunkCheck {
     return Math.min(this.#a.chunkSize - (this.offset % this.#a.chunkSize), this.#a.size - this.offset)
   }
 
-  update (part: Buffer): void {
-    this.#hash.update(part)
-    this.offset += part.length
+  /** `n` more bytes arrived; when they complete a chunk, `chunk(length)` gives its bytes and they are checked. */
+  advance (n: number, chunk: (length: number) => Buffer): void {
+    this.offset += n
     if (this.offset % this.#a.chunkSize !== 0 && this.offset !== this.#a.size) return
-    const actual = this.#hash.digest('hex')
     const index = this.#index++
     const start = index * this.#a.chunkSize
-    if (actual !== this.#a.chunks[index]) {
-      throw new CodedError('ERR_IMAGE_CHUNK_MISMATCH', `the image: chunk ${index} (bytes ${start} to ${this.offset - 1}) does not match the manifest`, { chunk: index, offset: start, length: this.offset - start, expected: this.#a.chunks[index], actual })
+    const expected = this.#a.chunks[index] ?? ''
+    const bytes = chunk(this.offset - start)
+    if (!chunkMatches(bytes, expected)) {
+      throw new CodedError('ERR_IMAGE_CHUNK_MISMATCH', `the image: chunk ${index} (bytes ${start} to ${this.offset - 1}) does not match the manifest`, { chunk: index, offset: start, length: this.offset - start, expected })
     }
-    this.#hash = createHash('sha256')
   }
 }

@@ -12,7 +12,7 @@ import { openBlockDevice, openReadBack, type BlockDevice, type ReadBack } from '
 import { zstdDecompress, type Decompress } from './install-decompress.ts'
 import { checkInstallDisk, type InstallTarget } from './install-disk.ts'
 import type { FetchOptions } from './install-fetch.ts'
-import { installStatePayload, overlap, stateFitProblem, stateRegion, tableRanges, unbootRanges, type ServerPin } from './install-plan.ts'
+import { chunkMatches, installStatePayload, overlap, stateFitProblem, stateRegion, tableRanges, unbootRanges, type ServerPin } from './install-plan.ts'
 import { streamImage, type HeldTables } from './install-stream.ts'
 import { SysTree } from './sysfs.ts'
 
@@ -186,7 +186,7 @@ async function readBack (reader: ReadBack, manifest: ImageManifest, held: HeldTa
       const o = overlap(start, start + length, tables[name])
       if (o !== undefined) held[name].copy(buf, o.start - start, o.start - tables[name].start, o.end - tables[name].start)
     }
-    if (createHash('sha256').update(buf).digest('hex') !== expected) {
+    if (!chunkMatches(buf, expected)) {
       throw new CodedError('ERR_INSTALL_READBACK', `chunk ${i} (bytes ${start} to ${start + length - 1}) reads back differently from what was written and verified: a bad disk or controller`, { chunk: i, offset: start })
     }
     progress('verify', start + length, artifact.size)

@@ -39,6 +39,8 @@ import { SqliteLifecycleStore } from '../db/lifecycle-store.ts'
 import { BOOTENV_INITRD, BOOTENV_KERNEL } from '../boot/ipxe-script.ts'
 import { needsFacts, planBoot, type BootPlan } from '../provisioning/boot-planner.ts'
 import { createProvisioningService } from '../grpc/provisioning-server.ts'
+import { SqliteNodeReportStore } from '../db/node-report-store.ts'
+import { NodeReportService } from '../provisioning/node-report-service.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
 
@@ -167,7 +169,8 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   // The agent pins this certificate by the fingerprint in its kernel command line.
   const cert = await ensureServerCertificate(dataDir, { ip: server.address })
   log.info({ fingerprint: cert.fingerprint }, 'provisioning gRPC certificate (agents pin this SHA-256)')
-  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: agents, tls: cert, log })
+  const nodeReports = new NodeReportService({ store: new SqliteNodeReportStore(db), machines, lifecycle, events: timeline, clock: systemClock })
+  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: agents, nodeReports, tls: cert, log })
 
   let httpPort = 0
   const bootenvBuilt = async (): Promise<boolean> => {

@@ -1,19 +1,26 @@
 /**
  * The provisioning gRPC listener (TLS only): serves `anvil.provisioning.v1.Provisioning/Session`
- * to discovery agents, one AgentSession per stream, everything else through the AgentGateway.
+ * to discovery agents, one AgentSession per stream, everything else through the AgentGateway;
+ * and `ReportIn`, an installed node's first report, straight to the NodeReports domain.
  */
-import { Server, ServerCredentials, type ChannelOptions } from '@grpc/grpc-js'
+import { Server, ServerCredentials, status, type ChannelOptions, type Metadata, type sendUnaryData, type ServerUnaryCall } from '@grpc/grpc-js'
 import { CodedError } from '../lib/errors.ts'
+import { peerAddress } from '../lib/peer-address.ts'
 import type { Service } from '../lib/service.ts'
 import type { Logger } from '../log/logger.ts'
 import type { AgentGateway } from '../provisioning/agent-gateway.ts'
+import type { NodeReport, NodeReports } from '../provisioning/node-report-service.ts'
+import type { NodeReportReplyInput } from '../proto/generated/anvil/provisioning/v1/NodeReportReply.ts'
 import { AgentSession, type SessionCall } from './agent-session.ts'
+import { toStatus } from './errors.ts'
 import { loadProvisioningProto } from './proto.ts'
 
 export type ProvisioningServiceOptions = {
   /** "IP:port"; port 0 picks a free port (see address()). */
   readonly listen: string
   readonly gateway: AgentGateway
+  /** Installed nodes' first reports (ReportIn); absent: ReportIn answers UNIMPLEMENTED. */
+  readonly nodeReports?: NodeReports
   /** PEM key and certificate, e.g. from ensureServerCertificate(). */
   readonly tls: { readonly keyPem: string, readonly certPem: string }
   readonly log: Logger
@@ -67,7 +74,8 @@ class ProvisioningServer implements ProvisioningService {
     const keepalive = this.#opts.keepalive ?? { timeMs: 20_000, timeoutMs: 20_000 }
     const server = new Server({ ...SERVER_OPTIONS, 'grpc.keepalive_time_ms': keepalive.timeMs, 'grpc.keepalive_timeout_ms': keepalive.timeoutMs })
     server.addService(proto.anvil.provisioning.v1.Provisioning.service, {
-      Session: (call: SessionCall) => { this.#onSession(call) }
+      Session: (call: SessionCall) => { this.#onSession(call) },
+      ReportIn: (call: ServerUnaryCall<NodeReport, NodeReportReplyInput>, callback: sendUnaryData<NodeReportReplyInput>) => { this.#onReportIn(call, callback) }
     })
     const { host, port } = splitListen(this.#opts.listen)
     // No client certificates: agents authenticate with their token (checkClientCertificate false).
@@ -117,6 +125,19 @@ class ProvisioningServer implements ProvisioningService {
     this.#log.info('grpc provisioning stopped')
   }
 
+  /** Thin: the token and peer from the call, the domain decides, its answer or its error's status back. */
+  #onReportIn (call: ServerUnaryCall<NodeReport, NodeReportReplyInput>, callback: sendUnaryData<NodeReportReplyInput>): void {
+    const reports = this.#opts.nodeReports
+    if (reports === undefined) {
+      callback({ code: status.UNIMPLEMENTED, details: 'this server takes no node reports' })
+      return
+    }
+    const peer = peerAddress(call.getPeer()) ?? call.getPeer()
+    reports.report(nodeToken(call.metadata), call.request, peer).then(
+      (reply) => { callback(null, reply) },
+      (err: unknown) => { callback(toStatus(err, this.#log, { call: 'ReportIn', peer })) })
+  }
+
   #onSession (call: SessionCall): void {
     const session = new AgentSession(call, {
       gateway: this.#opts.gateway,
@@ -127,6 +148,12 @@ class ProvisioningServer implements ProvisioningService {
     const done = session.run().finally(() => { this.#sessions.delete(session) })
     this.#sessions.set(session, done)
   }
+}
+
+/** `Node <token>` from the call's `authorization` metadata; undefined when absent or another scheme. */
+function nodeToken (metadata: Metadata): string | undefined {
+  const value = metadata.get('authorization')[0]
+  return typeof value === 'string' ? /^Node +(\S+)$/i.exec(value.trim())?.[1] : undefined
 }
 
 async function settleWithin (p: Promise<unknown>, ms: number): Promise<void> {

@@ -1,0 +1,46 @@
+import { and, eq, isNull } from 'drizzle-orm'
+import type { NodeRecord, NodeReportStore, NodeTokenRecord } from '../provisioning/node-report-service.ts'
+import type { Db } from './open.ts'
+import { machineNodes, nodeTokens } from './schema.ts'
+
+/**
+ * NodeReportStore over SQLite: node tokens are looked up by their SHA-256 only, and a report spends
+ * its token (UPDATE … WHERE used_at IS NULL) in the same transaction as the machine_nodes upsert,
+ * so of two reports racing with one token exactly one is stored, whichever process serves it.
+ */
+export class SqliteNodeReportStore implements NodeReportStore {
+  readonly #db: Db
+
+  constructor (db: Db) {
+    this.#db = db
+  }
+
+  async findToken (tokenHash: string): Promise<NodeTokenRecord | undefined> {
+    const row = this.#db.select().from(nodeTokens).where(eq(nodeTokens.tokenHash, tokenHash)).get()
+    if (row === undefined) return undefined
+    const { tokenHash: _hash, ...rest } = row
+    return rest
+  }
+
+  async recordReport (tokenHash: string, node: NodeRecord): Promise<boolean> {
+    return this.#db.transaction((tx) => {
+      const spent = tx.update(nodeTokens).set({ usedAt: node.reportedAt })
+        .where(and(eq(nodeTokens.tokenHash, tokenHash), eq(nodeTokens.machineId, node.machineId), isNull(nodeTokens.usedAt))).run()
+      if (spent.changes !== 1) return false
+      const values = {
+        publicKey: node.publicKey,
+        imageName: node.imageName,
+        imageVersion: node.imageVersion,
+        slot: node.slot,
+        configGeneration: node.configGeneration,
+        addresses: JSON.stringify(node.addresses),
+        hostname: node.hostname,
+        bootId: node.bootId,
+        reportedAt: node.reportedAt
+      }
+      tx.insert(machineNodes).values({ machineId: node.machineId, ...values, firstReportedAt: node.reportedAt })
+        .onConflictDoUpdate({ target: machineNodes.machineId, set: values }).run()
+      return true
+    })
+  }
+}
