@@ -13,6 +13,7 @@ import type { AgentDirective, TaskInput } from './agent-gateway.ts'
 import type { AgentService } from './agent-service.ts'
 import type { OpenedStream } from './agent-gateway.ts'
 import { BASE_URL, configYaml, GiB, HOSTNAME, makeInstallWorld } from '../../test/helpers/install.ts'
+import { makeNodeReports, signedReport } from '../../test/helpers/node-report.ts'
 
 // ProvisionService and InstallTasks against the real stores (SQLite with migrations), the real
 // agent service and the real power policy over a scripted BMC.
@@ -268,4 +269,23 @@ test('ok without a committed disk is a failure; a task whose config is gone fail
   assert.match(after.stateReason ?? '', /could not be sent to the agent: machine \S+ has no config generation 2/)
   ctl.abort()
   await next.catch(() => undefined)
+})
+
+test('end to end: the token an install task carries is the one the node reports in with; then provisioned, and the view shows the node', async () => {
+  const w = makeInstallWorld()
+  await w.addImage('anvil-node', '1.0.0')
+  const { machineId, stream } = await w.readyMachine()
+  const r = await w.provision.provision(machineId, { image: 'anvil-node', config: configYaml() })
+  const ctl = new AbortController()
+  const t = await first(w.agents, stream, ctl.signal)
+  await w.agents.result(stream, { taskId: r.task.id, ok: true, error: '', eraseReports: [], install: REPORT })
+  const reports = makeNodeReports(w.inv, w)
+  const token = String(t.install?.nodeToken)
+  await assert.rejects(reports.report(token, signedReport(machineId, token, undefined, { configGeneration: 2 }), '10.77.0.50'), { code: 'ERR_NODE_TOKEN_INVALID', message: /config generation 1, not 2/ })
+  const answer = await reports.report(token, signedReport(machineId, token, undefined, { imageVersion: '1.0.0' }), '10.77.0.50')
+  assert.equal(answer.state, 'provisioned')
+  const view = await w.provision.installView(machineId)
+  assert.equal(view?.task.state, 'done')
+  assert.deepEqual(view?.node === null ? null : { ...view?.node, reportedAt: 0 }, { imageName: 'anvil-node', imageVersion: '1.0.0', slot: 'A', configGeneration: 1, reportedAt: 0 })
+  ctl.abort()
 })
