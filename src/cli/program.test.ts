@@ -49,3 +49,16 @@ test('a hostile serial in the inventory reaches the terminal escaped in tables, 
     rmSync(tmp, { recursive: true, force: true })
   }
 })
+
+test('after `machines provision`, --config names the machine config; before the subcommand it stays the server config', async () => {
+  const { provisionConfigArgs } = await import('./program.ts')
+  assert.deepEqual(provisionConfigArgs(['machines', 'provision', 'm-1', '--image', 'anvil-node', '--config', 'machine.yaml'], 'user'),
+    ['machines', 'provision', 'm-1', '--image', 'anvil-node', '--machine-config', 'machine.yaml'])
+  assert.deepEqual(provisionConfigArgs(['-c', 'server.yaml', '-o', 'json', 'machine', 'provision', 'm-1', '--config=machine.yaml'], 'user'),
+    ['-c', 'server.yaml', '-o', 'json', 'machine', 'provision', 'm-1', '--machine-config=machine.yaml'])
+  assert.deepEqual(provisionConfigArgs(['node', 'anvil', '--config', 'server.yaml', 'machines', 'provision', 'm-1', '--config', 'm.yaml'], 'node'),
+    ['node', 'anvil', '--config', 'server.yaml', 'machines', 'provision', 'm-1', '--machine-config', 'm.yaml'])
+  // Other commands keep --config as the global option.
+  assert.deepEqual(provisionConfigArgs(['machines', 'list', '--config', 'server.yaml'], 'user'), ['machines', 'list', '--config', 'server.yaml'])
+  assert.deepEqual(provisionConfigArgs(['keys', 'show', '--config', 'server.yaml'], 'user'), ['keys', 'show', '--config', 'server.yaml'])
+})

@@ -65,7 +65,42 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
   registerImagesCommand(program, ctx)
   registerConfigCommands(program, ctx)
   registerOperationsCommands(program, ctx)
+  // `anvil machines provision ID --config machine.yaml` is the documented form, yet `--config` is
+  // also the global server-config option, which commander would take wherever it stands. After
+  // `machines provision` it names the machine config: that command's arguments are rewritten.
+  const parseAsync = program.parseAsync.bind(program)
+  program.parseAsync = async (argv, options) => await parseAsync(provisionConfigArgs(argv ?? process.argv, options?.from), options)
   return program
+}
+
+/**
+ * argv with `--config X` / `--config=X` after `machines provision` (or `machine provision`) turned
+ * into `--machine-config`; the global `-c`/`--config` before the subcommand keeps its meaning.
+ */
+export function provisionConfigArgs (argv: readonly string[], from: 'node' | 'electron' | 'user' | undefined): string[] {
+  const args = [...argv]
+  const first = from === 'user' ? 0 : 2
+  // The command words: the first two arguments that are not options nor option values.
+  const valued = new Set(['--endpoint', '--token-file', '-c', '--config', '-o', '--output'])
+  const words: number[] = []
+  for (let i = first; i < args.length && words.length < 2; i++) {
+    const a = args[i] ?? ''
+    if (a === '--') break
+    if (a.startsWith('-')) {
+      if (valued.has(a)) i++
+      continue
+    }
+    words.push(i)
+  }
+  const [noun, verb] = words.map(i => args[i])
+  if ((noun !== 'machines' && noun !== 'machine') || verb !== 'provision') return args
+  for (let i = (words[1] ?? args.length) + 1; i < args.length; i++) {
+    const a = args[i] ?? ''
+    if (a === '--') break
+    if (a === '--config') args[i] = '--machine-config'
+    else if (a.startsWith('--config=')) args[i] = `--machine-config=${a.slice('--config='.length)}`
+  }
+  return args
 }
 
 /** Runs the CLI and returns the process exit code; errors print their code and message, never a stack. */

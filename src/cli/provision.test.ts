@@ -49,14 +49,14 @@ test('anvil machines provision prints the operation; machines show prints the in
   try {
     await w.addImage('anvil-node', '1.0.0')
     const { machineId } = await w.readyMachine()
-    const out = await run(['machines', 'provision', machineId, '--image', 'anvil-node:1.0.0', '--machine-config', configFile, '--disk', 'serial=D2'])
+    const out = await run(['machines', 'provision', machineId, '--image', 'anvil-node:1.0.0', '--config', configFile, '--disk', 'serial=D2'])
     assert.match(out, /^install of anvil-node:1\.0\.0 to vdb \(serial D2\), config generation 1, queued for m-\S+\noperation t-[0-9a-f-]+\n$/)
     const shown = await run(['machines', 'show', machineId])
     assert.match(shown, /install:\s+anvil-node:1\.0\.0 to vdb \(serial D2, 64 GiB\), config generation 1: queued\n/)
     assert.match(shown, /node:\s+not reported yet\n/)
     const json = JSON.parse(await run(['-o', 'json', 'machines', 'show', machineId])) as { install: { disk: { sizeBytes: number } } }
     assert.equal(json.install.disk.sizeBytes, 64 * GiB)
-    await assert.rejects(run(['machines', 'provision', machineId, '--image', 'anvil-node', '--machine-config', configFile]), { code: 'ERR_INVALID_STATE' })
+    await assert.rejects(run(['machines', 'provision', machineId, '--image', 'anvil-node', '--config', configFile]), { code: 'ERR_INVALID_STATE' })
     await assert.rejects(run(['machines', 'provision', machineId, '--image', 'anvil-node', '--machine-config', join(tmp, 'absent.yaml')]), { code: 'ERR_MACHINE_CONFIG_UNREADABLE' })
   } finally {
     await app.close()
@@ -70,7 +70,7 @@ test('anvil machines provision --watch follows the task, then the machine until 
     const { machineId, stream } = await w.readyMachine()
     const ctl = new AbortController()
     const it = w.agents.tasks(stream, ctl.signal)[Symbol.asyncIterator]()
-    const watching = run(['machines', 'provision', machineId, '--image', 'anvil-node', '--machine-config', configFile, '--watch'])
+    const watching = run(['machines', 'provision', machineId, '--image', 'anvil-node', '--config', configFile, '--watch'])
     const next = await it.next()
     const task = (next.value as AgentDirective & { task: { id: string } }).task
     w.agents.progress(stream, { taskId: task.id, disk: 'vda', bytesDone: GiB, bytesTotal: 2 * GiB, rateBytesPerSecond: 100 * 2 ** 20, phase: 'write' })
@@ -94,7 +94,7 @@ test('anvil machines provision --watch exits ERR_OPERATION_FAILED with the agent
     const { machineId, stream } = await w.readyMachine()
     const ctl = new AbortController()
     const it = w.agents.tasks(stream, ctl.signal)[Symbol.asyncIterator]()
-    const failing = run(['machines', 'provision', machineId, '--image', 'anvil-node', '--machine-config', configFile, '--watch'])
+    const failing = run(['machines', 'provision', machineId, '--image', 'anvil-node', '--config', configFile, '--watch'])
     const task = ((await it.next()).value as { task: { id: string } }).task
     await w.agents.result(stream, { taskId: task.id, ok: false, error: 'image chunk 3 does not match the manifest', eraseReports: [], install: null })
     await assert.rejects(failing, { code: 'ERR_OPERATION_FAILED', message: /failed: image chunk 3 does not match the manifest/ })

@@ -60,14 +60,14 @@ async function watchMachine (ctx: CliContext, machineId: string, pollMs: number)
   }
 }
 
-/** `anvil machines provision ID --image NAME[:VERSION] --machine-config FILE [--disk SELECTOR] [--watch]`. */
+/** `anvil machines provision ID --image NAME[:VERSION] --config FILE [--disk SELECTOR] [--watch]` (`--config` is read as `--machine-config`: src/cli/program.ts). */
 export function registerProvisionCommand (machines: Command, ctx: CliContext, options: { pollMs?: number } = {}): void {
   const pollMs = options.pollMs ?? 500
   machines.command('provision').description('install a signed image and a machine config on a ready machine (its config is signed for it and stored sealed)')
     .argument('<id>')
     .requiredOption('--image <name[:version]>', 'the image: NAME (its highest ready version) or NAME:VERSION')
     // Not --config: that is the global option naming the server's config file.
-    .requiredOption('--machine-config <file>', 'the machine config YAML (docs/machine-config.md; check it with `anvil config validate`)')
+    .requiredOption('--machine-config <file>', 'the machine config YAML, also given as --config (docs/machine-config.md; check it with `anvil config validate`)')
     .option('--disk <selector>', 'the install disk, replacing the config\'s install.disk: key=value[,key=value] with serial, wwn, model, minSize, maxSize, transport, rotational', parseDiskSelector)
     .option('--watch', 'follow the install until the node reports in (provisioned) or it fails')
     .action(async (id: string, o: { image: string, machineConfig: string, disk?: Record<string, unknown>, watch?: boolean }) => {

@@ -77,6 +77,8 @@ export class AgentService implements AgentGateway {
   readonly #checks: AgentChecks
   readonly #sessionTtlMs: number
   readonly #progress = new ProgressBoard()
+  /** Install tasks this process handed out and has not seen finish: their progress is install.progress, not wipe.progress. */
+  readonly #installs = new Set<string>()
   readonly #sessions: AgentSessions
   /** Tasks whose result is being stored (a resumed agent may send one twice at once). */
   readonly #finishing = new Set<string>()
@@ -175,6 +177,7 @@ export class AgentService implements AgentGateway {
   async #handedTo (machineId: string, sessionId: string): Promise<Map<string, ReadonlySet<string>>> {
     const hardware = (await this.#o.store.getHardware(machineId))?.report
     const tasks = (await this.#o.store.tasks(machineId, ['running', 'cancelled'])).filter(t => t.sessionId === sessionId && (t.state === 'running' || cancelPending(t, sessionId)))
+    for (const t of tasks) if (t.kind === 'install') this.#installs.add(t.id)
     return new Map(tasks.map(t => [t.id, taskDisks(t, hardware)]))
   }
 
@@ -227,6 +230,7 @@ export class AgentService implements AgentGateway {
         continue
       }
       live.handed.set(next.id, taskDisks(next, (await this.#o.store.getHardware(machineId))?.report))
+      if (next.kind === 'install') this.#installs.add(next.id)
       const input = await this.#input(stream, next)
       if (input === undefined) continue
       this.#o.events.record({ source: 'api', type: startedEvent(next), machineId, message: `${describeTask(next)} handed to the agent (session ${sessionId})`, data: { taskId: next.id, sessionId } })
@@ -263,7 +267,8 @@ export class AgentService implements AgentGateway {
     if (step === undefined) return
     this.#persistProgress(p.taskId, p.phase, now)
     const pct = p.bytesTotal > 0 ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 100
-    this.#o.events.record({ source: 'api', type: EventType.wipeProgress, machineId: stream.machineId, message: `${p.phase || 'wipe'} ${p.disk}: ${pct}% (${humanBytes(p.bytesDone)} of ${humanBytes(p.bytesTotal)}, ${humanBytes(p.rateBytesPerSecond)}/s)`, data: { taskId: p.taskId, disk: p.disk, phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rateBytesPerSecond } })
+    const install = this.#installs.has(p.taskId)
+    this.#o.events.record({ source: 'api', type: install ? EventType.installProgress : EventType.wipeProgress, machineId: stream.machineId, message: `${p.phase || (install ? 'install' : 'wipe')} ${p.disk}: ${pct}% (${humanBytes(p.bytesDone)} of ${humanBytes(p.bytesTotal)}, ${humanBytes(p.rateBytesPerSecond)}/s)`, data: { taskId: p.taskId, disk: p.disk, phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rateBytesPerSecond } })
   }
 
   /**
@@ -319,6 +324,7 @@ export class AgentService implements AgentGateway {
     }
     this.#progress.forget(task.id)
     live?.handed.delete(task.id)
+    this.#installs.delete(task.id)
     if (task.kind === 'reboot' || task.kind === 'powerOff') {
       this.#o.events.record({ source: 'api', type: task.kind === 'reboot' ? EventType.rebootDone : EventType.powerOffDone, machineId, message: `${describeTask(task)} ${r.ok ? 'done' : `failed: ${r.error}`}` })
       // The agent ends its environment now: the session is over, and the next boot starts a new one at once.
