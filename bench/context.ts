@@ -21,7 +21,7 @@ export type BenchContext = {
 
 /** One protocol's results, ready to print and to put in docs/benchmarks.md. */
 export type Section = {
-  readonly id: 'dhcp' | 'tftp' | 'http' | 'ipmi' | 'discovery'
+  readonly id: 'dhcp' | 'tftp' | 'http' | 'ipmi' | 'discovery' | 'install'
   /** Markdown: tables and notes, without the heading. */
   readonly markdown: string
 }

@@ -138,9 +138,10 @@ export class TaskDispatcher {
   }
 
   /**
-   * A committed install ends the environment with a reboot: init reboots the machine into its
-   * disk. A failed one keeps the agent serving (the server moves the machine to error, and may
-   * send a wipe or another install); the disk has no partition table then.
+   * Either way the agent keeps serving: after a committed install the server reboots the machine
+   * into its disk (a power cycle through its BMC with the boot device set to disk, or an in-band
+   * reboot task); after a failed one it moves the machine to error, and may send a wipe or another
+   * install (the disk has no partition table then).
    */
   async #install (taskId: string, install: InstallTask, signal: AbortSignal): Promise<Outcome> {
     const options: InstallOptions = {
@@ -157,7 +158,7 @@ export class TaskDispatcher {
     if (this.#deps.root !== undefined) options.root = this.#deps.root
     try {
       const report = await this.#deps.install(install, this.#deps.disks, options)
-      return { outcome: 'reboot', ok: true, error: '', eraseReports: [], install: report }
+      return { outcome: 'continue', ok: true, error: '', eraseReports: [], install: report }
     } catch (err) {
       const report: InstallReportInput = err instanceof InstallError ? err.report : { disk: install.disk, committed: false, verified: false }
       const error = signal.aborted ? CANCELLED : `install failed: ${err instanceof InstallError ? `${err.code}: ` : ''}${(err as Error).message}`

@@ -125,13 +125,16 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     baseUrl: () => baseUrl(),
     events: timeline,
     clock: systemClock,
-    // After a committed install: the disk first, persistently, read back (as `anvil bootdev` does).
+    // After a committed install: the disk first, persistently, read back (as `anvil bootdev` does),
+    // then a power cycle, so the firmware starts over with the disk first.
     bootFromDisk: async (machineId) => {
       if (await registry.view(machineId) === undefined) return undefined
       const machine = await machines.get(machineId)
       await power.setBootDevice(machineId, { device: 'disk', persistent: true, efi: machine.firmware === 'efi' })
-      return 'boot device set to disk (persistent) through its BMC'
-    }
+      await power.act(machineId, 'cycle')
+      return 'boot device set to disk (persistent) and power-cycled through its BMC'
+    },
+    rebootInBand: async (machineId) => { await discovery.queueAgentTask(machineId, 'reboot') }
   })
   const agents = new AgentService({
     machines,

@@ -332,9 +332,9 @@ export class AgentService implements AgentGateway {
       return
     }
     if (task.kind === 'install') {
+      // After a committed install the server reboots the machine (BMC power cycle, or a reboot task):
+      // the session ends with that.
       await this.#o.install?.finished(task, r, cancelled)
-      // After a committed install the agent reboots into the installed disk: its session is over.
-      if (r.ok && !cancelled) await this.#o.store.endSessions(machineId)
       return
     }
     if (task.kind !== 'wipe') return

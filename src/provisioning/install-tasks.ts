@@ -31,10 +31,15 @@ export type InstallTasksOptions = {
   readonly nodeTokenTtlMs?: number
   /**
    * After a committed install: set the machine's boot device to its disk, persistent, through its
-   * BMC, and read it back. Resolves with what was done, or undefined when it has no BMC. Its failure
-   * is recorded, never fatal: the boot planner sends the machine to its disk anyway.
+   * BMC, read it back, and power-cycle it, so the machine starts from its disk. Resolves with what
+   * was done, or undefined when it has no BMC. Its failure is recorded, never fatal.
    */
   readonly bootFromDisk?: (machineId: string) => Promise<string | undefined>
+  /**
+   * Without a BMC (or when it failed): ask the machine's agent to reboot (an in-band task). The
+   * boot planner answers its network boot with local-disk, so it comes up from its disk either way.
+   */
+  readonly rebootInBand?: (machineId: string) => Promise<void>
 }
 
 /** 24 h for the installed node to boot and report in. */
@@ -114,14 +119,19 @@ export class InstallTasks implements InstallHandler, InstallFacts {
     return (await this.#o.configs.latestInstall(machineId))?.state === 'done'
   }
 
+  /**
+   * The reboot into the installed disk is the server's decision, so it is made once: through the
+   * BMC when there is one (boot device disk, persistent and read back, then a power cycle: a warm
+   * reboot would keep a firmware's network-first order), else by the agent in band.
+   */
   async #bootFromDisk (machineId: string, taskId: string): Promise<void> {
-    if (this.#o.bootFromDisk === undefined) return
     try {
-      await this.#o.bootFromDisk(machineId)
+      if (await this.#o.bootFromDisk?.(machineId) !== undefined) return
     } catch (err) {
       const why = isCodedError(err) ? `${err.message} [${err.code}]` : 'internal error'
-      this.#o.events.record({ source: 'power', type: EventType.powerBootDevice, machineId, message: `could not set the boot device to disk through the BMC after the install (${why}): the machine still boots its disk, as Anvil answers its network boots with local-disk`, data: { taskId, device: 'disk', ok: false } })
+      this.#o.events.record({ source: 'power', type: EventType.powerBootDevice, machineId, message: `could not boot the machine from its disk through the BMC after the install (${why}): its agent reboots it instead, and Anvil answers its network boots with local-disk`, data: { taskId, device: 'disk', ok: false } })
     }
+    await this.#o.rebootInBand?.(machineId)
   }
 }
 

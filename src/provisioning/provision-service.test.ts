@@ -192,7 +192,7 @@ test('the InstallTask the agent gets: image URL, manifest and signature, keys, t
   again.abort()
 })
 
-test('success: install.written, the result stored, the machine stays installing, its BMC boots the disk, and the planner answers local-disk', async () => {
+test('success: install.written, the result stored, the machine stays installing, its BMC boots the disk (boot device, power cycle), and the planner answers local-disk', async () => {
   const w = makeInstallWorld()
   await w.addImage('anvil-node', '1.0.0')
   const { machineId, stream } = await w.readyMachine()
@@ -213,14 +213,16 @@ test('success: install.written, the result stored, the machine stays installing,
   assert.equal(written?.data?.rate, Math.round(2 * GiB / 16))
   assert.deepEqual(w.bmc.boot, { device: 'disk', persistent: true, efi: false, valid: true })
   assert.ok(events.some(e => e.type === 'power.boot-device' && /disk/.test(e.message)))
+  assert.ok(w.bmc.calls.some(c => c.endsWith(':cycle')), `the BMC power-cycled it: ${w.bmc.calls.join(', ')}`)
+  assert.deepEqual((await w.store.tasks(machineId)).filter(t => t.kind === 'reboot'), [], 'no in-band reboot when the BMC did it')
   assert.equal(await w.installs.installWritten(machineId), true)
   const plan = planBoot(m, { bootenv: true, recheckSeconds: 30 }, { installWritten: true })
   assert.deepEqual(plan, { kind: 'local-disk', message: 'this machine\'s image is written: booting from its local disk' })
-  assert.equal(await w.store.currentSession(machineId, w.inv.clock.now()), undefined, 'the agent reboots: its session is over')
+  assert.equal(await w.store.currentSession(machineId, w.inv.clock.now()), undefined, 'the power cycle ended the agent\'s session')
   ctl.abort()
 })
 
-test('a BMC that fails to set the boot device is recorded, never fatal; a machine without a BMC is left to the planner', async () => {
+test('a BMC that fails to set the boot device is recorded, never fatal; then, as without a BMC, the agent is asked to reboot in band', async () => {
   for (const withBmc of [true, false]) {
     const w = makeInstallWorld()
     await w.addImage('anvil-node', '1.0.0')
@@ -235,8 +237,10 @@ test('a BMC that fails to set the boot device is recorded, never fatal; a machin
     await w.agents.result(stream, { taskId: r.task.id, ok: true, error: '', eraseReports: [], install: REPORT })
     assert.equal((await w.inv.machines.get(machineId)).state, 'installing')
     const events = await w.inv.machines.events(machineId)
-    assert.equal(events.some(e => e.type === 'power.boot-device' && /could not set the boot device to disk/.test(e.message)), withBmc)
+    assert.equal(events.some(e => e.type === 'power.boot-device' && /could not boot the machine from its disk through the BMC/.test(e.message)), withBmc)
     assert.equal(w.bmc.calls.length > 0, withBmc)
+    assert.equal(w.bmc.calls.some(c => c.endsWith(':cycle')), false, 'no power cycle without a boot device read back')
+    assert.deepEqual((await w.store.tasks(machineId)).filter(t => t.kind === 'reboot').map(t => t.state), ['queued'], 'the agent is asked to reboot')
     ctl.abort()
   }
 })

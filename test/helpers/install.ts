@@ -91,7 +91,7 @@ export function makeInstallWorld (file = ':memory:') {
   const configs = new SqliteConfigStore(inv.db)
   const bmc = new ScriptedBmc()
   const registry = new BmcRegistry({ machines: inv.machines, store: new SqliteBmcStore(inv.db), secrets, events: inv.timeline, clock: inv.clock })
-  const power = new PowerService({ registry, client: bmc, events: inv.timeline, clock: inv.clock, config: configSchema.parse({ power: { powerOnStagger: 0 } }).power, sleep: async (ms) => { inv.clock.advance(ms) } })
+  const power = new PowerService({ registry, client: bmc, events: inv.timeline, clock: inv.clock, config: configSchema.parse({ power: { powerOnStagger: 0 } }).power, sleep: async (ms) => { inv.clock.advance(ms) }, onAction: async (machineId, action) => { await prov.agents.machinePowerChanged(machineId, action) } })
   let installs: InstallTasks | undefined
   const prov = makeProvisioning(inv, {
     install: (lifecycle) => {
@@ -106,16 +106,20 @@ export function makeInstallWorld (file = ':memory:') {
         baseUrl: () => BASE_URL,
         events: inv.timeline,
         clock: inv.clock,
+        // As src/bin/server.ts wires it: boot device disk, then a power cycle; else an in-band reboot.
         bootFromDisk: async (machineId) => {
           if (await registry.view(machineId) === undefined) return undefined
           await power.setBootDevice(machineId, { device: 'disk', persistent: true, efi: false })
-          return 'boot device set to disk'
-        }
+          await power.act(machineId, 'cycle')
+          return 'boot device set to disk and power-cycled'
+        },
+        rebootInBand: async (machineId) => { await discovery().queueAgentTask(machineId, 'reboot') }
       })
       return installs
     }
   })
   if (installs === undefined) throw new Error('unreachable')
+  function discovery (): typeof prov.discovery { return prov.discovery }
   const provision = new ProvisionService({ machines: inv.machines, lifecycle: prov.lifecycle, agents: prov.agents, hardware: prov.store, images, configs, secrets, configKey, events: inv.timeline, clock: inv.clock })
 
   /** Imports a signed image, ready unless `pending`. */
