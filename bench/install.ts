@@ -20,7 +20,7 @@ import type { LabBmc } from '../lab/bmc.ts'
 import { STANDIN_NET, buildBootenv, type BuiltBootenv } from '../test/helpers/lab-discovery-bootenv.ts'
 import { DiscoveryApi, waitForTask } from '../test/helpers/lab-discovery.ts'
 import type { LabDisk } from '../test/helpers/lab-discovery-disks.ts'
-import { api, buildLabImage, cli, copyKeys, labMachineConfig, type LabImage } from '../test/helpers/lab-install.ts'
+import { api, buildLabImage, cli, copyKeys, labMachineConfig, removeLabImage, type LabImage } from '../test/helpers/lab-install.ts'
 import { OutOfTime, checkTime, dir, fmt, median, table, type BenchContext, type Section } from './context.ts'
 import { CTL_PORT, readJson, startDdVm, writeStep } from './discovery-wipe.ts'
 import type { DdHello, DdResult } from './discovery-dd-agent.ts'
@@ -196,6 +196,7 @@ export async function benchInstall (ctx: BenchContext): Promise<InstallSection> 
   } finally {
     await stopInstall()
     rmSync(scratch, { recursive: true, force: true })
+    if (image !== undefined) removeLabImage(image)
   }
   const qemu = (await run(['qemu-system-x86_64', '--version'], { timeoutMs: 5000 })).stdout.split('\n')[0]?.replace('QEMU emulator version ', '') ?? '?'
   return { id: 'install', markdown: render({ samples, dd, notes, stopped, qemu, image, rounds, ddRounds, minutes: (Date.now() - started) / 60_000 }) }

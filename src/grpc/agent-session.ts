@@ -183,7 +183,12 @@ export class AgentSession {
 
   async #unlessAborted<T> (p: Promise<T>): Promise<T> {
     const signal = this.#ctl.signal
-    if (signal.aborted) throw signal.reason
+    if (signal.aborted) {
+      // `p` was started all the same (a read of the next message, say): when the call then ends
+      // with our error status, it rejects with it, and nothing else would ever handle that.
+      p.catch(() => {})
+      throw signal.reason
+    }
     let onAbort = (): void => {}
     try {
       return await Promise.race([p, new Promise<never>((_resolve, reject) => {

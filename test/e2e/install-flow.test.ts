@@ -24,7 +24,7 @@ import type { Lab } from '../../lab/start-lab.ts'
 import { DiscoveryApi, waitForTask } from '../helpers/lab-discovery.ts'
 import { buildBootenv } from '../helpers/lab-discovery-bootenv.ts'
 import { startTestLab } from '../helpers/lab-env.ts'
-import { api, buildLabImage, cli, copyKeys, flipByte, labMachineConfig, readDisk, restoreByte, type LabImage } from '../helpers/lab-install.ts'
+import { api, buildLabImage, cli, copyKeys, flipByte, labMachineConfig, readDisk, removeLabImage, restoreByte, type LabImage } from '../helpers/lab-install.ts'
 import { bmcDiagnostics, labPowerSkipReason, waitForTimeline } from '../helpers/lab-power.ts'
 import { skipReason } from '../helpers/requirements.ts'
 
@@ -202,7 +202,10 @@ test('install flow: discovered, wiped, provisioned with a signed image and confi
     seedDataDir: (dataDir) => { copyKeys(image, dataDir) }
   })
   let passed = false
-  t.after(async () => { await testLab.cleanup(!passed) })
+  t.after(async () => {
+    await testLab.cleanup(!passed)
+    if (passed) removeLabImage(image)
+  })
   const { lab } = testLab
   const bmcOf = (vm: VmIdentity): LabBmc => {
     const b = lab.bmcs.get(vm.name)

@@ -2,7 +2,7 @@
 // image built and signed with a lab's own keys, the anvil CLI against a lab, the signed-install
 // API calls, and what the host reads back from a VM's disk file afterwards.
 import { execFile } from 'node:child_process'
-import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync } from 'node:fs'
+import { chmodSync, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -59,6 +59,12 @@ export async function buildLabImage (): Promise<LabImage> {
     keysDir,
     seconds: (performance.now() - started) / 1000
   }
+}
+
+/** Removes what buildLabImage made (the image and the key directory). */
+export function removeLabImage (image: LabImage): void {
+  rmSync(image.dir, { recursive: true, force: true })
+  rmSync(image.keysDir, { recursive: true, force: true })
 }
 
 /** Puts the image's signing keys into a lab's data directory before its Anvil first starts. */
