@@ -134,7 +134,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
       await power.act(machineId, 'cycle')
       return 'boot device set to disk (persistent) and power-cycled through its BMC'
     },
-    rebootInBand: async (machineId) => { await discovery.queueAgentTask(machineId, 'reboot') }
+    rebootInBand: async (machineId) => { await discovery.queueAgentTask(machineId, 'reboot', 'queued by Anvil: the install is written, and no BMC booted the machine from its disk') }
   })
   const agents = new AgentService({
     machines,

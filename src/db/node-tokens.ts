@@ -1,4 +1,4 @@
-import { and, eq, lte, ne, or } from 'drizzle-orm'
+import { and, eq, isNull, lte, ne, or } from 'drizzle-orm'
 import type { NodeTokenRecord, NodeTokenStore } from '../provisioning/install-ports.ts'
 import type { Db } from './open.ts'
 import { nodeTokens } from './schema.ts'
@@ -20,5 +20,9 @@ export class SqliteNodeTokens implements NodeTokenStore {
       ))).run()
       tx.insert(nodeTokens).values({ ...record, usedAt: null }).run()
     })
+  }
+
+  async revokeNodeTokens (taskId: string): Promise<void> {
+    this.#db.delete(nodeTokens).where(and(eq(nodeTokens.taskId, taskId), isNull(nodeTokens.usedAt))).run()
   }
 }

@@ -71,14 +71,14 @@ export class DiscoveryService {
   }
 
   /** Ask the machine's agent to reboot or power off (in band, after any queued work). */
-  async queueAgentTask (key: string, kind: 'reboot' | 'powerOff'): Promise<StoredTask> {
+  async queueAgentTask (key: string, kind: 'reboot' | 'powerOff', why = 'requested by an operator'): Promise<StoredTask> {
     const machine = await this.#o.machines.get(key)
     if (!TASK_STATES[kind].includes(machine.state)) {
       throw new CodedError('ERR_INVALID_STATE', `machine ${machine.id} is ${machine.state}: it runs no discovery agent to ${kind === 'reboot' ? 'reboot' : 'power off'}`, { id: machine.id, state: machine.state })
     }
     const task = this.#newTask(machine.id, kind, {})
     await this.#o.store.createTask(task)
-    this.#o.events.record({ source: 'api', type: kind === 'reboot' ? EventType.rebootQueued : EventType.powerOffQueued, machineId: machine.id, message: `${describeTask(task)} requested by an operator` })
+    this.#o.events.record({ source: 'api', type: kind === 'reboot' ? EventType.rebootQueued : EventType.powerOffQueued, machineId: machine.id, message: `${describeTask(task)} ${why}` })
     // No boot for these: powering a machine on only to reboot or power it off would be absurd.
     this.#o.agents.wake(machine.id)
     return task

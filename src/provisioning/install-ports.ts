@@ -77,6 +77,8 @@ export interface NodeTokenStore {
    * of the same task stay: an agent that resumed the task may already have written an earlier one.
    */
   issueNodeToken (record: NodeTokenRecord): Promise<void>
+  /** Deletes the unused tokens of one install task: its node may not report in. */
+  revokeNodeTokens (taskId: string): Promise<void>
 }
 
 /** What the boot planner may ask about a machine's install. */

@@ -104,6 +104,15 @@ export class InstallTasks implements InstallHandler, InstallFacts {
       await this.#bootFromDisk(machineId, task.id)
       return
     }
+    if (cancelled && r.ok && r.install?.committed === true) {
+      // The agent committed before the cancel reached it (it was offline, or the cancel came after
+      // its last check): the disk is bootable although the machine went back to ready. Say so, and
+      // revoke the node's token, so the node that may boot from it cannot report in for a
+      // cancelled install; the next provision makes the disk unbootable before it writes.
+      await this.#o.tokens.revokeNodeTokens(task.id)
+      this.#o.events.record({ source: 'api', type: EventType.installFailed, machineId, message: `${describeTask(task)} was cancelled, but its agent had already committed it: ${written(r.install)}. The disk is bootable; its node may not report in (its token is revoked), and the next install or wipe overwrites it`, data: { taskId: task.id, error: 'cancelled after it committed', ...reportData(r.install) } })
+      return
+    }
     const error = (r.error || 'the agent gave no reason').slice(0, MAX_REASON)
     this.#o.events.record({ source: 'api', type: EventType.installFailed, machineId, message: `${describeTask(task)} ${cancelled ? 'stopped after its cancel' : 'failed'}: ${error}${r.install?.committed === true ? '' : ' (the disk was not made bootable)'}`, data: { taskId: task.id, error, ...reportData(r.install) } })
     if (cancelled) return

@@ -212,7 +212,7 @@ export async function startServerProcess (w: World): Promise<{ p: ReturnType<typ
       events: inv.timeline,
       clock: inv.clock,
       bootFromDisk: async () => undefined,
-      rebootInBand: async (machineId) => { await p.discovery.queueAgentTask(machineId, 'reboot') }
+      rebootInBand: async (machineId) => { await p.discovery.queueAgentTask(machineId, 'reboot', 'queued by Anvil: the install is written, and no BMC booted the machine from its disk') }
     })
   })
   const provision = new ProvisionService({ machines: inv.machines, lifecycle: p.lifecycle, agents: p.agents, hardware: p.store, images, configs, secrets: w.secrets, configKey: img.configKey, events: inv.timeline, clock: inv.clock })

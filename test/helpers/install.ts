@@ -113,7 +113,7 @@ export function makeInstallWorld (file = ':memory:') {
           await power.act(machineId, 'cycle')
           return 'boot device set to disk and power-cycled'
         },
-        rebootInBand: async (machineId) => { await discovery().queueAgentTask(machineId, 'reboot') }
+        rebootInBand: async (machineId) => { await discovery().queueAgentTask(machineId, 'reboot', 'queued by Anvil: the install is written, and no BMC booted the machine from its disk') }
       })
       return installs
     }

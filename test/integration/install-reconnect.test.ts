@@ -292,6 +292,32 @@ test('an operator cancels the running install: the task ends cancelled, the mach
   assert.equal(await r.exit, 0)
 })
 
+test('a cancel that loses the race to the commit: the timeline says the disk is bootable, the node token is revoked, the machine stays ready', { skip, timeout: 60_000 }, async (t) => {
+  const r = await rig(t)
+  const hold = r.http.holdAt(img.compressed.length - 256 * 1024)
+  const taskId = await r.provision()
+  await hold.reached
+  await until('image bytes on vda', () => imageBytesOnDisk(r.disk))
+  // The agent is cut off, finishes and commits offline; the operator cancels meanwhile.
+  r.relay.down()
+  hold.release()
+  await until('the agent to finish the install offline', () => r.lines.includes(`task ${taskId}: ok`))
+  const { machine } = await r.server.p.discovery.cancel(r.machineId, taskId)
+  assert.equal(machine.state, 'ready')
+  r.relay.up()
+  await until('the server to take the late result', async () => (await eventTypes(r)).includes('install.failed'))
+  const events = await r.w.inv.machines.events(r.machineId)
+  const late = events.find(e => e.type === 'install.failed')
+  assert.match(late?.message ?? '', /already committed it.*The disk is bootable/, late?.message)
+  assert.ok(!events.some(e => e.type === 'install.written'))
+  assert.equal((await r.w.inv.machines.get(r.machineId)).state, 'ready')
+  assert.notEqual(sfdiskTable(r.disk), undefined, 'the disk really is bootable: the record says so')
+  assert.deepEqual(r.w.inv.db.select().from(nodeTokens).where(eq(nodeTokens.taskId, taskId)).all(), [], 'no token left for the cancelled install\'s node')
+  assert.deepEqual((await r.server.p.store.tasks(r.machineId)).filter(x => x.kind === 'reboot'), [], 'no reboot into a cancelled install')
+  await r.server.p.discovery.queueAgentTask(r.machineId, 'powerOff')
+  assert.equal(await r.exit, 0)
+})
+
 test('after a committed install with no BMC, the server reboots the machine in band: a reboot task, and the agent exits 10', { skip, timeout: 60_000 }, async (t) => {
   const r = await rig(t)
   const taskId = await r.provision()
