@@ -95,7 +95,9 @@ async function ddFrom (disk: string, run: DdRun, source: string): Promise<DdResu
     let text = ''
     child.stderr?.on('data', (d: Buffer) => { text += d.toString() })
     child.once('error', (err) => { stderr.push(`${name}: ${String(err)}`); resolve(null) })
-    child.once('close', (code) => { if (text.trim() !== '') stderr.push(`${name}: ${text.trim()}`); resolve(code) })
+    // 'exit', not 'close': wget's and zstd's stdout are handed on to the next process, so the
+    // 'close' of their stdio would wait on pipes this process never reads.
+    child.once('exit', (code) => { if (text.trim() !== '') stderr.push(`${name}: ${text.trim()}`); resolve(code) })
   })
   const codes = await Promise.all([ended('wget', wget), ended('zstd', zstd), ended('dd', ddp)])
   const code = codes.every(c => c === 0) ? 0 : codes.find(c => c !== 0) ?? null

@@ -235,7 +235,7 @@ function render (i: { samples: readonly InstallSample[], dd: readonly number[], 
     '',
     table(['writer', 'MiB/s', 'Anvil / this'], [
       ['Anvil install (VMs alone)', spread(alone, 0), '1.00×'],
-      ['wget | zstd -dc | dd bs=4M oflag=direct', spread([...i.dd], 0), Number.isFinite(ddMedian) && Number.isFinite(anvilMedian) && ddMedian > 0 ? `${(anvilMedian / ddMedian).toFixed(2)}×` : '–']
+      ['wget \\| zstd -dc \\| dd bs=4M oflag=direct', spread([...i.dd], 0), Number.isFinite(ddMedian) && Number.isFinite(anvilMedian) && ddMedian > 0 ? `${(anvilMedian / ddMedian).toFixed(2)}×` : '–']
     ])
   )
   if (i.notes.length > 0) out.push('', 'Failures:', ...i.notes.map(n => `- ${n}`))
