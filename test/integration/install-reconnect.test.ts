@@ -112,6 +112,18 @@ async function rig (t: TestContext): Promise<Rig> {
   }
 }
 
+/**
+ * Provisions the rig's machine and holds the image download near its end, once image bytes are on
+ * vda: the install is mid-stream, with its task running, until `hold.release()`.
+ */
+async function provisionHeld (r: Rig): Promise<{ taskId: string, hold: ReturnType<ImageHttpServer['holdAt']> }> {
+  const hold = r.http.holdAt(img.compressed.length - 256 * 1024)
+  const taskId = await r.provision()
+  await hold.reached
+  await until('image bytes on vda', () => imageBytesOnDisk(r.disk))
+  return { taskId, hold }
+}
+
 async function taskOf (r: Rig, taskId: string): Promise<StoredTask | undefined> {
   return (await r.server.p.store.tasks(r.machineId)).find(t => t.id === taskId)
 }
@@ -186,10 +198,7 @@ async function assertRebootedInBand (r: Rig): Promise<void> {
 
 test('a network blip mid-install: the same session resumes, the install is not started again, and it commits', { skip, timeout: 60_000 }, async (t) => {
   const r = await rig(t)
-  const hold = r.http.holdAt(img.compressed.length - 256 * 1024)
-  const taskId = await r.provision()
-  await hold.reached
-  await until('image bytes on vda', () => imageBytesOnDisk(r.disk))
+  const { taskId, hold } = await provisionHeld(r)
   await until('install progress at the server', () => r.server.p.agents.progressOf(taskId).length > 0)
   const resumed = r.server.gateway.nextOpened()
   r.relay.cut()
@@ -209,10 +218,7 @@ test('a network blip mid-install: the same session resumes, the install is not s
 
 test('the server restarts while the install runs: the agent finishes offline, and its result reaches the new process after the reconnect', { skip, timeout: 60_000 }, async (t) => {
   const r = await rig(t)
-  const hold = r.http.holdAt(img.compressed.length - 256 * 1024)
-  const taskId = await r.provision()
-  await hold.reached
-  await until('image bytes on vda', () => imageBytesOnDisk(r.disk))
+  const { taskId, hold } = await provisionHeld(r)
   r.relay.down()
   await r.server.stop()
   hold.release()
@@ -231,10 +237,7 @@ test('the server restarts while the install runs: the agent finishes offline, an
 
 test('the server restarts mid-install and the agent is back before the install ends: the new process hands it the running install, which is not started again', { skip, timeout: 60_000 }, async (t) => {
   const r = await rig(t)
-  const hold = r.http.holdAt(img.compressed.length - 256 * 1024)
-  const taskId = await r.provision()
-  await hold.reached
-  await until('image bytes on vda', () => imageBytesOnDisk(r.disk))
+  const { taskId, hold } = await provisionHeld(r)
   r.relay.down()
   await r.server.stop()
   const next = await r.restart()
@@ -267,10 +270,7 @@ test('the image download is cut mid-stream: the agent resumes it with Range and 
 
 test('an operator cancels the running install: the task ends cancelled, the machine is ready again, and vda has no partition table', { skip, timeout: 60_000 }, async (t) => {
   const r = await rig(t)
-  const hold = r.http.holdAt(img.compressed.length - 256 * 1024)
-  const taskId = await r.provision()
-  await hold.reached
-  await until('image bytes on vda', () => imageBytesOnDisk(r.disk))
+  const { taskId, hold } = await provisionHeld(r)
   const { machine } = await r.server.p.discovery.cancel(r.machineId, taskId)
   assert.equal(machine.state, 'ready', 'taskCancelled from installing')
   await until('the agent to stop', () => r.lines.includes(`task ${taskId}: failed: cancelled`))
@@ -294,10 +294,7 @@ test('an operator cancels the running install: the task ends cancelled, the mach
 
 test('a cancel that loses the race to the commit: the timeline says the disk is bootable, the node token is revoked, the machine stays ready', { skip, timeout: 60_000 }, async (t) => {
   const r = await rig(t)
-  const hold = r.http.holdAt(img.compressed.length - 256 * 1024)
-  const taskId = await r.provision()
-  await hold.reached
-  await until('image bytes on vda', () => imageBytesOnDisk(r.disk))
+  const { taskId, hold } = await provisionHeld(r)
   // The agent is cut off, finishes and commits offline; the operator cancels meanwhile.
   r.relay.down()
   hold.release()
