@@ -1,18 +1,17 @@
-import { createHash } from 'node:crypto'
 import { request, type IncomingMessage } from 'node:http'
 import { CodedError } from '../lib/errors.ts'
+import type { Range } from './wipe-plan.ts'
 
-// The artifact download: one HTTP GET of the compressed image from the server's boot listener,
-// resumed with `Range: bytes=N-` after a dropped connection. The compressed stream cannot be
-// re-entered mid-frame, so the decompressor keeps running on the same input and a resume asks
-// for exactly the next byte it has not been fed; `If-Range` with the first answer's ETag makes a
-// server whose artifact changed meanwhile answer 200 (refused) instead of splicing two files.
-// The compressed bytes are counted and hashed as they arrive: a byte past `size` is refused at
-// once; the whole sha256 is returned for the caller to compare once the decompressed chunks were
-// judged (a chunk mismatch names the place, so it is the better error and must come first).
+// The artifact download: the byte ranges of the frames the install needs (install-plan.ts
+// framePlan), each one HTTP GET with `Range` from the server's boot listener, resumed with the
+// next byte not yet fed after a dropped connection. The decompressor keeps running on the same
+// input: it sees the ranges' bytes in order, exactly once. `If-Range` with the first answer's
+// ETag makes a server whose artifact changed meanwhile answer 200 (refused) instead of splicing
+// two files. A byte past a range's end is refused at once. Nothing here proves the bytes: every
+// chunk they decompress to is checked against the signed manifest before it is written.
 
-/** What the manifest says of the compressed artifact. */
-export type CompressedExpect = { readonly size: number, readonly sha256: string }
+/** What the manifest says of the compressed artifact: its size (every Content-Range must agree). */
+export type CompressedExpect = { readonly size: number }
 
 export type FetchOptions = {
   log?: (line: string) => void
@@ -23,62 +22,58 @@ export type FetchOptions = {
   backoff?: (attempt: number) => Promise<void>
   /** A connection silent this long is dropped and resumed (default 30 s). */
   idleTimeoutMs?: number
-  /** Called with the compressed bytes received so far. */
+  /** Called with the bytes received so far (all ranges). */
   onBytes?: (done: number) => void
 }
 
 const DEFAULT_ATTEMPTS = 8
 
 /**
- * Fetches `url` (http only) into `sink` in order, resuming after drops; resolves to the sha256
- * of the bytes fed (see checkCompressedHash); throws ERR_IMAGE_FETCH, ERR_IMAGE_SIZE_MISMATCH or ERR_AGENT_CANCELLED.
+ * Fetches the byte `ranges` of `url` (http only; sorted, disjoint) into `sink` in order, resuming
+ * after drops; throws ERR_IMAGE_FETCH, ERR_IMAGE_SIZE_MISMATCH or ERR_AGENT_CANCELLED.
  */
-export async function fetchResumable (url: string, expect: CompressedExpect, sink: (bytes: Buffer) => Promise<void>, options: FetchOptions = {}): Promise<string> {
+export async function fetchRanges (url: string, expect: CompressedExpect, ranges: readonly Range[], sink: (bytes: Buffer) => Promise<void>, options: FetchOptions = {}): Promise<void> {
   const target = parseHttpUrl(url)
-  const hash = createHash('sha256')
   const maxAttempts = options.maxAttempts ?? DEFAULT_ATTEMPTS
   const backoff = options.backoff ?? defaultBackoff
-  let offset = 0
+  const total = ranges.reduce((n, r) => n + r.end - r.start, 0)
   let etag: string | undefined
   let failures = 0
-  while (offset < expect.size) {
-    cancelled(options.signal)
-    const before = offset
-    try {
-      const res = await get(target, offset, etag, options)
-      etag ??= headerOf(res, 'etag')
-      checkResponse(res, offset, expect.size)
-      for await (const piece of res as AsyncIterable<Buffer>) {
-        cancelled(options.signal)
-        if (offset + piece.length > expect.size) {
-          res.destroy()
-          throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the compressed artifact is longer than the manifest's ${expect.size} bytes`, { expected: expect.size })
-        }
-        hash.update(piece)
-        offset += piece.length
-        options.onBytes?.(offset)
-        await sink(piece)
-      }
-      if (offset < expect.size) throw new Error(`the response ended after byte ${offset}`)
-    } catch (err) {
-      if (err instanceof CodedError) throw err
+  let fed = 0
+  for (const range of ranges) {
+    if (range.start < 0 || range.end > expect.size || range.start >= range.end) throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `frame range ${range.start}-${range.end} lies outside the ${expect.size}-byte artifact`, { expected: expect.size })
+    let offset = range.start
+    while (offset < range.end) {
       cancelled(options.signal)
-      failures = offset > before ? 1 : failures + 1
-      const why = (err as Error).message
-      if (failures >= maxAttempts) {
-        throw new CodedError('ERR_IMAGE_FETCH', `${url}: ${why}; gave up after ${failures} attempts without progress, at byte ${offset} of ${expect.size}`, { offset, attempts: failures })
+      const before = offset
+      try {
+        const res = await get(target, { start: offset, end: range.end }, etag, options)
+        etag ??= headerOf(res, 'etag')
+        checkResponse(res, { start: offset, end: range.end }, expect.size)
+        for await (const piece of res as AsyncIterable<Buffer>) {
+          cancelled(options.signal)
+          if (offset + piece.length > range.end) {
+            res.destroy()
+            throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the server sent more than bytes ${range.start}-${range.end - 1} of the artifact`, { expected: range.end - range.start })
+          }
+          offset += piece.length
+          fed += piece.length
+          options.onBytes?.(fed)
+          await sink(piece)
+        }
+        if (offset < range.end) throw new Error(`the response ended after byte ${offset}`)
+      } catch (err) {
+        if (err instanceof CodedError) throw err
+        cancelled(options.signal)
+        failures = offset > before ? 1 : failures + 1
+        const why = (err as Error).message
+        if (failures >= maxAttempts) {
+          throw new CodedError('ERR_IMAGE_FETCH', `${url}: ${why}; gave up after ${failures} attempts without progress, at byte ${offset} of ${expect.size} (${fed} of the ${total} bytes fetched)`, { offset, attempts: failures })
+        }
+        options.log?.(`install: download interrupted at byte ${offset} of ${expect.size} (${why}); resuming from byte ${offset} (attempt ${failures + 1} of ${maxAttempts})`)
+        await backoff(failures + 1)
       }
-      options.log?.(`install: download interrupted at byte ${offset} of ${expect.size} (${why}); resuming from byte ${offset} (attempt ${failures + 1} of ${maxAttempts})`)
-      await backoff(failures + 1)
     }
-  }
-  return hash.digest('hex')
-}
-
-/** Throws ERR_IMAGE_HASH_MISMATCH unless the compressed bytes hash to the manifest's compressedSha256. */
-export function checkCompressedHash (expect: CompressedExpect, actual: string): void {
-  if (actual !== expect.sha256) {
-    throw new CodedError('ERR_IMAGE_HASH_MISMATCH', 'the compressed artifact\'s sha256 is not the manifest\'s compressedSha256', { expected: expect.sha256, actual })
   }
 }
 
@@ -95,13 +90,10 @@ function parseHttpUrl (url: string): Target {
   return { host: u.hostname.replace(/^\[|\]$/g, ''), port: Number(u.port || 80), path: `${u.pathname}${u.search}`, url }
 }
 
-/** One GET from `offset`; resolves with the response head, or rejects (connection errors, HTTP status). */
-async function get (t: Target, offset: number, etag: string | undefined, options: FetchOptions): Promise<IncomingMessage> {
-  const headers: Record<string, string> = { accept: 'application/octet-stream' }
-  if (offset > 0) {
-    headers.range = `bytes=${offset}-`
-    if (etag !== undefined) headers['if-range'] = etag
-  }
+/** One GET of bytes [range.start, range.end); resolves with the response head, or rejects (connection errors, HTTP status). */
+async function get (t: Target, range: Range, etag: string | undefined, options: FetchOptions): Promise<IncomingMessage> {
+  const headers: Record<string, string> = { accept: 'application/octet-stream', range: `bytes=${range.start}-${range.end - 1}` }
+  if (etag !== undefined) headers['if-range'] = etag
   return await new Promise((resolve, reject) => {
     const req = request({ host: t.host, port: t.port, path: t.path, method: 'GET', headers, agent: false, signal: options.signal, timeout: options.idleTimeoutMs ?? 30_000 })
     req.on('timeout', () => { req.destroy(new Error('no data for too long')) })
@@ -122,25 +114,30 @@ async function get (t: Target, offset: number, etag: string | undefined, options
   })
 }
 
-/** A resume must continue exactly at `offset`; the first answer must announce the manifest's size. */
-function checkResponse (res: IncomingMessage, offset: number, size: number): void {
+/**
+ * The answer must be exactly the bytes asked for, of an artifact of the manifest's size: a 206
+ * whose Content-Range starts where we are. A 200 (the whole file) is taken only when the whole
+ * file was asked for; otherwise it means Range is unsupported or, after If-Range, that the
+ * artifact changed.
+ */
+function checkResponse (res: IncomingMessage, range: Range, size: number): void {
   const status = res.statusCode ?? 0
-  const length = headerOf(res, 'content-length')
-  if (offset === 0 && status === 200) {
+  if (status === 200 && range.start === 0 && range.end === size) {
+    const length = headerOf(res, 'content-length')
     if (length !== undefined && Number(length) !== size) {
       res.destroy()
       throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the server's artifact has ${length} bytes, the manifest's compressedSize is ${size}`, { expected: size, actual: Number(length) })
     }
     return
   }
-  const range = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(headerOf(res, 'content-range') ?? '')
-  if (status !== 206 || range === null || Number(range[1]) !== offset) {
+  const got = /^bytes (\d+)-(\d+)\/(\d+)$/.exec(headerOf(res, 'content-range') ?? '')
+  if (status !== 206 || got === null || Number(got[1]) !== range.start) {
     res.destroy()
-    throw new CodedError('ERR_IMAGE_FETCH', `resume at byte ${offset}: the server answered ${status} ${headerOf(res, 'content-range') ?? 'without Content-Range'} (the artifact changed, or Range is not supported)`, { status, offset })
+    throw new CodedError('ERR_IMAGE_FETCH', `bytes ${range.start}-${range.end - 1}: the server answered ${status} ${headerOf(res, 'content-range') ?? 'without Content-Range'} (the artifact changed, or Range is not supported)`, { status, offset: range.start })
   }
-  if (Number(range[3]) !== size) {
+  if (Number(got[3]) !== size) {
     res.destroy()
-    throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the server's artifact has ${range[3] ?? '?'} bytes, the manifest's compressedSize is ${size}`, { expected: size, actual: Number(range[3]) })
+    throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the server's artifact has ${got[3] ?? '?'} bytes, the manifest's compressedSize is ${size}`, { expected: size, actual: Number(got[3]) })
   }
 }
 

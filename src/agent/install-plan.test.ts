@@ -3,8 +3,8 @@ import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { checkCompressedHash, fetchResumable } from './install-fetch.ts'
-import { chunkMatches, overlap, stateFitProblem, writablePieces } from './install-plan.ts'
+import { fetchRanges } from './install-fetch.ts'
+import { chunkMatches, framePlan, overlap, stateFitProblem, writablePieces } from './install-plan.ts'
 
 const MIB = 1024 * 1024
 
@@ -33,41 +33,121 @@ async function serve (answer: (req: import('node:http').IncomingMessage, res: im
   return { url: `http://127.0.0.1:${port}/a`, close: async () => { server.closeAllConnections(); await new Promise<void>((resolve) => server.close(() => { resolve() })) } }
 }
 
-const body = Buffer.alloc(300_000, 7)
-const expect = { size: body.length, sha256: createHash('sha256').update(body).digest('hex') }
+const body = Buffer.from(Array.from({ length: 300_000 }, (_, i) => i % 251))
+const expect = { size: body.length }
+const whole = [{ start: 0, end: body.length }]
 
-test('fetch: a server whose artifact is longer than the manifest says → ERR_IMAGE_SIZE_MISMATCH at once', async (t) => {
-  const s = await serve((_req, res) => { res.end(Buffer.concat([body, Buffer.from('x')])) })
+/** Answers Range requests (bytes=a-b) with 206, others with the whole body. */
+function ranged (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, file = body): void {
+  const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
+  res.setHeader('ETag', '"v1"')
+  if (m === null) { res.end(file); return }
+  const a = Number(m[1])
+  const b = Math.min(Number(m[2]), file.length - 1)
+  res.statusCode = 206
+  res.setHeader('Content-Range', `bytes ${a}-${b}/${file.length}`)
+  res.end(file.subarray(a, b + 1))
+}
+
+test('fetch: a server whose artifact has another size than the manifest says → ERR_IMAGE_SIZE_MISMATCH at once', async (t) => {
+  const s = await serve((req, res) => { ranged(req, res, Buffer.concat([body, Buffer.from('x')])) })
   t.after(s.close)
-  await assert.rejects(fetchResumable(s.url, expect, async () => {}), { code: 'ERR_IMAGE_SIZE_MISMATCH' })
+  await assert.rejects(fetchRanges(s.url, expect, whole, async () => {}), { code: 'ERR_IMAGE_SIZE_MISMATCH' })
+})
+
+test('fetch: a server sending more than the range asked for → ERR_IMAGE_SIZE_MISMATCH', async (t) => {
+  const s = await serve((_req, res) => {
+    res.statusCode = 206
+    res.setHeader('Content-Range', `bytes 100-199/${body.length}`)
+    res.end(body.subarray(100, 300))
+  })
+  t.after(s.close)
+  await assert.rejects(fetchRanges(s.url, expect, [{ start: 100, end: 200 }], async () => {}), { code: 'ERR_IMAGE_SIZE_MISMATCH' })
 })
 
 test('fetch: a resume the server answers with the whole (changed) file → ERR_IMAGE_FETCH, never spliced', async (t) => {
   let n = 0
-  const s = await serve((_req, res) => {
-    res.setHeader('Content-Length', body.length)
-    if (n++ === 0) res.write(body.subarray(0, 1000), () => { res.socket?.destroy() })
-    else res.end(body)
+  const s = await serve((req, res) => {
+    if (n++ === 0) {
+      res.statusCode = 206
+      res.setHeader('ETag', '"v1"')
+      res.setHeader('Content-Range', `bytes 0-${body.length - 1}/${body.length}`)
+      res.setHeader('Content-Length', body.length)
+      res.write(body.subarray(0, 1000), () => { res.socket?.destroy() })
+    } else {
+      assert.equal(req.headers['if-range'], '"v1"', 'the resume carries the first answer\'s ETag')
+      res.end(body)
+    }
   })
   t.after(s.close)
   const lines: string[] = []
-  await assert.rejects(fetchResumable(s.url, expect, async () => {}, { backoff: async () => {}, log: (l) => lines.push(l) }), { code: 'ERR_IMAGE_FETCH', message: /resume at byte 1000: the server answered 200/ })
+  await assert.rejects(fetchRanges(s.url, expect, whole, async () => {}, { backoff: async () => {}, log: (l) => lines.push(l) }), { code: 'ERR_IMAGE_FETCH', message: /bytes 1000-299999: the server answered 200/ })
   assert.equal(lines.length, 1)
 })
 
-test('fetch: bytes fed in order, and the digest of what was fed; a wrong digest is ERR_IMAGE_HASH_MISMATCH', async (t) => {
-  const s = await serve((_req, res) => { res.end(body) })
+test('fetch: only the ranges asked for, in order, each byte once, through cut connections', async (t) => {
+  let cuts = 0
+  const asked: string[] = []
+  const s = await serve((req, res) => {
+    asked.push(req.headers.range ?? '')
+    const m = /^bytes=(\d+)-(\d+)$/.exec(req.headers.range ?? '')
+    const a = Number(m?.[1])
+    const b = Number(m?.[2])
+    res.statusCode = 206
+    res.setHeader('ETag', '"v1"')
+    res.setHeader('Content-Range', `bytes ${a}-${b}/${body.length}`)
+    res.setHeader('Content-Length', b + 1 - a)
+    if (a === 10 || a === 200_000) { // the first answer of each long range is cut after 3000 bytes
+      cuts++
+      res.write(body.subarray(a, a + 3000), () => { res.socket?.destroy() })
+    } else {
+      res.end(body.subarray(a, b + 1))
+    }
+  })
   t.after(s.close)
+  const ranges = [{ start: 10, end: 20_000 }, { start: 150_000, end: 150_001 }, { start: 200_000, end: body.length }]
   const got: Buffer[] = []
-  const sha = await fetchResumable(s.url, expect, async (b) => { got.push(b) })
-  assert.ok(Buffer.concat(got).equals(body))
-  checkCompressedHash(expect, sha)
-  assert.throws(() => { checkCompressedHash({ ...expect, sha256: '0'.repeat(64) }, sha) }, { code: 'ERR_IMAGE_HASH_MISMATCH' })
+  let seen = 0
+  await fetchRanges(s.url, expect, ranges, async (b) => { got.push(b) }, { backoff: async () => {}, onBytes: (n) => { seen = n } })
+  assert.ok(Buffer.concat(got).equals(Buffer.concat(ranges.map((r) => body.subarray(r.start, r.end)))))
+  assert.equal(seen, 19_990 + 1 + 100_000)
+  assert.equal(cuts, 2)
+  assert.deepEqual(asked, ['bytes=10-19999', 'bytes=3010-19999', 'bytes=150000-150000', 'bytes=200000-299999', 'bytes=203000-299999'])
+})
+
+test('fetch: a range outside the artifact is refused before any request', async () => {
+  await assert.rejects(fetchRanges('http://127.0.0.1:9/x', expect, [{ start: 0, end: body.length + 1 }], async () => {}), { code: 'ERR_IMAGE_SIZE_MISMATCH' })
 })
 
 test('fetch: only plain http URLs', async () => {
-  await assert.rejects(fetchResumable('https://127.0.0.1/x', expect, async () => {}), { code: 'ERR_IMAGE_FETCH' })
-  await assert.rejects(fetchResumable('http://u:p@127.0.0.1/x', expect, async () => {}), { code: 'ERR_IMAGE_FETCH' })
+  await assert.rejects(fetchRanges('https://127.0.0.1/x', expect, whole, async () => {}), { code: 'ERR_IMAGE_FETCH' })
+  await assert.rejects(fetchRanges('http://u:p@127.0.0.1/x', expect, whole, async () => {}), { code: 'ERR_IMAGE_FETCH' })
+})
+
+test('framePlan: zero chunks are written from zeroes; the others fetched by their frames, neighbours merged', () => {
+  const sha = (b: Buffer): string => createHash('sha256').update(b).digest('hex')
+  const C = 4 * MIB
+  const zero = sha(Buffer.alloc(C))
+  const size = 5 * C + 1024 // the last chunk is short, and all zero
+  const artifact = {
+    file: 'x.raw.zst',
+    compression: 'zstd' as const,
+    size,
+    sha256: 'a'.repeat(64),
+    chunkSize: C,
+    chunks: ['1'.repeat(64), '2'.repeat(64), zero, zero, '3'.repeat(64), sha(Buffer.alloc(1024))],
+    frames: [100, 200, 10, 10, 300, 5],
+    compressedSize: 625,
+    compressedSha256: 'b'.repeat(64)
+  }
+  const plan = framePlan(artifact)
+  assert.deepEqual(plan.zeroRuns, [{ start: 2 * C, end: 4 * C }, { start: 5 * C, end: size }])
+  assert.deepEqual(plan.data.map((d) => [d.index, d.start, d.end, d.frame.start, d.frame.end]), [[0, 0, C, 0, 100], [1, C, 2 * C, 100, 300], [4, 4 * C, 5 * C, 320, 620]])
+  assert.deepEqual(plan.fetch, [{ start: 0, end: 300 }, { start: 320, end: 620 }])
+  assert.equal(plan.fetchBytes, 600)
+  assert.equal(plan.dataBytes, 3 * C)
+  // A short last chunk of zeroes is not the 4 MiB zero chunk's hash: judged by its own length.
+  assert.deepEqual(framePlan({ ...artifact, chunks: [...artifact.chunks.slice(0, 5), zero] }).data.at(-1)?.index, 5)
 })
 
 test('chunkMatches: a zero chunk is checked by comparison, any other by SHA-256; both give the hash\'s answer', () => {

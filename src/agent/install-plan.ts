@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import type { ImageManifest } from '../image/manifest.ts'
 import type { InstallTask } from '../proto/generated/anvil/provisioning/v1/InstallTask.ts'
 import { COPY_OFFSETS, STATE_SCHEMA, type StatePayload } from '../node-state/record.ts'
-import { merge, type Range } from './wipe-plan.ts'
+import { merge, rangeBytes, type Range } from './wipe-plan.ts'
 
 // Pure: which bytes of the image the install holds back until the commit, which it writes while
 // streaming, where STATE lies, and what the STATE record says. No I/O here.
@@ -96,6 +96,21 @@ export function installStatePayload (task: InstallTask, args: { manifestSha256: 
 const zeroHashes = new Map<number, string>()
 let zeroes = Buffer.alloc(0)
 
+/** The SHA-256 of `n` zero bytes (memoised: one per chunk length). */
+function zeroHash (n: number): string {
+  let hash = zeroHashes.get(n)
+  if (hash === undefined) {
+    hash = createHash('sha256').update(Buffer.alloc(n)).digest('hex')
+    zeroHashes.set(n, hash)
+  }
+  return hash
+}
+
+/** True when the manifest's hash of a `length`-byte chunk is the hash of zeroes: its bytes are all zero. */
+export function isZeroChunk (expectedHex: string, length: number): boolean {
+  return expectedHex === zeroHash(length)
+}
+
 /**
  * True when `bytes` hash to `expectedHex`. A chunk the manifest says is all zero (most of an
  * image: the empty slot B, STATE, free space in the slots) is checked by comparing it with zeroes
@@ -104,14 +119,53 @@ let zeroes = Buffer.alloc(0)
  */
 export function chunkMatches (bytes: Buffer, expectedHex: string): boolean {
   const n = bytes.length
-  let zeroHash = zeroHashes.get(n)
-  if (zeroHash === undefined) {
-    zeroHash = createHash('sha256').update(Buffer.alloc(n)).digest('hex')
-    zeroHashes.set(n, zeroHash)
-  }
-  if (expectedHex === zeroHash) {
+  if (isZeroChunk(expectedHex, n)) {
     if (zeroes.length < n) zeroes = Buffer.alloc(n)
     return bytes.equals(zeroes.subarray(0, n))
   }
   return createHash('sha256').update(bytes).digest('hex') === expectedHex
+}
+
+/** A chunk the install fetches: its disk bytes and its frame's bytes in the artifact. */
+export type DataChunk = { readonly index: number, readonly start: number, readonly end: number, readonly frame: Range }
+
+/** How the install gets every chunk of the image (pure: from the signed manifest alone). */
+export type FramePlan = {
+  /** Disk ranges of the chunks the manifest says are all zero, merged: written from zeroes, never fetched. */
+  readonly zeroRuns: readonly Range[]
+  /** Every other chunk, in order. */
+  readonly data: readonly DataChunk[]
+  /** The artifact's byte ranges to fetch, in order: the data chunks' frames, neighbours merged. */
+  readonly fetch: readonly Range[]
+  /** Compressed bytes fetched, and the raw bytes they decompress to. */
+  readonly fetchBytes: number
+  readonly dataBytes: number
+}
+
+/**
+ * Splits the image into what is written from zeroes and what is fetched. The artifact is one zstd
+ * frame per chunk (manifest `artifact.frames`), so the frames of the data chunks, concatenated in
+ * order, are a valid zstd stream of exactly those chunks: one decompressor, no byte of the zero
+ * chunks fetched or decompressed (on the node image, 1,052 of its 1,112 MiB).
+ */
+export function framePlan (artifact: ImageManifest['artifact']): FramePlan {
+  const zero: Range[] = []
+  const data: DataChunk[] = []
+  let frameAt = 0
+  for (const [index, hash] of artifact.chunks.entries()) {
+    const start = index * artifact.chunkSize
+    const end = Math.min(start + artifact.chunkSize, artifact.size)
+    const frameLength = artifact.frames[index] ?? 0
+    if (isZeroChunk(hash, end - start)) zero.push({ start, end })
+    else data.push({ index, start, end, frame: { start: frameAt, end: frameAt + frameLength } })
+    frameAt += frameLength
+  }
+  const fetch = merge(data.map((d) => d.frame))
+  return {
+    zeroRuns: merge(zero),
+    data,
+    fetch,
+    fetchBytes: rangeBytes(fetch),
+    dataBytes: rangeBytes(data)
+  }
 }

@@ -1,18 +1,23 @@
 import type { ImageManifest } from '../image/manifest.ts'
 import { CodedError } from '../lib/errors.ts'
-import type { BlockDevice } from './block-device.ts'
+import { ALIGN, type BlockDevice } from './block-device.ts'
 import type { Decompress } from './install-decompress.ts'
-import { checkCompressedHash, fetchResumable, type FetchOptions } from './install-fetch.ts'
-import { chunkMatches, overlap, tableRanges, writablePieces } from './install-plan.ts'
+import { fetchRanges, type FetchOptions } from './install-fetch.ts'
+import { chunkMatches, framePlan, overlap, tableRanges, writablePieces, type DataChunk, type FramePlan } from './install-plan.ts'
+import type { Range } from './wipe-plan.ts'
 
-// Step e of the install: download → decompress → verify every 4 MiB chunk → write. Two batch
-// buffers alternate: one is being written while the next fills from the decompressor, so the
-// disk, zstd and the hash run at once and memory stays at two batches. A chunk's bytes are
-// checked against the signed manifest when its last byte arrives, and a batch is written only
-// once all its chunks passed, so no unverified byte reaches the disk. (Not ChunkVerifier: it also
-// hashes the whole artifact, a second SHA-256 pass over every byte that proves nothing more once
-// every chunk matched a signed list; measured, hashing is a good part of the install's CPU.) The bytes
-// of both partition tables are held in memory, never written here: the commit writes them last.
+// Step e of the install: the image onto the disk, every byte of it checked against the signed
+// manifest before it is written. Two writers run at once:
+// - the zero chunks (most of an image) are written from zeroes, never fetched or decompressed:
+//   the manifest's hash of a chunk says it is all zero, and zeroes are what it checks against;
+// - the other chunks' frames are fetched by Range (install-fetch.ts), fed in order to one
+//   decompressor, and each chunk's bytes hashed when its last byte arrives. Two batch buffers
+//   (runs of adjacent chunks) alternate: one is being written while the next fills, so the disk,
+//   zstd and the hash run at once and memory stays at two batches. A batch is written only once
+//   all its chunks passed.
+// The bytes of both partition tables are held in memory, never written here: the commit writes
+// them last. (No hash of the whole artifact: every chunk matched a signed list, which is all a
+// second SHA-256 pass over every byte could prove, and most of the artifact is never fetched.)
 
 /** Progress callback: phase, done, total. */
 export type StreamProgress = (phase: 'download' | 'write', done: number, total: number) => void
@@ -20,13 +25,16 @@ export type StreamProgress = (phase: 'download' | 'write', done: number, total: 
 export type StreamArgs = {
   manifest: ImageManifest
   url: string
+  /** The disk, buffered: data chunks and the pieces `zeroDev` cannot take. */
   dev: BlockDevice
+  /** The same disk for the zero runs (O_DIRECT where it works) and a zero buffer for it (aligned when direct). */
+  zeroDev: { dev: BlockDevice, zeros: Buffer }
   decompress: Decompress
   signal?: AbortSignal | undefined
   log?: ((line: string) => void) | undefined
   fetch?: Pick<FetchOptions, 'backoff' | 'maxAttempts' | 'idleTimeoutMs'> | undefined
   progress: StreamProgress
-  /** Bytes per disk write: a whole number of chunks (default 16 MiB). */
+  /** Bytes per disk write batch: a whole number of chunks (default 16 MiB). */
   batchBytes?: number | undefined
   /** fdatasync after this many bytes written (default 128 MiB), so progress means bytes on the medium. */
   syncEveryBytes?: number | undefined
@@ -39,134 +47,161 @@ export type HeldTables = { readonly primary: Buffer, readonly backup: Buffer }
 
 const MIB = 1024 * 1024
 
-/** Streams, verifies and writes the artifact; resolves with the held tables once every byte is verified and synced. */
+/** Writes, verifies and syncs the image; resolves with the held tables once every byte is verified and on the disk. */
 export async function streamImage (a: StreamArgs): Promise<HeldTables> {
   const { artifact } = a.manifest
+  const plan = framePlan(artifact)
+  const tables = tableRanges(a.manifest)
+  const held = { primary: Buffer.alloc(tables.primary.end - tables.primary.start), backup: Buffer.alloc(tables.backup.end - tables.backup.start) }
   const inner = new AbortController()
   const onAbort = (): void => { inner.abort() }
   a.signal?.addEventListener('abort', onAbort, { once: true })
-  const dz = a.decompress()
+  const writtenTotal = artifact.size - (tables.primary.end - tables.primary.start) - (tables.backup.end - tables.backup.start)
+  let written = 0
+  const wrote = (n: number): void => {
+    written += n
+    a.onWritten(written)
+    a.progress('write', written, writtenTotal)
+  }
+  a.log?.(`install: ${plan.data.length} of ${artifact.chunks.length} chunks to fetch (${plan.fetchBytes} compressed bytes for ${plan.dataBytes}), ${artifact.size - plan.dataBytes} bytes of zero chunks written from zeroes`)
   let first: unknown
-  const fail = (err: unknown): void => {
+  const fail = (err: unknown): undefined => {
     first ??= err
     inner.abort()
-    dz.kill()
+    return undefined
   }
-  const expect = { size: artifact.compressedSize, sha256: artifact.compressedSha256 }
-  const feeding = (async () => {
-    const options: FetchOptions = { ...a.fetch, signal: inner.signal, onBytes: (n) => { a.progress('download', n, artifact.compressedSize) } }
-    if (a.log !== undefined) options.log = a.log
-    const sha256 = await fetchResumable(a.url, expect, dz.write, options)
-    dz.end()
-    return sha256
-  })()
-  const writing = writeOutput(a, dz, inner.signal)
+  a.progress('write', 0, writtenTotal)
   try {
-    const [sha256, held] = await Promise.all([feeding.catch(fail), writing.catch(fail)])
+    await Promise.all([
+      writeZeroRuns(a, plan.zeroRuns, [tables.primary, tables.backup], inner.signal, wrote).catch(fail),
+      plan.data.length === 0 ? undefined : writeDataChunks(a, plan, tables, held, inner.signal, wrote).catch(fail)
+    ])
     if (first !== undefined) throw first
-    if (held === undefined || sha256 === undefined) throw new Error('stream ended without a result')
-    // Last: every chunk verified already, so this fails only when the compressed bytes differ
-    // in a way that decompressed to the same image (a flipped bit zstd ignores); still refused.
-    checkCompressedHash(expect, sha256)
+    cancelled(a.signal)
+    await a.zeroDev.dev.sync()
+    await a.dev.sync()
+    a.progress('write', writtenTotal, writtenTotal)
     return held
   } finally {
     a.signal?.removeEventListener('abort', onAbort)
   }
 }
 
-async function writeOutput (a: StreamArgs, dz: ReturnType<Decompress>, signal: AbortSignal): Promise<HeldTables> {
+/** The zero chunks, in pieces of the zero buffer; outside the held tables. */
+async function writeZeroRuns (a: StreamArgs, runs: readonly Range[], heldRanges: readonly Range[], signal: AbortSignal, wrote: (n: number) => void): Promise<void> {
+  const { dev, zeros } = a.zeroDev
+  for (const run of runs) {
+    for (const piece of writablePieces(run.start, run.end, heldRanges)) {
+      for (let at = piece.start; at < piece.end; at += zeros.length) {
+        cancelled(signal)
+        const n = Math.min(zeros.length, piece.end - at)
+        // O_DIRECT takes only aligned offsets and lengths; a piece cut by a table range may not be.
+        const aligned = !dev.direct || (at % ALIGN === 0 && n % ALIGN === 0)
+        await (aligned ? dev : a.dev).write(zeros.subarray(0, n), at)
+        wrote(n)
+      }
+    }
+  }
+}
+
+/** The data chunks: fetched, decompressed, checked, written in batches. */
+async function writeDataChunks (a: StreamArgs, plan: FramePlan, tables: { primary: Range, backup: Range }, held: HeldTables, signal: AbortSignal, wrote: (n: number) => void): Promise<void> {
   const { artifact } = a.manifest
-  const size = artifact.size
   const batchBytes = a.batchBytes ?? 16 * MIB
   if (batchBytes <= 0 || batchBytes % artifact.chunkSize !== 0) throw new CodedError('ERR_INVALID_ARG_VALUE', 'batchBytes must be a whole number of chunks')
+  const dz = a.decompress()
+  const feeding = (async () => {
+    const options: FetchOptions = { ...a.fetch, signal, onBytes: (n) => { a.progress('download', n, plan.fetchBytes) } }
+    if (a.log !== undefined) options.log = a.log
+    a.progress('download', 0, plan.fetchBytes)
+    await fetchRanges(a.url, { size: artifact.compressedSize }, plan.fetch, dz.write, options)
+    dz.end()
+  })()
+  let failed: unknown
+  feeding.catch((err: unknown) => { failed ??= err; dz.kill() })
+  try {
+    await consume(a, plan.data, batchBytes, dz, tables, held, signal, wrote)
+    await feeding
+  } catch (err) {
+    const fetchFailedFirst = failed // a fetch error killed the decompressor: it is the cause
+    dz.kill()
+    await feeding.catch(() => {})
+    throw fetchFailedFirst ?? err
+  }
+}
+
+async function consume (a: StreamArgs, data: readonly DataChunk[], batchBytes: number, dz: ReturnType<Decompress>, tables: { primary: Range, backup: Range }, held: HeldTables, signal: AbortSignal, wrote: (n: number) => void): Promise<void> {
   const syncEvery = a.syncEveryBytes ?? 128 * MIB
-  const tables = tableRanges(a.manifest)
-  const held = { primary: Buffer.alloc(tables.primary.end - tables.primary.start), backup: Buffer.alloc(tables.backup.end - tables.backup.start) }
-  const check = new ChunkCheck(artifact)
-  const buffers = [Buffer.allocUnsafe(Math.min(batchBytes, size)), Buffer.allocUnsafe(Math.min(batchBytes, size))] as const
+  const buffers = [Buffer.allocUnsafe(batchBytes), Buffer.allocUnsafe(batchBytes)] as const
   let cur = 0
-  let batchStart = 0
-  let fill = 0
-  let written = 0
+  let batch: DataChunk[] = [] // the chunks in buffers[cur], verified, adjacent
+  let fill = 0 // bytes in buffers[cur]
+  let next = 0 // index in `data` of the chunk being filled
+  let chunkFill = 0 // its bytes so far
   let unsynced = 0
   let inflight: Promise<void> = Promise.resolve()
-  const batchLength = (): number => Math.min(batchBytes, size - batchStart)
 
+  // A batch is a run of adjacent data chunks: written as one range (less the held tables).
   const flush = async (): Promise<void> => {
     const buf = buffers[cur] as Buffer
-    const start = batchStart
+    const start = (batch[0] as DataChunk).start
     const end = start + fill
-    for (const name of ['primary', 'backup'] as const) {
-      const o = overlap(start, end, tables[name])
-      if (o !== undefined) buf.copy(held[name], o.start - tables[name].start, o.start - start, o.end - start)
-    }
-    const pieces = writablePieces(start, end, [tables.primary, tables.backup])
     await inflight // the other buffer's write is done: after the swap below it may be refilled
     inflight = (async () => {
-      for (const p of pieces) {
+      for (const name of ['primary', 'backup'] as const) {
+        const o = overlap(start, end, tables[name])
+        if (o !== undefined) buf.copy(held[name], o.start - tables[name].start, o.start - start, o.end - start)
+      }
+      for (const p of writablePieces(start, end, [tables.primary, tables.backup])) {
         await a.dev.write(buf.subarray(p.start - start, p.end - start), p.start)
-        written += p.end - p.start
         unsynced += p.end - p.start
+        wrote(p.end - p.start)
       }
       if (unsynced >= syncEvery) { await a.dev.sync(); unsynced = 0 }
-      a.onWritten(written)
-      a.progress('write', end, size)
     })()
     inflight.catch(() => {}) // awaited at the next flush or the end
     cur ^= 1
-    batchStart = end
+    batch = []
     fill = 0
   }
 
-  a.progress('write', 0, size)
   for await (const piece of dz.output as AsyncIterable<Buffer>) {
     let at = 0
     while (at < piece.length) {
       if (signal.aborted) throw new CodedError('ERR_AGENT_CANCELLED', 'the install was cancelled')
-      const room = batchLength() - fill
-      if (room === 0) throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the image is longer than the manifest's ${size} bytes`, { expected: size })
-      const part = piece.subarray(at, at + Math.min(room, piece.length - at, check.roomInChunk))
-      const batch = buffers[cur] as Buffer
-      part.copy(batch, fill)
-      fill += part.length
-      at += part.length
-      // Throws as soon as a chunk completes wrong, before its batch is written. Chunks never cross
-      // a batch (batchBytes is whole chunks), so a completed chunk is the last `length` bytes filled.
-      check.advance(part.length, (length) => batch.subarray(fill - length, fill))
-      if (fill === batchLength() && batchStart + fill < size) await flush()
+      const chunk = data[next]
+      if (chunk === undefined) throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', 'the fetched frames decompress to more bytes than the manifest\'s chunks', { expected: a.manifest.artifact.size })
+      const length = chunk.end - chunk.start
+      const n = Math.min(length - chunkFill, piece.length - at)
+      const buf = buffers[cur] as Buffer
+      piece.copy(buf, fill, at, at + n)
+      fill += n
+      chunkFill += n
+      at += n
+      if (chunkFill < length) continue
+      // Checked as soon as its last byte arrives, before its batch is written.
+      const expected = a.manifest.artifact.chunks[chunk.index] ?? ''
+      if (!chunkMatches(buf.subarray(fill - length, fill), expected)) {
+        throw new CodedError('ERR_IMAGE_CHUNK_MISMATCH', `the image: chunk ${chunk.index} (bytes ${chunk.start} to ${chunk.end - 1}) does not match the manifest`, { chunk: chunk.index, offset: chunk.start, length, expected })
+      }
+      batch.push(chunk)
+      next++
+      chunkFill = 0
+      // Written when full, or when the next chunk to come is not adjacent (a zero run between):
+      // verified bytes never wait for a later fetch.
+      if (fill + a.manifest.artifact.chunkSize > batchBytes || data[next]?.start !== chunk.end) await flush()
     }
   }
   await dz.done // a decompressor that failed says why before the length is judged
-  if (check.offset < size) throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the image ended after ${check.offset} of the manifest's ${size} bytes`, { expected: size, actual: check.offset })
-  if (fill > 0) await flush()
+  const missing = data[next]
+  if (missing !== undefined) {
+    const at = missing.start + chunkFill
+    throw new CodedError('ERR_IMAGE_SIZE_MISMATCH', `the fetched frames ended at byte ${at} of the image, inside chunk ${missing.index}`, { expected: a.manifest.artifact.size, actual: at })
+  }
+  if (batch.length > 0) await flush()
   await inflight
-  await a.dev.sync()
-  return held
 }
 
-/** The chunk hashes of the manifest, checked as chunks complete; `advance` never takes bytes across a chunk's end. */
-class ChunkCheck {
-  readonly #a: ImageManifest['artifact']
-  #index = 0
-  offset = 0
-
-  constructor (artifact: ImageManifest['artifact']) { this.#a = artifact }
-
-  /** Bytes until the current chunk is complete. */
-  get roomInChunk (): number {
-    return Math.min(this.#a.chunkSize - (this.offset % this.#a.chunkSize), this.#a.size - this.offset)
-  }
-
-  /** `n` more bytes arrived; when they complete a chunk, `chunk(length)` gives its bytes and they are checked. */
-  advance (n: number, chunk: (length: number) => Buffer): void {
-    this.offset += n
-    if (this.offset % this.#a.chunkSize !== 0 && this.offset !== this.#a.size) return
-    const index = this.#index++
-    const start = index * this.#a.chunkSize
-    const expected = this.#a.chunks[index] ?? ''
-    const bytes = chunk(this.offset - start)
-    if (!chunkMatches(bytes, expected)) {
-      throw new CodedError('ERR_IMAGE_CHUNK_MISMATCH', `the image: chunk ${index} (bytes ${start} to ${this.offset - 1}) does not match the manifest`, { chunk: index, offset: start, length: this.offset - start, expected })
-    }
-  }
+function cancelled (signal: AbortSignal | undefined): void {
+  if (signal?.aborted === true) throw new CodedError('ERR_AGENT_CANCELLED', 'the install was cancelled')
 }

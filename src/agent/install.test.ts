@@ -15,6 +15,7 @@ import {
   type Fault, type TestImage
 } from '../../test/helpers/install-image.ts'
 import { installImage, InstallError, type InstallOptions, type InstallProgress } from './install.ts'
+import { framePlan } from './install-plan.ts'
 import { TaskDispatcher } from './tasks.ts'
 
 // The install end to end against real peers: a real GPT image compressed by the real zstd and
@@ -138,8 +139,12 @@ test('a good install: the disk holds the image, STATE holds the record, sfdisk r
   const phases = [...new Set(r.progress.map((p) => p.phase))]
   assert.deepEqual(phases, ['write', 'download', 'verify', 'state', 'commit'])
   const lastWrite = r.progress.filter((p) => p.phase === 'write').at(-1)
-  assert.equal(lastWrite?.bytesDone, artifact.size)
-  assert.equal(r.progress.filter((p) => p.phase === 'download').at(-1)?.bytesDone, artifact.compressedSize)
+  const { primary, backup } = img.manifest.layout.tables
+  assert.deepEqual([lastWrite?.bytesDone, lastWrite?.bytesTotal], [artifact.size - primary.length - backup.length, artifact.size - primary.length - backup.length], 'every byte but the tables written')
+  const plan = framePlan(artifact)
+  assert.deepEqual(plan.data.map((d) => d.index), [0, 1, 2, 8], 'the test image: chunks 3 to 7 are zero')
+  assert.equal(r.progress.filter((p) => p.phase === 'download').at(-1)?.bytesDone, plan.fetchBytes)
+  assert.deepEqual(r.ranges, plan.fetch.map((f) => `bytes=${f.start}-${f.end - 1}`), 'only the data chunks\' frames are fetched')
   const said = JSON.stringify([r.logs, r.progress])
   assert.ok(!said.includes(NODE_TOKEN) && !said.includes('s3cr3t'), 'no secret in the log or the progress')
   assert.ok(r.logs.some((l) => l.includes('committed')))
@@ -149,7 +154,9 @@ test('resume: a connection cut mid-stream, twice, still installs; the log says w
   const r = await run(t, { faults: [{ kind: 'cut', afterBytes: MIB + 123 }, { kind: 'cut', afterBytes: 3 * MIB }] })
   assert.ok(!(r.result instanceof InstallError), r.result instanceof InstallError ? r.result.message : '')
   assert.equal(r.result.committed, true)
-  assert.deepEqual(r.ranges, [undefined, `bytes=${MIB + 123}-`, `bytes=${4 * MIB + 123}-`])
+  const [head, tail] = framePlan(img.manifest.artifact).fetch
+  assert.ok(head !== undefined && tail !== undefined && head.end > 4 * MIB + 123)
+  assert.deepEqual(r.ranges, [`bytes=0-${head.end - 1}`, `bytes=${MIB + 123}-${head.end - 1}`, `bytes=${4 * MIB + 123}-${head.end - 1}`, `bytes=${tail.start}-${tail.end - 1}`])
   assert.equal(r.logs.filter((l) => l.includes('resuming from byte')).length, 2)
   assert.ok(sfdiskTable(r.file) !== undefined)
 })
@@ -212,11 +219,9 @@ test('refused before writing: a disk that vanished from sysfs and /dev → ERR_I
 const refusedAfterWriting: Array<[string, () => Buffer, string, RegExp]> = [
   ['early (chunk 0, the BIOS partition)', () => flip(img.compressed, compressedOffsetOf(MIB + 4096, 32) + 7), 'ERR_IMAGE_CHUNK_MISMATCH', /chunk 0 /],
   ['inside the primary table range (the PMBR boot code)', () => flip(img.compressed, compressedOffsetOf(100, 32) + 3), 'ERR_IMAGE_CHUNK_MISMATCH', /chunk 0 /],
-  // zstd withholds a frame's last block (128 KiB) when the frame's checksum fails, so the last
-  // chunk never completes: whatever is flipped in it, zstd's refusal is the error.
-  ['in the last chunk', () => flip(img.compressed, compressedOffsetOf(LAST_CHUNK_RANDOM + 4096, 32) + 9), 'ERR_IMAGE_HASH_MISMATCH', /does not decompress/],
-  ['in the backup table (the frame\'s last block)', () => flip(img.compressed, compressedOffsetOf(img.raw.length - 512, 20, true) + 17), 'ERR_IMAGE_HASH_MISMATCH', /does not decompress/],
-  ['in the frame checksum (every chunk is right)', () => flip(img.compressed, img.compressed.length - 1), 'ERR_IMAGE_HASH_MISMATCH', /does not decompress/]
+  ['in the last chunk', () => flip(img.compressed, compressedOffsetOf(LAST_CHUNK_RANDOM + 4096, 32) + 9), 'ERR_IMAGE_CHUNK_MISMATCH', /chunk 8 /],
+  ['in the backup table', () => flip(img.compressed, compressedOffsetOf(img.raw.length - 512, 20, true) + 17), 'ERR_IMAGE_CHUNK_MISMATCH', /chunk 8 /],
+  ['in a frame\'s magic number (it does not decompress)', () => flip(img.compressed, framePlan(img.manifest.artifact).fetch.at(-1)?.start ?? 0), 'ERR_IMAGE_HASH_MISMATCH', /does not decompress/]
 ]
 
 for (const [where, artifact, code, message] of refusedAfterWriting) {
@@ -229,6 +234,16 @@ for (const [where, artifact, code, message] of refusedAfterWriting) {
     assertUnbootable(r.file)
   })
 }
+
+test('a flipped byte in a zero chunk\'s frame: that frame is never fetched, and the disk is still exactly the image', { skip }, async (t) => {
+  const plan = framePlan(img.manifest.artifact)
+  const zeroFrame = plan.fetch[0]?.end ?? 0 // chunk 3's frame follows chunks 0..2
+  assert.ok(!plan.data.some((d) => d.index === 3), 'chunk 3 is a zero chunk')
+  const r = await run(t, { artifact: flip(img.compressed, zeroFrame + 1) })
+  assert.ok(!(r.result instanceof InstallError), r.result instanceof InstallError ? r.result.message : '')
+  const disk = readFileSync(r.file)
+  assert.ok(disk.subarray(0, img.state.start).equals(img.raw.subarray(0, img.state.start)))
+})
 
 test('cancel mid-stream: ERR_AGENT_CANCELLED, never committed, no table', { skip }, async (t) => {
   const abort = new AbortController()

@@ -20,8 +20,11 @@ import { SysTree } from './sysfs.ts'
 // config onto one disk, in an order that makes a tampered or half-written disk never bootable:
 //   a. manifest signature (image keys), b. config signature (machine, generation, expiry),
 //   c. the live disk is the planned one — nothing is written before these pass —
-//   d. the disk made unbootable (table ranges and last MiB zeroed), e. stream + verify + write
-//   all but the tables, f. read back, g. STATE, h. backup table, then primary table: bootable.
+//   d. the disk made unbootable (table ranges and last MiB zeroed), e. all but the tables: the
+//   zero chunks from zeroes, the others fetched, decompressed, verified and written, f. read back, g. STATE, h. backup table, then primary table: bootable.
+
+/** Bytes per write of the zero chunks (one aligned zero buffer). */
+const ZERO_PIECE = 16 * 1024 * 1024
 
 /** One progress report. */
 export type InstallProgress = { disk: string, bytesDone: number, bytesTotal: number, rateBytesPerSecond: number, phase: InstallPhase }
@@ -73,6 +76,7 @@ export async function installImage (task: InstallTask, disks: readonly DiskInput
   const progress = throttle(task.disk, options.onProgress, options.progressIntervalMs ?? 500)
   let step: InstallStep = 'manifest'
   let dev: BlockDevice | undefined
+  let zeroDev: { dev: BlockDevice, zeros: Buffer } | undefined
   let reader: ReadBack | undefined
   try {
     const manifest = checkManifest(task)
@@ -93,10 +97,12 @@ export async function installImage (task: InstallTask, disks: readonly DiskInput
     await makeUnbootable(dev, manifest, target)
     step = 'stream'
     const writeStarted = performance.now()
+    zeroDev = await openBlockDevice(target.devicePath, true, ZERO_PIECE)
     const held = await streamImage({
       manifest,
       url: task.imageUrl,
       dev,
+      zeroDev,
       decompress: options.decompress ?? (() => zstdDecompress()),
       signal: options.signal,
       log,
@@ -128,6 +134,7 @@ export async function installImage (task: InstallTask, disks: readonly DiskInput
     throw new InstallError(step, err, report)
   } finally {
     await reader?.close()
+    await zeroDev?.dev.close()
     await dev?.close()
   }
 }

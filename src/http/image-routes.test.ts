@@ -28,7 +28,7 @@ function manifestFor (artifact: Buffer, version: string): ImageManifest {
     arch: 'x86_64',
     created: '2026-12-01T00:00:00Z',
     securityVersion: 1,
-    artifact: { file: `anvil-node-${version}.raw.zst`, compression: 'zstd', size, sha256: 'a'.repeat(64), chunkSize: CHUNK_SIZE, chunks: ['b'.repeat(64), 'c'.repeat(64)], compressedSize: artifact.length, compressedSha256: sha(artifact) },
+    artifact: { file: `anvil-node-${version}.raw.zst`, compression: 'zstd', size, sha256: 'a'.repeat(64), chunkSize: CHUNK_SIZE, chunks: ['b'.repeat(64), 'c'.repeat(64)], compressedSize: artifact.length, compressedSha256: sha(artifact), frames: [artifact.length - 1, 1] },
     layout: { sectorSize: 512, minDiskBytes: size, diskGuid: GUID, partitions: [{ number: 1, name: 'ANVIL-A', typeGuid: GUID, partGuid: GUID, firstLba: 2048, lastLba: 4095 }], tables: { primary: { offset: 0, length: 17408 }, backup: { offset: size - 16896, length: 16896 } } },
     grubenv: { partition: 'ANVIL-A', offset: 2048 * 512, size: 1024 },
     slots: { A: 'ANVIL-A', B: 'ANVIL-A' }

@@ -1,14 +1,13 @@
-import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { createWriteStream } from 'node:fs'
 import { open, stat } from 'node:fs/promises'
-import { once } from 'node:events'
 import { CHUNK_SIZE } from './manifest.ts'
+import { FrameCache, zstdArgs } from './zstd-frame.ts'
 
 /**
  * Streams a whole-disk image out of its pieces, in one pass and without ever writing the
  * (mostly empty) raw disk: 4 MiB at a time, each chunk hashed (the manifest's chunk list and
- * whole-image SHA-256) and piped into zstd, whose output is hashed too. `rawOut` optionally keeps
+ * whole-image SHA-256) and compressed into its own zstd frame (so an installer can fetch only
+ * the chunks that are not zero, and resume at any chunk), the frames hashed as written. `rawOut` optionally keeps
  * the raw image as well (sparse: zero chunks are skipped, not written).
  */
 
@@ -22,6 +21,8 @@ export type Assembled = {
   readonly size: number
   readonly sha256: string
   readonly chunks: string[]
+  /** The compressed length of each chunk's frame, in order. */
+  readonly frames: number[]
   readonly compressedSize: number
   readonly compressedSha256: string
 }
@@ -73,50 +74,42 @@ async function fill (chunk: Buffer, at: number, regions: readonly Region[], file
   }
 }
 
-/** Assembles `size` bytes from `regions`, compresses them with `zstd -<level> -T2` into `out`. */
+/** Assembles `size` bytes from `regions` into `out`: one zstd frame (`zstd -<level>`) per chunk, concatenated. */
 export async function assembleImage (options: { regions: readonly Region[], size: number, out: string, zstdLevel: number, rawOut?: string }): Promise<Assembled> {
   const { size } = options
   if (size % 512 !== 0) throw new Error('image: size must be whole sectors')
   const regions = checkRegions(options.regions, size)
   const files = await openFiles(regions)
-  // -T2: zstd's multi-threaded format gives the same bytes for any thread count >= 1 (measured:
-  // -T1/-T2/-T4 equal; --single-thread differs), so CI machines of any size agree.
-  const zstd = spawn('zstd', ['-q', `-${options.zstdLevel}`, '-T2', '--no-progress', '-c'], { stdio: ['pipe', 'pipe', 'pipe'] })
-  let stderr = ''
-  zstd.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  let pipeError: Error | undefined
-  zstd.stdin.on('error', (err) => { pipeError = err }) // zstd died early: reported with its exit status below
-  const exited = once(zstd, 'close')
-  const out = createWriteStream(options.out)
-  const compressedHash = createHash('sha256')
-  let compressedSize = 0
-  zstd.stdout.on('data', (d: Buffer) => { compressedHash.update(d); compressedSize += d.length })
-  zstd.stdout.pipe(out)
-  const outDone = once(out, 'close')
+  const frames = new FrameCache(zstdArgs(options.zstdLevel))
+  const out = await open(options.out, 'w')
   const raw = options.rawOut === undefined ? undefined : await open(options.rawOut, 'w')
   const whole = createHash('sha256')
+  const compressedHash = createHash('sha256')
   const chunks: string[] = []
+  const frameSizes: number[] = []
+  let compressedSize = 0
   const zero = Buffer.alloc(CHUNK_SIZE)
   try {
     for (let at = 0; at < size; at += CHUNK_SIZE) {
       const chunk = Buffer.alloc(Math.min(CHUNK_SIZE, size - at))
       await fill(chunk, at, regions, files)
       whole.update(chunk)
-      chunks.push(createHash('sha256').update(chunk).digest('hex'))
+      const sha256 = createHash('sha256').update(chunk).digest('hex')
+      chunks.push(sha256)
       if (raw !== undefined && !chunk.equals(zero.subarray(0, chunk.length))) await raw.write(chunk, 0, chunk.length, at)
-      if (!zstd.stdin.write(chunk)) await Promise.race([once(zstd.stdin, 'drain'), exited])
-      if (zstd.exitCode !== null) break
+      const frame = await frames.frame(chunk, `${chunk.length}:${sha256}`)
+      await out.write(frame, 0, frame.length, compressedSize)
+      compressedHash.update(frame)
+      compressedSize += frame.length
+      frameSizes.push(frame.length)
     }
-    zstd.stdin.end()
-    const [code] = await exited as [number | null]
-    if (code !== 0 || pipeError !== undefined) throw new Error(`zstd exited with ${code}: ${stderr.trim() || pipeError?.message}`)
-    await outDone
   } finally {
     for (const fh of files.values()) await fh.close()
+    await out.close()
     if (raw !== undefined) {
       await raw.truncate(size)
       await raw.close()
     }
   }
-  return { size, sha256: whole.digest('hex'), chunks, compressedSize, compressedSha256: compressedHash.digest('hex') }
+  return { size, sha256: whole.digest('hex'), chunks, frames: frameSizes, compressedSize, compressedSha256: compressedHash.digest('hex') }
 }

@@ -220,7 +220,8 @@ async function build (o: Options): Promise<void> {
       chunkSize: CHUNK_SIZE,
       chunks: assembled.chunks,
       compressedSize: assembled.compressedSize,
-      compressedSha256: assembled.compressedSha256
+      compressedSha256: assembled.compressedSha256,
+      frames: assembled.frames
     },
     layout: {
       sectorSize: SECTOR_SIZE,
@@ -238,7 +239,7 @@ async function build (o: Options): Promise<void> {
   const used = async (p: string): Promise<number> => (await stat(p)).blocks * 512
   await writeFile(join(o.work, 'provenance.txt'), [
     `layout: ${disk.partitions.map(p => `${p.name} ${p.firstLba}-${p.lastLba}`).join(', ')}; disk ${disk.diskGuid}; grubenv at byte ${grubenvOffset}`,
-    `image: ${assembled.size} bytes raw (${assembled.chunks.length} chunks of 4 MiB), ${assembled.compressedSize} bytes zstd -${o.zstdLevel}; sha256 ${assembled.sha256}`,
+    `image: ${assembled.size} bytes raw (${assembled.chunks.length} chunks of 4 MiB), ${assembled.compressedSize} bytes zstd -${o.zstdLevel} (one frame per chunk); sha256 ${assembled.sha256}`,
     `parts: core.img ${core.length}, ESP ${await used(espImg)} used of ${efi.size}, slot ${await used(slotImg)} used of ${slotA.size} (vmlinuz ${kernel.length}, initramfs.img ${initramfs.length})`,
     `assembly: ${((performance.now() - started) / 1000).toFixed(1)} s`
   ].join('\n') + '\n')

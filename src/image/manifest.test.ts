@@ -13,7 +13,7 @@ function manifest (): ImageManifest {
     arch: 'x86_64',
     created: '2026-12-01T21:14:35Z',
     securityVersion: 1,
-    artifact: { file: 'anvil-node-0.1.0.raw.zst', compression: 'zstd', size, sha256: H('a'), chunkSize: CHUNK_SIZE, chunks: [H('1'), H('2'), H('3')], compressedSize: 1000, compressedSha256: H('b') },
+    artifact: { file: 'anvil-node-0.1.0.raw.zst', compression: 'zstd', size, sha256: H('a'), chunkSize: CHUNK_SIZE, chunks: [H('1'), H('2'), H('3')], compressedSize: 1000, compressedSha256: H('b'), frames: [400, 500, 100] },
     layout: {
       sectorSize: 512,
       minDiskBytes: size,
@@ -43,7 +43,7 @@ test('the bytes are canonical: schema key order, 2-space JSON, final newline, wh
   const text = bytes.toString('utf8')
   assert.ok(text.startsWith('{\n  "schema": "anvil.dev/image/v1",\n  "name": "anvil-node",\n  "version": "0.1.0",\n  "arch": "x86_64",\n  "created"'))
   assert.ok(text.endsWith('}\n'))
-  assert.deepEqual(Object.keys(JSON.parse(text).artifact), ['file', 'compression', 'size', 'sha256', 'chunkSize', 'chunks', 'compressedSize', 'compressedSha256'])
+  assert.deepEqual(Object.keys(JSON.parse(text).artifact), ['file', 'compression', 'size', 'sha256', 'chunkSize', 'chunks', 'compressedSize', 'compressedSha256', 'frames'])
 })
 
 test('decode(encode(m)) is m', () => {

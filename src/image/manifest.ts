@@ -51,7 +51,13 @@ export const imageManifestSchema = z.strictObject({
     /** SHA-256 of each chunkSize piece of the uncompressed bytes, in order; the last may be shorter. */
     chunks: z.array(sha256),
     compressedSize: count,
-    compressedSha256: sha256
+    compressedSha256: sha256,
+    /**
+     * The compressed length of each chunk: the artifact is one independent zstd frame per chunk,
+     * concatenated (still one valid .zst for `zstd -dc`). An installer fetches only the frames of
+     * chunks that are not all zero, by Range, and resumes at a frame boundary.
+     */
+    frames: z.array(count)
   }),
   layout: z.strictObject({
     sectorSize: z.literal(512),
@@ -73,6 +79,9 @@ export const imageManifestSchema = z.strictObject({
 }).superRefine((m, ctx) => {
   const { artifact, layout } = m
   if (artifact.chunks.length !== Math.ceil(artifact.size / artifact.chunkSize)) ctx.addIssue({ code: 'custom', path: ['artifact', 'chunks'], message: `${artifact.chunks.length} chunks for ${artifact.size} bytes` })
+  if (artifact.frames.length !== artifact.chunks.length) ctx.addIssue({ code: 'custom', path: ['artifact', 'frames'], message: `${artifact.frames.length} frames for ${artifact.chunks.length} chunks` })
+  else if (artifact.frames.reduce((a, b) => a + b, 0) !== artifact.compressedSize) ctx.addIssue({ code: 'custom', path: ['artifact', 'frames'], message: `the frames add up to ${artifact.frames.reduce((a, b) => a + b, 0)} bytes, not compressedSize ${artifact.compressedSize}` })
+  if (artifact.frames.some((f) => f === 0)) ctx.addIssue({ code: 'custom', path: ['artifact', 'frames'], message: 'a frame of 0 bytes' })
   if (artifact.size % layout.sectorSize !== 0) ctx.addIssue({ code: 'custom', path: ['artifact', 'size'], message: 'not a whole number of sectors' })
   const sectors = artifact.size / layout.sectorSize
   for (const [i, p] of layout.partitions.entries()) {

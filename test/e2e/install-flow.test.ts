@@ -24,6 +24,7 @@ import type { Lab } from '../../lab/start-lab.ts'
 import { DiscoveryApi, waitForTask } from '../helpers/lab-discovery.ts'
 import { buildBootenv } from '../helpers/lab-discovery-bootenv.ts'
 import { startTestLab } from '../helpers/lab-env.ts'
+import { framePlan } from '../../src/agent/install-plan.ts'
 import { api, buildLabImage, cli, copyKeys, flipByte, labMachineConfig, readDisk, removeLabImage, restoreByte, type LabImage } from '../helpers/lab-install.ts'
 import { bmcDiagnostics, labPowerSkipReason, waitForTimeline } from '../helpers/lab-power.ts'
 import { skipReason } from '../helpers/requirements.ts'
@@ -237,7 +238,7 @@ test('install flow: discovered, wiped, provisioned with a signed image and confi
   ])
   console.log(`# install: provision → provisioned BIOS ${biosSeconds.toFixed(1)} s, UEFI ${uefiSeconds.toFixed(1)} s (with a third VM refusing its config); ready after ${s(readyAt - started)} s`)
 
-  // The tampered image: one byte of the stored artifact flipped (mid-file), on the faulty VM made
+  // The tampered image: one byte of the stored artifact flipped, on the faulty VM made
   // ready again (error → accept → wipe), then the byte restored.
   const discovery = new DiscoveryApi(lab)
   await discovery.accept(faultyId)
@@ -245,7 +246,10 @@ test('install flow: discovered, wiped, provisioned with a signed image and confi
   assert.equal(wipe.status, 202, JSON.stringify(wipe.body))
   assert.equal((await waitForTask(discovery, faultyId, String(wipe.body.id), WIPE_TIMEOUT_MS)).state, 'done')
   const artifact = storedArtifact(lab)
-  const at = Math.floor(image.manifest.artifact.compressedSize / 2)
+  // Mid-frame of the largest chunk the install fetches (a zero chunk's frame is never fetched).
+  const frame = framePlan(image.manifest.artifact).data.map((d) => d.frame).sort((a, b) => (b.end - b.start) - (a.end - a.start))[0]
+  assert.ok(frame !== undefined)
+  const at = frame.start + Math.floor((frame.end - frame.start) / 2)
   const old = await flipByte(artifact, at)
   try {
     await refusedInstall(lab, faultyBmc, faultyId, image, faultyDisk, faultyConfig, /chunk|hash|sha-?256|decompress|zstd|corrupt/i)

@@ -16,6 +16,8 @@ import { signConfig } from '../../src/signing/config-signature.ts'
 import { signManifest } from '../../src/signing/manifest-signature.ts'
 import { encodePublicKeyString, generateSecretKey, type SecretKey } from '../../src/signing/minisign.ts'
 import { chunkHashes } from '../../src/signing/chunks.ts'
+import { FrameCache, zstdArgs } from '../../src/image/zstd-frame.ts'
+import { parseRange } from '../../src/http/static-file.ts'
 
 export const MIB = 1024 * 1024
 const SECTOR = 512
@@ -65,12 +67,14 @@ export async function buildTestImage (): Promise<TestImage> {
   const tables = encodeGpt({ sectors: size / SECTOR, diskGuid: guid(0xd15c), partitions }, { bootCode: random(440, 7) })
   Buffer.concat([tables.protectiveMbr, tables.primary]).copy(raw, 0)
   tables.backup.copy(raw, tables.backupOffset)
-  // Uncompressed literals keep every non-repeating byte of the image verbatim in the .zst, so a
-  // test can flip the compressed byte that decompresses into a chosen place (a table, a chunk).
-  const z = spawnSync('zstd', ['-q', '-3', '--no-compress-literals', '-c'], { input: raw, maxBuffer: 64 * MIB })
-  if (z.status !== 0) throw new Error(`zstd failed: ${z.stderr.toString()}`)
-  const compressed = z.stdout
+  // One frame per chunk, as the image build makes them (src/image/zstd-frame.ts). Uncompressed
+  // literals keep every non-repeating byte of the image verbatim in the .zst, so a test can flip
+  // the compressed byte that decompresses into a chosen place (a table, a chunk).
   const digest = await chunkHashes(raw, CHUNK_SIZE)
+  const cache = new FrameCache(zstdArgs(3, ['--no-compress-literals']))
+  const frames: Buffer[] = []
+  for (const [i, sha256] of digest.chunks.entries()) frames.push(await cache.frame(raw.subarray(i * CHUNK_SIZE, (i + 1) * CHUNK_SIZE), sha256))
+  const compressed = Buffer.concat(frames)
   const manifest: ImageManifest = {
     schema: IMAGE_SCHEMA,
     name: 'anvil-node',
@@ -86,7 +90,8 @@ export async function buildTestImage (): Promise<TestImage> {
       chunkSize: CHUNK_SIZE,
       chunks: [...digest.chunks],
       compressedSize: compressed.length,
-      compressedSha256: createHash('sha256').update(compressed).digest('hex')
+      compressedSha256: createHash('sha256').update(compressed).digest('hex'),
+      frames: frames.map((f) => f.length)
     },
     layout: {
       sectorSize: 512,
@@ -193,17 +198,19 @@ export async function serveImages (files: Map<string, Buffer>, faults: Fault[] =
     const fault = faults[n++]
     if (body === undefined) { res.statusCode = 404; res.end(); return }
     const etag = `"${createHash('sha256').update(body).digest('hex').slice(0, 16)}"`
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
     const ifRange = req.headers['if-range']
-    const start = m !== null && (ifRange === undefined || ifRange === etag) ? Number(m[1]) : 0
+    const range = ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, body.length) : undefined
+    if (range === 'unsatisfiable') { res.statusCode = 416; res.end(); return }
+    const start = range?.start ?? 0
+    const end = range === undefined ? body.length : range.end + 1
     res.setHeader('ETag', etag)
     res.setHeader('Accept-Ranges', 'bytes')
-    res.setHeader('Content-Length', body.length - start)
-    if (start > 0) {
+    res.setHeader('Content-Length', end - start)
+    if (range !== undefined) {
       res.statusCode = 206
-      res.setHeader('Content-Range', `bytes ${start}-${body.length - 1}/${body.length}`)
+      res.setHeader('Content-Range', `bytes ${start}-${end - 1}/${body.length}`)
     }
-    const part = body.subarray(start)
+    const part = body.subarray(start, end)
     if (fault === undefined) { res.end(part); return }
     res.write(part.subarray(0, fault.afterBytes), () => {
       if (fault.kind === 'cut') res.socket?.destroy()

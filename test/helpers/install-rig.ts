@@ -16,6 +16,7 @@ import { SqliteConfigStore } from '../../src/db/config-store.ts'
 import { SqliteImageStore } from '../../src/db/image-store.ts'
 import { SqliteNodeTokens } from '../../src/db/node-tokens.ts'
 import type { ServerCertificate } from '../../src/grpc/tls.ts'
+import { parseRange } from '../../src/http/static-file.ts'
 import { SecretBox } from '../../src/lib/secret-box.ts'
 import { InstallTasks } from '../../src/provisioning/install-tasks.ts'
 import { ProvisionService } from '../../src/provisioning/provision-service.ts'
@@ -114,20 +115,26 @@ export class ImageHttpServer {
       return
     }
     const body = this.#body
-    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '')
     const ifRange = req.headers['if-range']
-    const start = m !== null && (ifRange === undefined || ifRange === this.#etag) ? Number(m[1]) : 0
+    const range = ifRange === undefined || ifRange === this.#etag ? parseRange(req.headers.range, body.length) : undefined
+    if (range === 'unsatisfiable') {
+      res.statusCode = 416
+      res.end()
+      return
+    }
+    const start = range?.start ?? 0
+    const stop = range === undefined ? body.length : range.end + 1
     res.setHeader('ETag', this.#etag)
     res.setHeader('Accept-Ranges', 'bytes')
-    res.setHeader('Content-Length', body.length - start)
-    if (start > 0) {
+    res.setHeader('Content-Length', stop - start)
+    if (range !== undefined) {
       res.statusCode = 206
-      res.setHeader('Content-Range', `bytes ${start}-${body.length - 1}/${body.length}`)
+      res.setHeader('Content-Range', `bytes ${start}-${stop - 1}/${body.length}`)
     }
     let at = start
-    while (at < body.length) {
+    while (at < stop) {
       if (res.destroyed) return
-      let end = Math.min(body.length, at + 64 * 1024)
+      let end = Math.min(stop, at + 64 * 1024)
       const hold = this.#hold
       const cut = this.#cut
       if (hold !== undefined && at < hold.at && end >= hold.at) end = hold.at

@@ -53,7 +53,7 @@ export function manifestBytes (name: string, version: string, minDiskBytes = 16 
     arch: 'x86_64',
     created: '2026-12-01T00:00:00Z',
     securityVersion: 1,
-    artifact: { file: `${name}-${version}.raw.zst`, compression: 'zstd', size, sha256: 'a'.repeat(64), chunkSize: CHUNK_SIZE, chunks: ['b'.repeat(64), 'c'.repeat(64)], compressedSize: 1000, compressedSha256: 'd'.repeat(64) },
+    artifact: { file: `${name}-${version}.raw.zst`, compression: 'zstd', size, sha256: 'a'.repeat(64), chunkSize: CHUNK_SIZE, chunks: ['b'.repeat(64), 'c'.repeat(64)], compressedSize: 1000, compressedSha256: 'd'.repeat(64), frames: [900, 100] },
     layout: { sectorSize: 512, minDiskBytes, diskGuid: GUID, partitions: [{ number: 1, name: 'ANVIL-A', typeGuid: GUID, partGuid: GUID, firstLba: 2048, lastLba: 4095 }], tables: { primary: { offset: 0, length: 17408 }, backup: { offset: size - 16896, length: 16896 } } },
     grubenv: { partition: 'ANVIL-A', offset: 2048 * 512, size: 1024 },
     slots: { A: 'ANVIL-A', B: 'ANVIL-A' }
