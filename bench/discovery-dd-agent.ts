@@ -149,6 +149,15 @@ async function main (): Promise<number> {
   return 0
 }
 
+// Node exits with status 0 when its event loop runs dry, even with main() still waiting: init
+// would power the VM off as if all went well, with no result and not a word on the console. That
+// is how the 'close' of a pipe handed on (never read here, so never closed) lost every dd round.
+// main() ends with process.exit, so reaching 'beforeExit' means such a wait: say so, exit non-zero.
+process.once('beforeExit', () => {
+  console.log('anvil-bench: the event loop ran dry while main() still waited (a promise nothing will settle)')
+  process.exit(3)
+})
+
 main().then(code => process.exit(code), (err: unknown) => {
   console.log(`anvil-bench: ${(err as Error).stack ?? String(err)}`)
   process.exit(1)

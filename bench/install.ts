@@ -214,7 +214,10 @@ async function benchDdOnly (ctx: BenchContext): Promise<InstallSection> {
   let outcome: DdOutcome = { rates: [], checks: [] }
   const notes: string[] = []
   try {
-    const [benchEnv, built] = await Promise.all([buildBootenv({ out: join(home, 'bootenv-dd'), agentEntry: join(ctx.repo, 'bench/discovery-dd-agent.ts') }), buildLabImage()])
+    // One after the other: the first build in a fresh checkout unpacks the kernel package into
+    // boot-assets/.cache, and a build started beside it (build-image.sh needs it too) would unpack it over it.
+    const benchEnv = await buildBootenv({ out: join(home, 'bootenv-dd'), agentEntry: join(ctx.repo, 'bench/discovery-dd-agent.ts') })
+    const built = await buildLabImage()
     image = built
     ctx.log(`install --dd-only: dd boot environment ${benchEnv.seconds.toFixed(1)} s, node image ${built.seconds.toFixed(1)} s; logs in ${join(home, 'dd')}`)
     checkTime(ctx)
@@ -266,7 +269,10 @@ export async function benchInstall (ctx: BenchContext): Promise<InstallSection> 
   active = { teardown: new Teardown(), lab: undefined }
   let image: LabImage | undefined
   try {
-    const [env, benchEnv, built] = await Promise.all([buildBootenv(), buildBootenv({ out: join(home, 'bootenv-dd'), agentEntry: join(ctx.repo, 'bench/discovery-dd-agent.ts') }), buildLabImage()])
+    // The real environment first, alone: the first build in a fresh checkout unpacks the kernel
+    // package into boot-assets/.cache, and builds started beside it would unpack it over each other.
+    const env = await buildBootenv()
+    const [benchEnv, built] = await Promise.all([buildBootenv({ out: join(home, 'bootenv-dd'), agentEntry: join(ctx.repo, 'bench/discovery-dd-agent.ts') }), buildLabImage()])
     image = built
     ctx.log(`install: boot environments ${env.seconds.toFixed(1)} s, node image ${built.seconds.toFixed(1)} s`)
     const lab = await startLab({ ns, runDir: join(home, 'lab'), dhcpMode: 'authoritative', logLevel: 'info', beforeAnvil: async () => { copyKeys(built, join(home, 'lab', 'var')) } })
