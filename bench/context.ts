@@ -8,6 +8,8 @@ export type BenchContext = {
   readonly quick: boolean
   /** --rounds N: overrides each benchmark's number of rounds. */
   readonly rounds: number | undefined
+  /** --dd-only (install only): just the dd comparison, without the install rounds; nothing goes into docs/benchmarks.md. */
+  readonly ddOnly: boolean
   /** Repository root (absolute, with a trailing slash). */
   readonly repo: string
   /** bench/run/: configs, logs, lease files, served files (git-ignored). */

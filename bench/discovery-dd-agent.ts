@@ -6,7 +6,7 @@
  * GET /go-K (404 until round K may start; `{ runs }` or `{ done: true }`) and stores POST /hello
  * and /result-K. Exit 0 makes init power the VM off.
  */
-import { spawn } from 'node:child_process'
+import { spawn, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { request } from 'node:http'
 
@@ -84,21 +84,35 @@ async function dd (disk: string, run: DdRun): Promise<DdResult> {
   })
 }
 
-/** `wget -q -O - URL | zstd -dc | dd of=DISK bs=N iflag=fullblock oflag=direct`, piped here (no shell), timed as a whole. */
+/**
+ * `wget -q -O - URL | zstd -dc | dd of=DISK bs=N iflag=fullblock oflag=direct`, piped here (no
+ * shell), timed as a whole. Each pipe's read end is handed to the next process and this process
+ * closes its own copy at once: were it kept, a reader that dies would leave its writer blocked
+ * for ever on a pipe that still has a reader (this one), where a shell pipeline gets EPIPE.
+ */
 async function ddFrom (disk: string, run: DdRun, source: string): Promise<DdResult> {
   const started = performance.now()
   const wget = spawn('wget', ['-q', '-O', '-', source], { stdio: ['ignore', 'pipe', 'pipe'] })
   const zstd = spawn('zstd', ['-q', '-dc'], { stdio: [wget.stdout, 'pipe', 'pipe'] })
+  wget.stdout.destroy()
   const ddp = spawn('dd', [`of=/dev/${disk}`, `bs=${run.bs}`, 'iflag=fullblock', 'oflag=direct'], { stdio: [zstd.stdout, 'ignore', 'pipe'] })
+  zstd.stdout.destroy()
   const stderr: string[] = []
-  const ended = (name: string, child: ReturnType<typeof spawn>): Promise<number | null> => new Promise((resolve) => {
+  const ended = async (name: string, child: ChildProcess): Promise<number | null> => {
     let text = ''
     child.stderr?.on('data', (d: Buffer) => { text += d.toString() })
-    child.once('error', (err) => { stderr.push(`${name}: ${String(err)}`); resolve(null) })
-    // 'exit', not 'close': wget's and zstd's stdout are handed on to the next process, so the
-    // 'close' of their stdio would wait on pipes this process never reads.
-    child.once('exit', (code) => { if (text.trim() !== '') stderr.push(`${name}: ${text.trim()}`); resolve(code) })
-  })
+    // 'exit' and the end of stderr (ours, read here), not 'close': that waits for every stdio
+    // stream, and the stdout handed on is never read here. stderr may still hold the last words.
+    const code = await new Promise<number | null>((resolve) => {
+      child.once('error', (err) => { stderr.push(`${name}: ${String(err)}`); resolve(null) })
+      child.once('exit', (c, signal) => { if (signal !== null) stderr.push(`${name}: killed by ${signal}`); resolve(c) })
+    })
+    // Destroyed means its 'end' came: every 'data' is in. A child that never started has no stderr to wait for.
+    if (child.pid !== undefined && child.stderr !== null && !child.stderr.destroyed) await new Promise(resolve => child.stderr?.once('close', resolve))
+    if (text.trim() !== '') stderr.push(`${name}: ${text.trim()}`)
+    console.log(`anvil-bench: ${name} exited ${String(code)}`)
+    return code
+  }
   const codes = await Promise.all([ended('wget', wget), ended('zstd', zstd), ended('dd', ddp)])
   const code = codes.every(c => c === 0) ? 0 : codes.find(c => c !== 0) ?? null
   return { ...run, wallMs: performance.now() - started, code, stderr: stderr.join('; ') }
@@ -123,12 +137,26 @@ async function main (): Promise<number> {
     const step = await nextStep(base, round)
     if ('done' in step) break
     const results: DdResult[] = []
-    for (const run of step.runs) results.push(await dd(disk, run))
+    for (const run of step.runs) {
+      console.log(`anvil-bench: round ${round}: dd bs=${run.bs}${run.source === undefined ? ' from /dev/zero' : ` from ${run.source}`}`)
+      results.push(await dd(disk, run))
+      const r = results.at(-1)
+      console.log(`anvil-bench: round ${round}: exit ${String(r?.code)} in ${r?.wallMs.toFixed(0) ?? '?'} ms ${r?.stderr.replace(/\s+/g, ' ') ?? ''}`)
+    }
     await post(`${base}/result-${round}`, results)
   }
   console.log('anvil-bench: done')
   return 0
 }
+
+// Node exits with status 0 when its event loop runs dry, even with main() still waiting: init
+// would power the VM off as if all went well, with no result and not a word on the console. That
+// is how the 'close' of a pipe handed on (never read here, so never closed) lost every dd round.
+// main() ends with process.exit, so reaching 'beforeExit' means such a wait: say so, exit non-zero.
+process.once('beforeExit', () => {
+  console.log('anvil-bench: the event loop ran dry while main() still waited (a promise nothing will settle)')
+  process.exit(3)
+})
 
 main().then(code => process.exit(code), (err: unknown) => {
   console.log(`anvil-bench: ${(err as Error).stack ?? String(err)}`)

@@ -32,7 +32,8 @@ export type WipeSamples = {
 
 // The controller, in the dd VM's namespace: GET /go-K serves <dir>/go-K.json (404 until the bench
 // writes it), POST /NAME stores the body as <dir>/NAME.json (renamed into place: never read half).
-// With a fourth argument, GET /artifact streams that file (the install benchmark's image for dd).
+// With a fourth argument, GET /artifact streams that file (the install benchmark's image for dd),
+// with its Content-Length, and logs how much of it went out.
 const CONTROLLER = `
 const { createServer } = require('node:http')
 const { createReadStream, existsSync, readFileSync, renameSync, statSync, writeFileSync } = require('node:fs')
@@ -40,8 +41,14 @@ const [dir, host, port, artifact] = process.argv.slice(1)
 createServer((req, res) => {
   const name = req.url.replace(/[^a-zA-Z0-9-]/g, '')
   if (req.method === 'GET' && name === 'artifact' && artifact) {
-    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': statSync(artifact).size })
-    createReadStream(artifact).pipe(res)
+    const size = statSync(artifact).size
+    const from = req.socket.remoteAddress
+    console.log('artifact: sending ' + size + ' bytes to ' + from)
+    res.writeHead(200, { 'content-type': 'application/octet-stream', 'content-length': size })
+    const file = createReadStream(artifact)
+    file.on('error', err => { console.log('artifact: ' + err.message); res.destroy(err) })
+    res.on('close', () => { console.log('artifact: ' + (res.writableFinished ? 'sent' : 'cut after') + ' ' + req.socket.bytesWritten + ' bytes to ' + from); file.destroy() })
+    file.pipe(res)
     return
   }
   if (req.method === 'GET') {

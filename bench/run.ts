@@ -1,7 +1,9 @@
-// `npm run bench -- [dhcp|tftp|http|ipmi|discovery|install|all] [--quick] [--rounds N] [--write|--no-write]`: Anvil side by side with the
+// `npm run bench -- [dhcp|tftp|http|ipmi|discovery|install|all] [--quick] [--rounds N] [--write|--no-write] [--dd-only]`: Anvil side by side with the
 // anchors (BENCHMARKS.md), in one run, in turns, over a veth pair between two namespaces.
 // Results are printed and written to docs/benchmarks.md (a --quick run only with --write;
-// --no-write keeps the file as it is).
+// --no-write keeps the file as it is). `install --dd-only` runs only the install benchmark's dd
+// comparison (minutes instead of the install rounds' half hour), to debug and measure it; it is
+// printed and kept in bench/run/last-dd.md, never written to docs/benchmarks.md (it is a partial result).
 import { rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -27,16 +29,18 @@ const NEEDS: Record<BenchId, string[]> = {
   discovery: ['qemu-system-x86_64', 'dnsmasq', 'zstd', 'cpio'],
   install: ['qemu-system-x86_64', 'dnsmasq', 'zstd', 'cpio', 'ipmi_sim', 'sfdisk']
 }
-const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|ipmi|discovery|install|all] [--quick] [--rounds N] [--write|--no-write]'
+const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|ipmi|discovery|install|all] [--quick] [--rounds N] [--write|--no-write] [install --dd-only]'
 
-function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean, rounds: number | undefined } {
+function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean, rounds: number | undefined, ddOnly: boolean } {
   let ids: BenchId[] = ALL
   let quick = false
+  let ddOnly = false
   let write: boolean | undefined
   let rounds: number | undefined
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
     if (a === '--quick') quick = true
+    else if (a === '--dd-only') ddOnly = true
     else if (a === '--write') write = true
     else if (a === '--no-write') write = false
     else if (a === '--rounds') {
@@ -46,7 +50,11 @@ function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, 
     else if (a in BENCHES) ids = [a as BenchId]
     else throw new Error(`unknown argument ${JSON.stringify(a)}\n${USAGE}`)
   }
-  return { ids, quick, write: write ?? !quick, rounds }
+  if (ddOnly) {
+    if (ids.length !== 1 || ids[0] !== 'install') throw new Error(`--dd-only goes with install alone\n${USAGE}`)
+    if (write === true) throw new Error(`--dd-only is a partial result: it is never written to docs/benchmarks.md\n${USAGE}`)
+  }
+  return { ids, quick, write: ddOnly ? false : write ?? !quick, rounds, ddOnly }
 }
 
 async function main (): Promise<number> {
@@ -70,6 +78,7 @@ async function main (): Promise<number> {
   const ctx: BenchContext = {
     quick: opts.quick,
     rounds: opts.rounds,
+    ddOnly: opts.ddOnly,
     repo,
     runDir: dir(join(repo, 'bench/run')),
     scratch: dir('/dev/shm/anvbn-bench'),
@@ -104,13 +113,13 @@ async function main (): Promise<number> {
   } finally {
     await cleanup()
   }
-  const command = `npm run bench -- ${opts.ids.length === ALL.length ? 'all' : opts.ids.join(' ')}${opts.quick ? ' --quick' : ''}${opts.rounds === undefined ? '' : ` --rounds ${opts.rounds}`}`
+  const command = `npm run bench -- ${opts.ids.length === ALL.length ? 'all' : opts.ids.join(' ')}${opts.quick ? ' --quick' : ''}${opts.rounds === undefined ? '' : ` --rounds ${opts.rounds}`}${opts.ddOnly ? ' --dd-only' : ''}`
   const commit = (await run(['git', '-C', repo, 'rev-parse', '--short', 'HEAD'], { timeoutMs: 5000 })).stdout.trim()
   const meta = { command, date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC', machine: await machineLine(), commit, quick: opts.quick }
   const blocks = sections.map(s => ({ id: s.id, text: resultBlock(s, meta) }))
   const printed = blocks.map(b => `## ${b.id.toUpperCase()}\n\n${b.text}\n`).join('\n')
   process.stdout.write(`${printed}\n`)
-  writeFileSync(join(ctx.runDir, opts.quick ? 'last-quick.md' : 'last.md'), printed)
+  writeFileSync(join(ctx.runDir, opts.ddOnly ? 'last-dd.md' : opts.quick ? 'last-quick.md' : 'last.md'), printed)
   if (opts.write) {
     updateDocument(join(repo, 'docs/benchmarks.md'), blocks)
     ctx.log('wrote docs/benchmarks.md')
