@@ -33,7 +33,12 @@ const STATUS: Partial<Record<ErrorCode, status>> = {
   ERR_NODE_TOKEN_INVALID: status.UNAUTHENTICATED,
   ERR_NODE_TOKEN_USED: status.UNAUTHENTICATED,
   ERR_NODE_PROOF_INVALID: status.PERMISSION_DENIED,
-  ERR_INVALID_STATE: status.FAILED_PRECONDITION
+  ERR_INVALID_STATE: status.FAILED_PRECONDITION,
+  // The node API (apid, machined).
+  ERR_NODE_ROLE_DENIED: status.PERMISSION_DENIED,
+  ERR_NODE_CERT_INVALID: status.UNAUTHENTICATED,
+  ERR_NODE_SERVICE_UNKNOWN: status.NOT_FOUND,
+  ERR_NODE_UNREACHABLE: status.UNAVAILABLE
 }
 
 /** Trailer that carries the stable code, so an agent can tell a used token from an unknown one. */

@@ -153,6 +153,23 @@ export const ErrorCode = {
   operationNotFound: 'ERR_OPERATION_NOT_FOUND',
   /** An operation the CLI waited for ended failed or cancelled (the message holds its error). */
   operationFailed: 'ERR_OPERATION_FAILED',
+  // The node API (apid, machined, trustd) and its certificates (issue 11)
+  /** The caller's certificate role may not call this node API method (a reader asking to reboot). */
+  nodeRoleDenied: 'ERR_NODE_ROLE_DENIED',
+  /** A client certificate without a role (`O=` admin, operator or reader) or without the clientAuth EKU. */
+  nodeCertInvalid: 'ERR_NODE_CERT_INVALID',
+  /** No service with that id on the node. */
+  nodeServiceUnknown: 'ERR_NODE_SERVICE_UNKNOWN',
+  /** machined (behind apid) or the node itself could not be reached. */
+  nodeUnreachable: 'ERR_NODE_UNREACHABLE',
+  /** A certificate role other than admin, operator or reader. */
+  certRoleInvalid: 'ERR_CERT_ROLE_INVALID',
+  /** A certificate lifetime outside what the CA issues (see docs/node-api.md). */
+  certTtlInvalid: 'ERR_CERT_TTL_INVALID',
+  /** A public key the CA does not sign (not Ed25519 SPKI, or unreadable). */
+  certKeyInvalid: 'ERR_CERT_KEY_INVALID',
+  /** No CLI context of that name (anvil context list). */
+  contextNotFound: 'ERR_CONTEXT_NOT_FOUND',
   // The CLI talking to the API
   /** The operator pressed Ctrl-C while the CLI waited (what it waited for goes on): exit status 130. */
   interrupted: 'ERR_INTERRUPTED',
