@@ -40,8 +40,9 @@ export class SqliteConfigStore implements ConfigStore {
   }
 
   async node (machineId: string): Promise<NodeView | undefined> {
-    return this.#db.select({ imageName: machineNodes.imageName, imageVersion: machineNodes.imageVersion, slot: machineNodes.slot, configGeneration: machineNodes.configGeneration, reportedAt: machineNodes.reportedAt })
+    const row = this.#db.select({ imageName: machineNodes.imageName, imageVersion: machineNodes.imageVersion, slot: machineNodes.slot, configGeneration: machineNodes.configGeneration, addresses: machineNodes.addresses, hostname: machineNodes.hostname, reportedAt: machineNodes.reportedAt })
       .from(machineNodes).where(eq(machineNodes.machineId, machineId)).get()
+    return row === undefined ? undefined : { ...row, addresses: parseAddresses(row.addresses) }
   }
 
   async bootDisk (machineId: string): Promise<string | undefined> {
@@ -51,5 +52,15 @@ export class SqliteConfigStore implements ConfigStore {
     if (row?.data == null) return undefined
     const disk = (JSON.parse(row.data) as { bootDisk?: unknown }).bootDisk
     return typeof disk === 'string' && disk !== '' ? disk : undefined
+  }
+}
+
+/** The stored JSON array of CIDR strings; anything else reads as none (it is written by node-report-store). */
+function parseAddresses (json: string): string[] {
+  try {
+    const v: unknown = JSON.parse(json)
+    return Array.isArray(v) ? v.filter((a): a is string => typeof a === 'string') : []
+  } catch {
+    return []
   }
 }

@@ -44,7 +44,7 @@ export type InstallJson = {
   readonly configGeneration: number
   readonly createdAt: string
   readonly finishedAt: string | null
-  readonly node: { readonly image: string, readonly version: string, readonly slot: string, readonly configGeneration: number, readonly reportedAt: string } | null
+  readonly node: { readonly image: string, readonly version: string, readonly slot: string, readonly configGeneration: number, readonly addresses: readonly string[], readonly hostname: string | null, readonly reportedAt: string } | null
 }
 
 /** A BMC as the API shows it: GET/PUT /api/v1/machines/:id/bmc. There is no password field, ever. */

@@ -74,7 +74,7 @@ export const openApiDocument = {
           finishedAt: { type: ['string', 'null'], format: 'date-time' },
           node: {
             description: 'What the installed node last reported of itself; null before its first report',
-            oneOf: [{ type: 'null' }, { type: 'object', properties: { image: { type: 'string' }, version: { type: 'string' }, slot: { enum: ['A', 'B'] }, configGeneration: { type: 'integer' }, reportedAt: { type: 'string', format: 'date-time' } } }]
+            oneOf: [{ type: 'null' }, { type: 'object', properties: { image: { type: 'string' }, version: { type: 'string' }, slot: { enum: ['A', 'B'] }, configGeneration: { type: 'integer' }, addresses: { type: 'array', items: { type: 'string' } }, hostname: { type: ['string', 'null'] }, reportedAt: { type: 'string', format: 'date-time' } } }]
           }
         }
       },

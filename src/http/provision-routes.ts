@@ -24,7 +24,7 @@ export function installJson (v: InstallView): InstallJson {
     configGeneration: v.configGeneration,
     createdAt: iso(v.task.createdAt) as string,
     finishedAt: iso(v.task.finishedAt),
-    node: v.node === null ? null : { image: v.node.imageName, version: v.node.imageVersion, slot: v.node.slot, configGeneration: v.node.configGeneration, reportedAt: iso(v.node.reportedAt) as string }
+    node: v.node === null ? null : { image: v.node.imageName, version: v.node.imageVersion, slot: v.node.slot, configGeneration: v.node.configGeneration, addresses: [...v.node.addresses], hostname: v.node.hostname, reportedAt: iso(v.node.reportedAt) as string }
   }
 }
 

@@ -48,6 +48,9 @@ export type NodeView = {
   readonly imageVersion: string
   readonly slot: string
   readonly configGeneration: number
+  /** Its addresses (CIDR) and hostname as it applied them: where its node API (apid, TCP 50000) is. */
+  readonly addresses: readonly string[]
+  readonly hostname: string | null
   readonly reportedAt: number
 }
 
