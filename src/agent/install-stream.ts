@@ -71,12 +71,17 @@ export async function streamImage (a: StreamArgs): Promise<HeldTables> {
     return undefined
   }
   a.progress('write', 0, writtenTotal)
+  const timing = { zeroMs: 0, dataMs: 0, downloadMs: 0, hashMs: 0 }
+  const started = performance.now()
+  const timed = async (p: Promise<void>, key: 'zeroMs' | 'dataMs'): Promise<void> => { await p; timing[key] = performance.now() - started }
   try {
     await Promise.all([
-      writeZeroRuns(a, plan.zeroRuns, [tables.primary, tables.backup], inner.signal, wrote).catch(fail),
-      plan.data.length === 0 ? undefined : writeDataChunks(a, plan, tables, held, inner.signal, wrote).catch(fail)
+      timed(writeZeroRuns(a, plan.zeroRuns, [tables.primary, tables.backup], inner.signal, wrote), 'zeroMs').catch(fail),
+      plan.data.length === 0 ? undefined : timed(writeDataChunks(a, plan, tables, held, inner.signal, wrote, timing), 'dataMs').catch(fail)
     ])
     if (first !== undefined) throw first
+    const ms = (x: number): string => `${Math.round(x)} ms`
+    a.log?.(`install: zero chunks written in ${ms(timing.zeroMs)}; data chunks in ${ms(timing.dataMs)} (download ${ms(timing.downloadMs)}, SHA-256 ${ms(timing.hashMs)})`)
     cancelled(a.signal)
     await a.zeroDev.dev.sync()
     await a.dev.sync()
@@ -105,7 +110,11 @@ async function writeZeroRuns (a: StreamArgs, runs: readonly Range[], heldRanges:
 }
 
 /** The data chunks: fetched, decompressed, checked, written in batches. */
-async function writeDataChunks (a: StreamArgs, plan: FramePlan, tables: { primary: Range, backup: Range }, held: HeldTables, signal: AbortSignal, wrote: (n: number) => void): Promise<void> {
+/** Where the data chunks' time went, for the log: the download's end and the time spent hashing, in ms. */
+type DataTiming = { downloadMs: number, hashMs: number }
+
+async function writeDataChunks (a: StreamArgs, plan: FramePlan, tables: { primary: Range, backup: Range }, held: HeldTables, signal: AbortSignal, wrote: (n: number) => void, timing: DataTiming): Promise<void> {
+  const started = performance.now()
   const { artifact } = a.manifest
   const batchBytes = a.batchBytes ?? 16 * MIB
   if (batchBytes <= 0 || batchBytes % artifact.chunkSize !== 0) throw new CodedError('ERR_INVALID_ARG_VALUE', 'batchBytes must be a whole number of chunks')
@@ -115,12 +124,13 @@ async function writeDataChunks (a: StreamArgs, plan: FramePlan, tables: { primar
     if (a.log !== undefined) options.log = a.log
     a.progress('download', 0, plan.fetchBytes)
     await fetchRanges(a.url, { size: artifact.compressedSize }, plan.fetch, dz.write, options)
+    timing.downloadMs = performance.now() - started
     dz.end()
   })()
   let failed: unknown
   feeding.catch((err: unknown) => { failed ??= err; dz.kill() })
   try {
-    await consume(a, plan.data, batchBytes, dz, tables, held, signal, wrote)
+    await consume(a, plan.data, batchBytes, dz, tables, held, signal, wrote, timing)
     await feeding
   } catch (err) {
     const fetchFailedFirst = failed // a fetch error killed the decompressor: it is the cause
@@ -130,7 +140,7 @@ async function writeDataChunks (a: StreamArgs, plan: FramePlan, tables: { primar
   }
 }
 
-async function consume (a: StreamArgs, data: readonly DataChunk[], batchBytes: number, dz: ReturnType<Decompress>, tables: { primary: Range, backup: Range }, held: HeldTables, signal: AbortSignal, wrote: (n: number) => void): Promise<void> {
+async function consume (a: StreamArgs, data: readonly DataChunk[], batchBytes: number, dz: ReturnType<Decompress>, tables: { primary: Range, backup: Range }, held: HeldTables, signal: AbortSignal, wrote: (n: number) => void, timing: DataTiming): Promise<void> {
   const syncEvery = a.syncEveryBytes ?? 128 * MIB
   const buffers = [Buffer.allocUnsafe(batchBytes), Buffer.allocUnsafe(batchBytes)] as const
   let cur = 0
@@ -181,7 +191,10 @@ async function consume (a: StreamArgs, data: readonly DataChunk[], batchBytes: n
       if (chunkFill < length) continue
       // Checked as soon as its last byte arrives, before its batch is written.
       const expected = a.manifest.artifact.chunks[chunk.index] ?? ''
-      if (!chunkMatches(buf.subarray(fill - length, fill), expected)) {
+      const hashStarted = performance.now()
+      const matches = chunkMatches(buf.subarray(fill - length, fill), expected)
+      timing.hashMs += performance.now() - hashStarted
+      if (!matches) {
         throw new CodedError('ERR_IMAGE_CHUNK_MISMATCH', `the image: chunk ${chunk.index} (bytes ${chunk.start} to ${chunk.end - 1}) does not match the manifest`, { chunk: chunk.index, offset: chunk.start, length, expected })
       }
       batch.push(chunk)
