@@ -1,5 +1,6 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import type { NodeRecord, NodeReportStore, NodeTokenRecord } from '../provisioning/node-report-service.ts'
+import type { RegisteredNode, RegisteredNodes } from '../provisioning/node-certificates.ts'
 import type { Db } from './open.ts'
 import { machineNodes, nodeTokens } from './schema.ts'
 
@@ -8,7 +9,7 @@ import { machineNodes, nodeTokens } from './schema.ts'
  * its token (UPDATE … WHERE used_at IS NULL) in the same transaction as the machine_nodes upsert,
  * so of two reports racing with one token exactly one is stored, whichever process serves it.
  */
-export class SqliteNodeReportStore implements NodeReportStore {
+export class SqliteNodeReportStore implements NodeReportStore, RegisteredNodes {
   readonly #db: Db
 
   constructor (db: Db) {
@@ -20,6 +21,14 @@ export class SqliteNodeReportStore implements NodeReportStore {
     if (row === undefined) return undefined
     const { tokenHash: _hash, ...rest } = row
     return rest
+  }
+
+  async registeredNode (machineId: string): Promise<RegisteredNode | undefined> {
+    const row = this.#db.select({ publicKey: machineNodes.publicKey, addresses: machineNodes.addresses, hostname: machineNodes.hostname })
+      .from(machineNodes).where(eq(machineNodes.machineId, machineId)).get()
+    if (row === undefined) return undefined
+    const addresses: unknown = JSON.parse(row.addresses)
+    return { publicKey: row.publicKey, addresses: Array.isArray(addresses) ? addresses.filter((a): a is string => typeof a === 'string') : [], hostname: row.hostname }
   }
 
   async recordReport (tokenHash: string, node: NodeRecord): Promise<boolean> {

@@ -38,7 +38,8 @@ const STATUS: Partial<Record<ErrorCode, status>> = {
   ERR_NODE_ROLE_DENIED: status.PERMISSION_DENIED,
   ERR_NODE_CERT_INVALID: status.UNAUTHENTICATED,
   ERR_NODE_SERVICE_UNKNOWN: status.NOT_FOUND,
-  ERR_NODE_UNREACHABLE: status.UNAVAILABLE
+  ERR_NODE_UNREACHABLE: status.UNAVAILABLE,
+  ERR_CERT_KEY_INVALID: status.INVALID_ARGUMENT
 }
 
 /** Trailer that carries the stable code, so an agent can tell a used token from an unknown one. */

@@ -12,6 +12,8 @@ import type { AgentGateway } from '../provisioning/agent-gateway.ts'
 import type { NodeReport, NodeReports } from '../provisioning/node-report-service.ts'
 import type { NodeReportReplyInput } from '../proto/generated/anvil/provisioning/v1/NodeReportReply.ts'
 import { AgentSession, type SessionCall } from './agent-session.ts'
+import type { NodeCertificateReplyInput } from '../proto/generated/anvil/provisioning/v1/NodeCertificateReply.ts'
+import type { NodeCertificateRequest } from '../proto/generated/anvil/provisioning/v1/NodeCertificateRequest.ts'
 import { toStatus } from './errors.ts'
 import { loadProvisioningProto } from './proto.ts'
 
@@ -21,6 +23,8 @@ export type ProvisioningServiceOptions = {
   readonly gateway: AgentGateway
   /** Installed nodes' first reports (ReportIn); absent: ReportIn answers UNIMPLEMENTED. */
   readonly nodeReports?: NodeReports
+  /** Provisioned nodes' certificate requests (IssueNodeCertificate); absent: UNIMPLEMENTED. */
+  readonly nodeCertificates?: { issue (r: NodeCertificateRequest, peer: string): Promise<NodeCertificateReplyInput> }
   /** PEM key and certificate, e.g. from ensureServerCertificate(). */
   readonly tls: { readonly keyPem: string, readonly certPem: string }
   readonly log: Logger
@@ -75,7 +79,8 @@ class ProvisioningServer implements ProvisioningService {
     const server = new Server({ ...SERVER_OPTIONS, 'grpc.keepalive_time_ms': keepalive.timeMs, 'grpc.keepalive_timeout_ms': keepalive.timeoutMs })
     server.addService(proto.anvil.provisioning.v1.Provisioning.service, {
       Session: (call: SessionCall) => { this.#onSession(call) },
-      ReportIn: (call: ServerUnaryCall<NodeReport, NodeReportReplyInput>, callback: sendUnaryData<NodeReportReplyInput>) => { this.#onReportIn(call, callback) }
+      ReportIn: (call: ServerUnaryCall<NodeReport, NodeReportReplyInput>, callback: sendUnaryData<NodeReportReplyInput>) => { this.#onReportIn(call, callback) },
+      IssueNodeCertificate: (call: ServerUnaryCall<NodeCertificateRequest, NodeCertificateReplyInput>, callback: sendUnaryData<NodeCertificateReplyInput>) => { this.#onIssueNodeCertificate(call, callback) }
     })
     const { host, port } = splitListen(this.#opts.listen)
     // No client certificates: agents authenticate with their token (checkClientCertificate false).
@@ -136,6 +141,18 @@ class ProvisioningServer implements ProvisioningService {
     reports.report(nodeToken(call.metadata), call.request, peer).then(
       (reply) => { callback(null, reply) },
       (err: unknown) => { callback(toStatus(err, this.#log, { call: 'ReportIn', peer })) })
+  }
+
+  #onIssueNodeCertificate (call: ServerUnaryCall<NodeCertificateRequest, NodeCertificateReplyInput>, callback: sendUnaryData<NodeCertificateReplyInput>): void {
+    const certificates = this.#opts.nodeCertificates
+    if (certificates === undefined) {
+      callback({ code: status.UNIMPLEMENTED, details: 'this server issues no node certificates' })
+      return
+    }
+    const peer = peerAddress(call.getPeer()) ?? call.getPeer()
+    certificates.issue(call.request, peer).then(
+      (reply) => { callback(null, reply) },
+      (err: unknown) => { callback(toStatus(err, this.#log, { call: 'IssueNodeCertificate', peer })) })
   }
 
   #onSession (call: SessionCall): void {

@@ -59,6 +59,8 @@ export const EventType = {
   /** The installed node reported in from its disk (or a report was refused: node.refused). */
   nodeReported: 'node.reported',
   nodeRefused: 'node.refused',
+  /** Anvil's node CA issued a node's apid server certificate (its trustd asked, signed with its identity key). */
+  nodeCertified: 'node.certified',
   rebootQueued: 'reboot.queued',
   rebootStarted: 'reboot.started',
   rebootDone: 'reboot.done',

@@ -3,11 +3,44 @@
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AgentMessageInput as _anvil_provisioning_v1_AgentMessageInput, AgentMessage as _anvil_provisioning_v1_AgentMessage } from '../../../anvil/provisioning/v1/AgentMessage.ts';
+import type { NodeCertificateReplyInput as _anvil_provisioning_v1_NodeCertificateReplyInput, NodeCertificateReply as _anvil_provisioning_v1_NodeCertificateReply } from '../../../anvil/provisioning/v1/NodeCertificateReply.ts';
+import type { NodeCertificateRequestInput as _anvil_provisioning_v1_NodeCertificateRequestInput, NodeCertificateRequest as _anvil_provisioning_v1_NodeCertificateRequest } from '../../../anvil/provisioning/v1/NodeCertificateRequest.ts';
 import type { NodeReportInput as _anvil_provisioning_v1_NodeReportInput, NodeReport as _anvil_provisioning_v1_NodeReport } from '../../../anvil/provisioning/v1/NodeReport.ts';
 import type { NodeReportReplyInput as _anvil_provisioning_v1_NodeReportReplyInput, NodeReportReply as _anvil_provisioning_v1_NodeReportReply } from '../../../anvil/provisioning/v1/NodeReportReply.ts';
 import type { ServerMessageInput as _anvil_provisioning_v1_ServerMessageInput, ServerMessage as _anvil_provisioning_v1_ServerMessage } from '../../../anvil/provisioning/v1/ServerMessage.ts';
 
 export interface ProvisioningClient extends grpc.Client {
+  /**
+   * A provisioned node's server certificate for apid (issue 11), asked for by its trustd at boot
+   * and at half of each certificate's lifetime. No bearer secret: the request is signed with the
+   * node's identity key, the one its ReportIn registered for this machine (machine_nodes), over
+   * nodeCertificateProof(...) (src/node-state/certificate-proof.ts), and names a fresh TLS key
+   * made on the node (only its public half travels). Anvil's node CA answers with a certificate
+   * for that key: CN the machine id, SANs only the node's own addresses (those it reported) and
+   * hostname, EKU serverAuth, 24 h. Refusals: ERR_NODE_PROOF_INVALID (unknown machine, no
+   * registered key, a signature that does not verify, a request older or newer than 5 minutes),
+   * ERR_INVALID_STATE (not provisioned), ERR_VALIDATION (a name it may not have).
+   */
+  IssueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  IssueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  IssueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  IssueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  /**
+   * A provisioned node's server certificate for apid (issue 11), asked for by its trustd at boot
+   * and at half of each certificate's lifetime. No bearer secret: the request is signed with the
+   * node's identity key, the one its ReportIn registered for this machine (machine_nodes), over
+   * nodeCertificateProof(...) (src/node-state/certificate-proof.ts), and names a fresh TLS key
+   * made on the node (only its public half travels). Anvil's node CA answers with a certificate
+   * for that key: CN the machine id, SANs only the node's own addresses (those it reported) and
+   * hostname, EKU serverAuth, 24 h. Refusals: ERR_NODE_PROOF_INVALID (unknown machine, no
+   * registered key, a signature that does not verify, a request older or newer than 5 minutes),
+   * ERR_INVALID_STATE (not provisioned), ERR_VALIDATION (a name it may not have).
+   */
+  issueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  issueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  issueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  issueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  
   /**
    * The installed node's first report from its own disk (issue 10): it proves that the install
    * booted. Authenticated with `authorization: Node <token>`, the one-time token its install task
@@ -70,6 +103,19 @@ export interface ProvisioningClient extends grpc.Client {
 
 export interface ProvisioningHandlers extends grpc.UntypedServiceImplementation {
   /**
+   * A provisioned node's server certificate for apid (issue 11), asked for by its trustd at boot
+   * and at half of each certificate's lifetime. No bearer secret: the request is signed with the
+   * node's identity key, the one its ReportIn registered for this machine (machine_nodes), over
+   * nodeCertificateProof(...) (src/node-state/certificate-proof.ts), and names a fresh TLS key
+   * made on the node (only its public half travels). Anvil's node CA answers with a certificate
+   * for that key: CN the machine id, SANs only the node's own addresses (those it reported) and
+   * hostname, EKU serverAuth, 24 h. Refusals: ERR_NODE_PROOF_INVALID (unknown machine, no
+   * registered key, a signature that does not verify, a request older or newer than 5 minutes),
+   * ERR_INVALID_STATE (not provisioned), ERR_VALIDATION (a name it may not have).
+   */
+  IssueNodeCertificate: grpc.handleUnaryCall<_anvil_provisioning_v1_NodeCertificateRequest, _anvil_provisioning_v1_NodeCertificateReplyInput>;
+  
+  /**
    * The installed node's first report from its own disk (issue 10): it proves that the install
    * booted. Authenticated with `authorization: Node <token>`, the one-time token its install task
    * wrote to STATE, valid only for the machine and the install it was issued for; a second report
@@ -98,6 +144,7 @@ export interface ProvisioningHandlers extends grpc.UntypedServiceImplementation 
 }
 
 export interface ProvisioningDefinition extends grpc.ServiceDefinition {
+  IssueNodeCertificate: MethodDefinition<_anvil_provisioning_v1_NodeCertificateRequestInput, _anvil_provisioning_v1_NodeCertificateReplyInput, _anvil_provisioning_v1_NodeCertificateRequest, _anvil_provisioning_v1_NodeCertificateReply>
   ReportIn: MethodDefinition<_anvil_provisioning_v1_NodeReportInput, _anvil_provisioning_v1_NodeReportReplyInput, _anvil_provisioning_v1_NodeReport, _anvil_provisioning_v1_NodeReportReply>
   Session: MethodDefinition<_anvil_provisioning_v1_AgentMessageInput, _anvil_provisioning_v1_ServerMessageInput, _anvil_provisioning_v1_AgentMessage, _anvil_provisioning_v1_ServerMessage>
 }
