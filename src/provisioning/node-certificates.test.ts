@@ -73,6 +73,9 @@ test('refused, and the CA never asked: another key, a changed field, a stale or 
 
 test('only the node\'s own names: an address it did not report, another hostname → ERR_VALIDATION', async () => {
   const { service, issued, request } = await setup()
+  await service.issue(request({ ips: ['10.77.0.60'] }), '10.77.0.60')
+  assert.equal(issued.length, 1, 'the address the request comes from is the node\'s too (a renewed lease)')
+  issued.length = 0
   await refusedWith(service.issue(request({ ips: ['10.77.0.99'] }), PEER), 'ERR_VALIDATION', /not an address this node reported/)
   await refusedWith(service.issue(request({ dnsNames: ['anvil.example'] }), PEER), 'ERR_VALIDATION', /hostname/)
   await refusedWith(service.issue(request({ ips: [], dnsNames: [] }), PEER), 'ERR_VALIDATION', /no name/)

@@ -9,7 +9,8 @@
  *   2. the request's clock within 5 minutes of Anvil's (ERR_NODE_PROOF_INVALID)
  *   3. a node key registered for the machine, and the signature verifies with it (ERR_NODE_PROOF_INVALID)
  *   4. the machine is provisioned (ERR_INVALID_STATE)
- *   5. every name asked for is the node's (ERR_VALIDATION)
+ *   5. every name asked for is the node's: an address it reported or the one it asks from, its
+ *      hostname (ERR_VALIDATION)
  * Then the CA signs, and `node.certified` goes to the timeline.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
@@ -102,7 +103,11 @@ export class NodeCertificateService {
       if (machine.state !== MachineState.provisioned) {
         throw new CodedError('ERR_INVALID_STATE', `machine ${f.machineId} is ${machine.state}, not provisioned: no node certificate`, { id: f.machineId, state: machine.state })
       }
+      // Its own: what it reported, and the address this request came from (a TCP peer, which an
+      // attacker off-path cannot choose); a lease renewed to another address stays usable.
       const own = new Set(node.addresses.map((a) => parsePrefix(a)).filter((p) => p !== undefined).map((p) => formatIp(p.ip)))
+      const from = parseIp(peer)
+      if (from !== undefined) own.add(formatIp(from))
       for (const ip of f.ips) if (!own.has(ip)) throw new CodedError('ERR_VALIDATION', `${ip} is not an address this node reported (${[...own].join(' ') || 'none'})`)
       for (const name of f.dnsNames) if (name !== node.hostname) throw new CodedError('ERR_VALIDATION', `${name} is not this node's hostname`)
       const issued = this.#o.ca.issueServer({ publicKey: f.tlsKey, machineId: f.machineId, ips: f.ips, dnsNames: f.dnsNames })
