@@ -15,8 +15,6 @@
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { CodedError, isCodedError } from '../lib/errors.ts'
-import type { ErrorCode } from '../lib/error-codes.ts'
-import { TokenBucket } from '../lib/rate-limit.ts'
 import type { BootEventSink } from '../inventory/events.ts'
 import { EventType } from '../inventory/event-types.ts'
 import { MachineState } from '../inventory/machine.ts'
@@ -25,6 +23,7 @@ import type { Clock } from '../inventory/ports.ts'
 import { formatIp, parseIp, parsePrefix } from '../machine-config/ip.ts'
 import { nodeCertificateProof } from '../node-state/certificate-proof.ts'
 import type { NodeCertificateRequest } from '../proto/generated/anvil/provisioning/v1/NodeCertificateRequest.ts'
+import { NodeRefusals } from './refusal-events.ts'
 
 export type { NodeCertificateRequest }
 
@@ -74,12 +73,11 @@ const CONTROL = /\p{Cc}/u
 
 export class NodeCertificateService {
   readonly #o: NodeCertificateServiceOptions
-  readonly #refusals: TokenBucket
-  #suppressed = 0
+  readonly #refusals: NodeRefusals
 
   constructor (options: NodeCertificateServiceOptions) {
     this.#o = options
-    this.#refusals = new TokenBucket(options.refusalsPerMinute ?? 30)
+    this.#refusals = new NodeRefusals({ events: options.events, clock: options.clock, what: 'a node certificate request', ...(options.refusalsPerMinute === undefined ? {} : { perMinute: options.refusalsPerMinute }) })
   }
 
   async issue (r: NodeCertificateRequest, peer: string): Promise<NodeCertificateReply> {
@@ -122,27 +120,9 @@ export class NodeCertificateService {
       await this.#o.events.flush()
       return { certificatePem: issued.certificatePem, caPem: this.#o.ca.caPem, notAfterMs: issued.notAfter.getTime() }
     } catch (err) {
-      if (isCodedError(err)) await this.#refused(machineId, peer, err.code, err.message)
+      if (isCodedError(err)) await this.#refusals.record(machineId, peer, err.code, err.message)
       throw err
     }
-  }
-
-  async #refused (machineId: string | undefined, peer: string, code: ErrorCode, why: string): Promise<void> {
-    if (!this.#refusals.take(this.#o.clock.now())) {
-      this.#suppressed++
-      return
-    }
-    const suppressed = this.#suppressed
-    this.#suppressed = 0
-    this.#o.events.record({
-      source: 'api',
-      type: EventType.nodeRefused,
-      ...(machineId === undefined ? {} : { machineId }),
-      ip: peer,
-      message: `refused a node certificate request from ${peer}: ${why}${suppressed > 0 ? ` (${suppressed} more refusals not recorded)` : ''}`,
-      data: { code, peer, suppressed }
-    })
-    await this.#o.events.flush()
   }
 }
 

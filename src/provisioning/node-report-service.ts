@@ -16,8 +16,6 @@
  */
 import { createHash, createPublicKey, verify, type KeyObject } from 'node:crypto'
 import { CodedError, isCodedError } from '../lib/errors.ts'
-import type { ErrorCode } from '../lib/error-codes.ts'
-import { TokenBucket } from '../lib/rate-limit.ts'
 import type { BootEventSink } from '../inventory/events.ts'
 import { EventType } from '../inventory/event-types.ts'
 import { MachineState } from '../inventory/machine.ts'
@@ -27,6 +25,7 @@ import { formatPrefix, parsePrefix } from '../machine-config/ip.ts'
 import { nodeReportProof } from '../node-state/report-proof.ts'
 import type { NodeReport } from '../proto/generated/anvil/provisioning/v1/NodeReport.ts'
 import type { LifecycleService } from './lifecycle-service.ts'
+import { NodeRefusals } from './refusal-events.ts'
 
 export type { NodeReport }
 
@@ -98,12 +97,11 @@ const CONTROL = /\p{Cc}/u
 /** The node side of ReportIn, over its ports. */
 export class NodeReportService implements NodeReports {
   readonly #o: NodeReportServiceOptions
-  readonly #refusals: TokenBucket
-  #suppressed = 0
+  readonly #refusals: NodeRefusals
 
   constructor (options: NodeReportServiceOptions) {
     this.#o = options
-    this.#refusals = new TokenBucket(options.refusalsPerMinute ?? 30)
+    this.#refusals = new NodeRefusals({ events: options.events, clock: options.clock, what: 'a node report', ...(options.refusalsPerMinute === undefined ? {} : { perMinute: options.refusalsPerMinute }) })
   }
 
   async report (token: string | undefined, report: NodeReport, peer: string): Promise<{ machineId: string, state: string }> {
@@ -143,7 +141,7 @@ export class NodeReportService implements NodeReports {
       await this.#o.events.flush()
       return { machineId, state }
     } catch (err) {
-      if (isCodedError(err)) await this.#refused(machineId, peer, err.code, err.message)
+      if (isCodedError(err)) await this.#refusals.record(machineId, peer, err.code, err.message)
       throw err
     }
   }
@@ -157,25 +155,6 @@ export class NodeReportService implements NodeReports {
       // The report is stored; whatever state another request moved the machine to stands.
       return (await this.#o.machines.get(machineId)).state
     }
-  }
-
-  /** A `node.refused` event, at most refusalsPerMinute of them; the ones held back are counted. */
-  async #refused (machineId: string | undefined, peer: string, code: ErrorCode, why: string): Promise<void> {
-    if (!this.#refusals.take(this.#o.clock.now())) {
-      this.#suppressed++
-      return
-    }
-    const suppressed = this.#suppressed
-    this.#suppressed = 0
-    this.#o.events.record({
-      source: 'api',
-      type: EventType.nodeRefused,
-      ...(machineId === undefined ? {} : { machineId }),
-      ip: peer,
-      message: `refused a node report from ${peer}: ${why}${suppressed > 0 ? ` (${suppressed} more refusals not recorded)` : ''}`,
-      data: { code, peer, suppressed }
-    })
-    await this.#o.events.flush()
   }
 }
 
