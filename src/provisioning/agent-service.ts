@@ -78,7 +78,6 @@ export class AgentService implements AgentGateway {
   readonly #sessionTtlMs: number
   readonly #progress = new ProgressBoard()
   /** Install tasks this process handed out and has not seen finish: their progress is install.progress, not wipe.progress. */
-  readonly #installs = new Set<string>()
   readonly #sessions: AgentSessions
   /** Tasks whose result is being stored (a resumed agent may send one twice at once). */
   readonly #finishing = new Set<string>()
@@ -160,7 +159,8 @@ export class AgentService implements AgentGateway {
     const now = this.#o.clock.now()
     await this.#o.store.renewCredential(hash, { credentialHash: secretHash(fresh), sessionId: record.sessionId, machineId: machine.id, peerIp: ip, issuedAt: now, expiresAt: now + this.#sessionTtlMs })
     const stream: AgentStream = { machineId: machine.id, sessionId: record.sessionId, streamId: randomUUID(), resumed: true }
-    this.#sessions.admit(stream, secretHash(fresh), await this.#handedTo(machine.id, record.sessionId))
+    const { handed, installs } = await this.#handedTo(machine.id, record.sessionId)
+    this.#sessions.admit(stream, secretHash(fresh), handed, installs)
     const running = (await this.#o.store.tasks(machine.id, ['running'])).filter(t => t.sessionId === record.sessionId)
     this.#o.events.record({ source: 'api', type: EventType.agentReconnected, machineId: machine.id, ip, message: `discovery agent ${hello.agentVersion} reconnected from ${ip}: session ${record.sessionId} continues${running.length > 0 ? ` with ${running.map(describeTask).join(', ')}` : ''}`, data: { agentVersion: hello.agentVersion, bootMac: hello.bootMac, peer: ip, sessionId: record.sessionId } })
     return { ...stream, credential: fresh, credentialTtlMs: this.#sessionTtlMs }
@@ -174,11 +174,10 @@ export class AgentService implements AgentGateway {
   }
 
   /** The tasks a resumed session was handed (running, or cancelled and not yet answered), with their disks. */
-  async #handedTo (machineId: string, sessionId: string): Promise<Map<string, ReadonlySet<string>>> {
+  async #handedTo (machineId: string, sessionId: string): Promise<{ handed: Map<string, ReadonlySet<string>>, installs: Set<string> }> {
     const hardware = (await this.#o.store.getHardware(machineId))?.report
     const tasks = (await this.#o.store.tasks(machineId, ['running', 'cancelled'])).filter(t => t.sessionId === sessionId && (t.state === 'running' || cancelPending(t, sessionId)))
-    for (const t of tasks) if (t.kind === 'install') this.#installs.add(t.id)
-    return new Map(tasks.map(t => [t.id, taskDisks(t, hardware)]))
+    return { handed: new Map(tasks.map(t => [t.id, taskDisks(t, hardware)])), installs: new Set(tasks.filter(t => t.kind === 'install').map(t => t.id)) }
   }
 
   async hardwareReported (stream: AgentStream, report: HardwareReport): Promise<void> {
@@ -230,7 +229,7 @@ export class AgentService implements AgentGateway {
         continue
       }
       live.handed.set(next.id, taskDisks(next, (await this.#o.store.getHardware(machineId))?.report))
-      if (next.kind === 'install') this.#installs.add(next.id)
+      if (next.kind === 'install') live.installs.add(next.id)
       const input = await this.#input(stream, next)
       if (input === undefined) continue
       this.#o.events.record({ source: 'api', type: startedEvent(next), machineId, message: `${describeTask(next)} handed to the agent (session ${sessionId})`, data: { taskId: next.id, sessionId } })
@@ -267,7 +266,7 @@ export class AgentService implements AgentGateway {
     if (step === undefined) return
     this.#persistProgress(p.taskId, p.phase, now)
     const pct = p.bytesTotal > 0 ? Math.floor((p.bytesDone / p.bytesTotal) * 100) : 100
-    const install = this.#installs.has(p.taskId)
+    const install = live?.installs.has(p.taskId) === true
     this.#o.events.record({ source: 'api', type: install ? EventType.installProgress : EventType.wipeProgress, machineId: stream.machineId, message: `${p.phase || (install ? 'install' : 'wipe')} ${p.disk}: ${pct}% (${humanBytes(p.bytesDone)} of ${humanBytes(p.bytesTotal)}, ${humanBytes(p.rateBytesPerSecond)}/s)`, data: { taskId: p.taskId, disk: p.disk, phase: p.phase, bytesDone: p.bytesDone, bytesTotal: p.bytesTotal, rate: p.rateBytesPerSecond } })
   }
 
@@ -324,7 +323,7 @@ export class AgentService implements AgentGateway {
     }
     this.#progress.forget(task.id)
     live?.handed.delete(task.id)
-    this.#installs.delete(task.id)
+    live?.installs.delete(task.id)
     if (task.kind === 'reboot' || task.kind === 'powerOff') {
       this.#o.events.record({ source: 'api', type: task.kind === 'reboot' ? EventType.rebootDone : EventType.powerOffDone, machineId, message: `${describeTask(task)} ${r.ok ? 'done' : `failed: ${r.error}`}` })
       // The agent ends its environment now: the session is over, and the next boot starts a new one at once.

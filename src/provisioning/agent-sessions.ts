@@ -15,6 +15,8 @@ export type Live = {
   readonly since: number
   /** Tasks handed to the session, with the disks their progress and erase reports may name. */
   readonly handed: Map<string, ReadonlySet<string>>
+  /** The install tasks among them (their progress is install.progress, not wipe.progress). */
+  readonly installs: Set<string>
   /** Cancels sent on this stream (a resumed stream sends the pending ones again). */
   readonly cancelsSent: Set<string>
   /** Ignored messages already in the timeline (one event per task and kind, not per message). */
@@ -93,7 +95,7 @@ export class AgentSessions {
   }
 
   /** Makes the stream its machine's live one (superseding any other) and keeps its credential alive. */
-  admit (stream: AgentStream, credentialHash: string, handed: Map<string, ReadonlySet<string>>): void {
+  admit (stream: AgentStream, credentialHash: string, handed: Map<string, ReadonlySet<string>>, installs: Set<string> = new Set()): void {
     const previous = this.#live.get(stream.machineId)
     if (previous !== undefined) this.#cut(previous)
     this.#endGrace(stream.sessionId)
@@ -102,7 +104,7 @@ export class AgentSessions {
       this.#o.store.extendCredential(credentialHash, this.#o.clock.now() + this.#o.sessionTtlMs).catch(this.#o.onError)
     }, every)
     renew.unref()
-    this.#live.set(stream.machineId, { stream, since: this.#o.clock.now(), handed, cancelsSent: new Set(), noted: new Set(), renew, cut: false })
+    this.#live.set(stream.machineId, { stream, since: this.#o.clock.now(), handed, installs, cancelsSent: new Set(), noted: new Set(), renew, cut: false })
   }
 
   /**
