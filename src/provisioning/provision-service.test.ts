@@ -290,6 +290,6 @@ test('end to end: the token an install task carries is the one the node reports 
   assert.equal(answer.state, 'provisioned')
   const view = await w.provision.installView(machineId)
   assert.equal(view?.task.state, 'done')
-  assert.deepEqual(view?.node === null ? null : { ...view?.node, reportedAt: 0 }, { imageName: 'anvil-node', imageVersion: '1.0.0', slot: 'A', configGeneration: 1, reportedAt: 0 })
+  assert.deepEqual(view?.node === null ? null : { ...view?.node, reportedAt: 0 }, { imageName: 'anvil-node', imageVersion: '1.0.0', slot: 'A', configGeneration: 1, addresses: ['10.77.0.50/24'], hostname: 'node-1', reportedAt: 0 })
   ctl.abort()
 })
