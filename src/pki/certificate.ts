@@ -11,7 +11,7 @@
  * Pure apart from the signature and the random serial: no files, no clock (the caller gives the
  * dates, and back-dates notBefore as its policy says: see node-ca.ts).
  */
-import { createHash, randomBytes, sign, type KeyObject } from 'node:crypto'
+import { createHash, createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto'
 import { bitString, boolean, explicit, implicitPrimitive, namedBits, octetString, oid, sequence, set, smallInteger, time, unsignedInteger, utf8String } from './der.ts'
 import { ipAddressBytes } from './ip-address.ts'
 
@@ -72,6 +72,8 @@ export function issueCertificate (req: IssueRequest): Buffer {
   if (req.issuer.privateKey.type !== 'private' || req.issuer.privateKey.asymmetricKeyType !== 'ed25519') {
     throw new Error('the issuer key must be an Ed25519 private key')
   }
+  // The AKI is computed from the public half: a mismatched pair would name a key that did not sign.
+  if (!createPublicKey(req.issuer.privateKey).equals(req.issuer.publicKey)) throw new Error('the issuer\'s public key is not its private key\'s')
   if (!(req.notBefore.getTime() < req.notAfter.getTime())) throw new Error('notBefore must be before notAfter')
   // RFC 8410 §3: id-Ed25519 with the parameters absent, in both places it appears.
   const algorithm = sequence(oid(OID.ed25519))

@@ -172,6 +172,8 @@ describe('issuing', async () => {
     verifiesWith(ca, issued.certPem, 'sslserver')
     assert.throws(() => ca.issueServer({ publicKey: ed25519Pem().publicPem, machineId: 'm-1', ips: [], dnsNames: [] }), { code: 'ERR_VALIDATION' })
     assert.throws(() => ca.issueServer({ publicKey: ed25519Pem().publicPem, machineId: 'm-1', ips: ['10.77.0.300'], dnsNames: [] }), { code: 'ERR_VALIDATION', message: /10\.77\.0\.300/ })
+    assert.throws(() => ca.issueServer({ publicKey: ed25519Pem().publicPem, machineId: 'm-1', ips: [], dnsNames: ['bad_name'] }), { code: 'ERR_VALIDATION', message: /bad_name/ })
+    assert.throws(() => ca.issueServer({ publicKey: ed25519Pem().publicPem, machineId: 'm-1', ips: new Array<string>(33).fill('10.0.0.1'), dnsNames: [] }), { code: 'ERR_VALIDATION' })
     assert.throws(() => ca.issueServer({ publicKey: 'garbage', machineId: 'm-1', ips: ['10.77.0.2'], dnsNames: [] }), { code: 'ERR_CERT_KEY_INVALID' })
     assert.throws(() => ca.issueServer({ publicKey: ed25519Pem().publicPem, machineId: 'm-1', ips: ['10.77.0.2'], dnsNames: [], ttlMs: 8 * DAY }), { code: 'ERR_CERT_TTL_INVALID' })
   })

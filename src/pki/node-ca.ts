@@ -19,6 +19,7 @@ import { CodedError } from '../lib/errors.ts'
 import { hasControlChars } from '../lib/text.ts'
 import { createFileExclusive, writeFileAtomically } from '../storage/atomic-file.ts'
 import { issueCertificate, MAX_NAME_LENGTH, selfSignedCa, type DistinguishedName, type Issuer } from './certificate.ts'
+import { isIpAddress } from './ip-address.ts'
 
 /** The roles a client certificate carries as its O (as Talos's os:admin, os:operator, os:reader). */
 export const CLIENT_ROLES = ['admin', 'operator', 'reader'] as const
@@ -33,6 +34,9 @@ export const CLIENT_TTL = { defaultMs: 8 * HOUR, minMs: 5 * MINUTE, maxMs: 7 * D
 export const SERVER_TTL = { defaultMs: 24 * HOUR, minMs: 5 * MINUTE, maxMs: 7 * DAY } as const
 /** notBefore is this much before now: a node or laptop whose clock runs a little behind still accepts a fresh certificate. */
 export const BACKDATE_MS = 5 * MINUTE
+
+/** SANs in one server certificate: a node's addresses and names, with room to spare. */
+const MAX_SANS = 32
 
 const CA_NAME: DistinguishedName = { commonName: 'Anvil node CA', organizations: [] }
 const CA_VALIDITY_MS = 10 * 365.25 * DAY
@@ -150,13 +154,16 @@ function nodeCa (issuer: Issuer, cert: X509Certificate, o: { keyFile: string, ce
     issueServer (req) {
       const machineId = subjectName(req.machineId, 'machineId')
       const ttlMs = lifetime(req.ttlMs, SERVER_TTL, 'server')
-      if (req.ips.length + req.dnsNames.length === 0) throw new CodedError('ERR_VALIDATION', 'a server certificate needs at least one IP address or DNS name', { field: 'ips' })
+      const sans = req.ips.length + req.dnsNames.length
+      if (sans === 0 || sans > MAX_SANS) throw new CodedError('ERR_VALIDATION', `a server certificate names 1 to ${MAX_SANS} IP addresses and DNS names, not ${sans}`, { field: 'ips' })
+      const badIp = req.ips.find((ip) => !isIpAddress(ip))
+      if (badIp !== undefined) throw new CodedError('ERR_VALIDATION', `not an IP address: ${JSON.stringify(String(badIp).slice(0, 46))}`, { field: 'ips' })
+      const publicKey = ed25519Spki(req.publicKey)
       try {
-        return issue(ed25519Spki(req.publicKey), { commonName: machineId, organizations: [] }, 'server', ttlMs, { dnsNames: req.dnsNames, ipAddresses: req.ips })
+        return issue(publicKey, { commonName: machineId, organizations: [] }, 'server', ttlMs, { dnsNames: req.dnsNames, ipAddresses: req.ips })
       } catch (err) {
-        // certificate.ts names the one address or DNS name it could not encode.
-        if (err instanceof CodedError) throw err
-        throw new CodedError('ERR_VALIDATION', (err as Error).message, { field: 'ips' })
+        // What is left for certificate.ts to refuse is a DNS name it cannot encode (it names it).
+        throw new CodedError('ERR_VALIDATION', (err as Error).message, { field: 'dnsNames' })
       }
     }
   }
