@@ -42,6 +42,7 @@ import { createProvisioningService } from '../grpc/provisioning-server.ts'
 import { SqliteNodeReportStore } from '../db/node-report-store.ts'
 import { NodeReportService } from '../provisioning/node-report-service.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
+import { ensureNodeCa } from '../pki/node-ca.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
 
 /** A started server: what it bound, and how to stop it. */
@@ -172,6 +173,10 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   // The agent pins this certificate by the fingerprint in its kernel command line.
   const cert = await ensureServerCertificate(dataDir, { ip: server.address })
   log.info({ fingerprint: cert.fingerprint }, 'provisioning gRPC certificate (agents pin this SHA-256)')
+  // The node CA: nodes' apid trusts it; `anvil certs client` gets operators' certificates from it.
+  const nodeCa = await ensureNodeCa(dataDir)
+  if (nodeCa.tightened) log.warn({ file: nodeCa.keyFile }, 'the node CA key was readable by others: now 0600; consider it exposed')
+  log.info({ fingerprint: nodeCa.fingerprint, origin: nodeCa.origin }, 'node CA certificate (nodes trust it for the node API)')
   const nodeReports = new NodeReportService({ store: new SqliteNodeReportStore(db), machines, lifecycle, events: timeline, clock: systemClock })
   const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: agents, nodeReports, tls: cert, log })
 
@@ -223,7 +228,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     { name: 'anvil_new_machines_rate_limited_total', help: 'boots of unknown MACs refused by discovery.newMachinesPerMinute', type: 'counter', samples: [{ value: machines.rateLimited }] }
   ]
   const operations = new OperationsService({ store: new SqliteOperationStore(db), machine: async (key) => await machines.get(key), progress: (taskId) => agents.progressOf(taskId) })
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, provision, operations }), config.api.listen)
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, provision, operations, nodeCa }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))

@@ -11,6 +11,7 @@ import { registerKeysCommand } from './keys.ts'
 import { registerImagesCommand } from './images.ts'
 import { registerConfigCommands } from './config.ts'
 import { registerOperationsCommands } from './operations.ts'
+import { registerCertsCommands } from './certs.ts'
 import { parseOutputFormat, type OutputFormat } from './output.ts'
 
 /** What `anvil serve` runs; injected so the CLI module does not import the whole server. */
@@ -65,6 +66,7 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
   registerImagesCommand(program, ctx)
   registerConfigCommands(program, ctx)
   registerOperationsCommands(program, ctx)
+  registerCertsCommands(program, ctx)
   // `anvil machines provision ID --config machine.yaml` is the documented form, yet `--config` is
   // also the global server-config option, which commander would take wherever it stands. After
   // `machines provision` it names the machine config: that command's arguments are rewritten.

@@ -1,6 +1,6 @@
 /**
  * A self-signed X.509 v3 server certificate (RFC 5280 §4.1) built with node:crypto and the DER
- * encoders in der.ts, so the server needs neither an openssl subprocess nor an X.509 library.
+ * encoders in src/pki/der.ts, so the server needs neither an openssl subprocess nor an X.509 library.
  * ECDSA P-256 with SHA-256 (RFC 5758 §3.2): accepted by every TLS stack grpc-js can use.
  *
  *   Certificate  ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signatureValue BIT STRING }
@@ -9,7 +9,7 @@
  */
 import { createPublicKey, randomBytes, sign, type KeyObject } from 'node:crypto'
 import { ipv4ToBytes, isIpv4 } from '../lib/ipv4.ts'
-import { bitString, boolean, explicit, implicitPrimitive, octetString, oid, sequence, set, smallInteger, time, unsignedInteger, utf8String } from './der.ts'
+import { bitString, boolean, explicit, implicitPrimitive, octetString, oid, sequence, set, smallInteger, time, unsignedInteger, utf8String } from '../pki/der.ts'
 
 const OID = {
   ecdsaWithSha256: '1.2.840.10045.4.3.2',

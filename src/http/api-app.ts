@@ -19,6 +19,7 @@ import type { ProvisionService } from '../provisioning/provision-service.ts'
 import { installJson, registerProvisionRoutes } from './provision-routes.ts'
 import type { OperationsService } from '../provisioning/operations.ts'
 import { registerOperationRoutes } from './operation-routes.ts'
+import { registerCertRoutes, type ClientCertIssuer } from './cert-routes.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
@@ -38,6 +39,8 @@ export type ApiAppDeps = {
   readonly provision?: ProvisionService
   /** Every long task (wipe, install) as an operation; without it the operation routes are absent. */
   readonly operations?: OperationsService
+  /** The node CA (client certificates for the node API); without it the /api/v1/certs routes are absent. */
+  readonly nodeCa?: ClientCertIssuer
 }
 
 /** A machine as the API shows it: times as ISO 8601 strings, its BMC without the password. */
@@ -138,6 +141,7 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
   if (deps.images !== undefined) registerImageRoutes(app, deps.images)
   if (deps.provision !== undefined) registerProvisionRoutes(app, { provision: deps.provision, view })
   if (deps.operations !== undefined) registerOperationRoutes(app, deps.operations)
+  if (deps.nodeCa !== undefined) registerCertRoutes(app, deps.nodeCa)
   if (deps.power !== undefined) registerPowerRoutes(app, { machines: deps.machines, registry: deps.power.registry, power: deps.power.service, view })
   return app
 }

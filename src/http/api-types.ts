@@ -126,3 +126,25 @@ export type ImageJson = Omit<ImageView, 'importedAt' | 'readyAt'> & {
   readonly importedAt: string
   readonly readyAt: string | null
 }
+
+/** POST /api/v1/certs/client: the body. `publicKey` is an Ed25519 SPKI PEM; the private key never travels. */
+export type ClientCertInput = {
+  readonly role: string
+  readonly publicKey: string
+  /** The certificate's CN (who it is for); the role when absent. */
+  readonly name?: string
+  /** "8h", "30m" (src/lib/duration.ts); 8 h when absent, 5 minutes to 7 days. */
+  readonly ttl?: string
+}
+
+/** POST /api/v1/certs/client (201): the client certificate and the CA it chains to, both PEM. */
+export type ClientCertJson = {
+  readonly certificate: string
+  readonly ca: string
+  readonly role: string
+  readonly name: string
+  readonly notAfter: string
+}
+
+/** GET /api/v1/certs/ca: the node CA certificate (PEM) and the SHA-256 of its DER (lower-case hex). */
+export type NodeCaJson = { readonly ca: string, readonly fingerprint: string }

@@ -154,6 +154,34 @@ export const openApiDocument = {
           cancelRequestedAt: { type: ['string', 'null'], format: 'date-time' }
         }
       },
+      ClientCertInput: {
+        type: 'object',
+        required: ['role', 'publicKey'],
+        additionalProperties: false,
+        properties: {
+          role: { enum: ['admin', 'operator', 'reader'], description: 'The certificate\'s O: what its holder may call on a node (docs/node-api.md)' },
+          publicKey: { type: 'string', maxLength: 4096, description: 'The holder\'s Ed25519 public key, SPKI PEM ("-----BEGIN PUBLIC KEY-----"); the private key never leaves the client' },
+          name: { type: 'string', minLength: 1, maxLength: 64, description: 'The CN: who the certificate is for (audit); the role when absent' },
+          ttl: { type: 'string', example: '8h', description: 'Lifetime, 5m to 7d; 8h when absent' }
+        }
+      },
+      ClientCert: {
+        type: 'object',
+        properties: {
+          certificate: { type: 'string', description: 'The client certificate, PEM (EKU clientAuth, O=role, CN=name)' },
+          ca: { type: 'string', description: 'The node CA certificate it chains to, PEM' },
+          role: { enum: ['admin', 'operator', 'reader'] },
+          name: { type: 'string' },
+          notAfter: { type: 'string', format: 'date-time' }
+        }
+      },
+      NodeCa: {
+        type: 'object',
+        properties: {
+          ca: { type: 'string', description: 'The node CA certificate, PEM' },
+          fingerprint: { type: 'string', pattern: '^[0-9a-f]{64}$', description: 'SHA-256 of its DER, lower-case hex' }
+        }
+      },
       Event: {
         type: 'object',
         properties: {
@@ -346,6 +374,20 @@ export const openApiDocument = {
         summary: 'Power state of every machine with a BMC, queried concurrently over reused sessions',
         responses: { 200: { description: 'One line per machine: its state, or the error that kept it from being read', content: { 'application/json': { schema: { type: 'object', properties: { machines: { type: 'array', items: { type: 'object', properties: { machineId: { type: 'string' }, state: { enum: ['on', 'off'] }, error: { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } } } } } } } } } } }
       }
+    },
+    '/api/v1/certs/client': {
+      post: {
+        summary: 'Issue a short-lived client certificate for the node API, signed by the node CA, for the Ed25519 public key given (`anvil certs client` makes the key pair locally)',
+        requestBody: body('ClientCertInput'),
+        responses: {
+          201: json('The certificate and the CA', 'ClientCert'),
+          400: errorResponse('ERR_CERT_ROLE_INVALID, ERR_CERT_KEY_INVALID, ERR_CERT_TTL_INVALID, ERR_VALIDATION'),
+          401: errorResponse('ERR_UNAUTHORIZED')
+        }
+      }
+    },
+    '/api/v1/certs/ca': {
+      get: { summary: 'The node CA certificate, which nodes trust for their API and clients trust for nodes\' server certificates', responses: { 200: json('The CA', 'NodeCa'), 401: errorResponse('ERR_UNAUTHORIZED') } }
     },
     '/api/v1/openapi.json': { get: { summary: 'This document', responses: { 200: { description: 'OpenAPI 3.1' } } } },
     '/metrics': {

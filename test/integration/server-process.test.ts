@@ -80,7 +80,7 @@ describe('anvil serve as a process', { skip }, () => {
   test('unprivileged, the ports that need root fail with the config key to change, and the rest runs', async (t) => {
     t.after(killAllServers)
     chownSync(join(dir, 'var'), 65534, 65534)
-    for (const f of ['anvil.db', 'admin.token', 'secret.key', 'grpc.key', 'grpc.crt', 'image.key', 'image.pub', 'config.key', 'config.pub', 'anvil.db-wal', 'anvil.db-shm']) {
+    for (const f of ['anvil.db', 'admin.token', 'secret.key', 'grpc.key', 'grpc.crt', 'node-ca.key', 'node-ca.crt', 'image.key', 'image.pub', 'config.key', 'config.pub', 'anvil.db-wal', 'anvil.db-shm']) {
       try { chownSync(join(dir, 'var', f), 65534, 65534) } catch { /* absent after a clean shutdown */ }
     }
     // nobody may not be able to reach this checkout at all: a clone under /root (0700) failed with

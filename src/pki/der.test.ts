@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { test } from 'node:test'
-import { bitString, boolean, oid, sequence, smallInteger, time, tlv, unsignedInteger } from './der.ts'
+import { bitString, boolean, namedBits, oid, sequence, smallInteger, time, tlv, unsignedInteger } from './der.ts'
 
 const hex = (b: Buffer): string => b.toString('hex')
 
@@ -41,4 +41,15 @@ test('Time: UTCTime through 2049, GeneralizedTime from 2050 (RFC 5280 §4.1.2.5)
   assert.equal(time(new Date('2049-12-31T23:59:59.999Z')).toString('latin1'), '\x17\x0d491231235959Z')
   assert.equal(time(new Date('2050-01-01T00:00:00Z')).toString('latin1'), '\x18\x0f20500101000000Z')
   assert.equal(time(new Date(0)).toString('latin1'), '\x17\x0d700101000000Z')
+})
+
+test('named bits: trailing zero bits dropped, unused bits counted (X.690 §11.2.2)', () => {
+  // keyUsage digitalSignature (bit 0): as OpenSSL writes it, 03 02 07 80.
+  assert.equal(hex(namedBits([0])), '03020780')
+  // keyCertSign (5) | cRLSign (6): 03 02 01 06.
+  assert.equal(hex(namedBits([5, 6])), '03020106')
+  // decipherOnly (8) spills into a second octet with 7 unused bits.
+  assert.equal(hex(namedBits([0, 8])), '0303078080')
+  assert.equal(hex(namedBits([])), '030100')
+  assert.throws(() => namedBits([-1]), /not a bit number/)
 })

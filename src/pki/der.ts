@@ -1,5 +1,6 @@
 /**
- * The few DER encoders (ITU-T X.690 §8 and §10) a self-signed X.509 certificate needs. Encoding
+ * The few DER encoders (ITU-T X.690 §8 and §10) the X.509 certificates Anvil issues need (the
+ * provisioning listener's, src/grpc/x509.ts, and the node CA's, src/pki/certificate.ts). Encoding
  * only: certificates we read are parsed by node:crypto's X509Certificate. Pure: no I/O.
  */
 
@@ -76,6 +77,20 @@ export function oid (dotted: string): Buffer {
 /** BIT STRING; the first content octet counts the unused bits of the last one (§8.6.2). */
 export function bitString (bytes: Buffer, unusedBits = 0): Buffer {
   return tlv(TAG.bitString, Buffer.concat([Buffer.from([unusedBits]), bytes]))
+}
+
+/**
+ * A named-bit-list BIT STRING (keyUsage) from the numbers of the bits that are set, bit 0 being
+ * the most significant of the first octet. DER drops trailing zero bits (X.690 §11.2.2), so the
+ * encoding ends at the highest set bit; no bit set is an empty BIT STRING.
+ */
+export function namedBits (bits: readonly number[]): Buffer {
+  if (bits.some((b) => !Number.isInteger(b) || b < 0 || b > 63)) throw new Error(`not a bit number: ${bits.join(', ')}`)
+  if (bits.length === 0) return bitString(Buffer.alloc(0))
+  const highest = Math.max(...bits)
+  const bytes = Buffer.alloc(Math.floor(highest / 8) + 1)
+  for (const b of bits) bytes[b >> 3] = (bytes[b >> 3] ?? 0) | (0x80 >> (b & 7))
+  return bitString(bytes, 7 - (highest & 7))
 }
 
 /** OCTET STRING. */
