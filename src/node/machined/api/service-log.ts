@@ -80,6 +80,9 @@ export class ServiceLog {
     return () => { this.#followers.delete(fn) }
   }
 
+  /** How many follow; a stream that ended has unsubscribed. */
+  get followers (): number { return this.#followers.size }
+
   #push (stream: ServiceLine['stream'], bytes: Buffer): void {
     const text = sanitizeText(bytes.toString('utf8').replace(/\r$/, ''))
     const line: ServiceLine = { timeMs: this.#now(), stream, text }
