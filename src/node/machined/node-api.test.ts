@@ -21,6 +21,9 @@ import type { PowerPort } from './api/power.ts'
 import { startNodeApi, type NodeApi } from './node-api.ts'
 import { Supervisor, type ServiceStatus } from './supervisor.ts'
 
+/** Keeps a test child alive, and ends it should this test process die without stopping it (it is re-parented). */
+const STAY = `setInterval(() => { if (process.ppid !== ${process.pid}) process.exit(0) }, 500)`
+
 const dir = mkdtempSync(join(tmpdir(), 'anvil-node-api-'))
 const socket = join(dir, 'run/anvil/machined.sock')
 const consoleLines: string[] = []
@@ -72,7 +75,7 @@ before(async () => {
   writeFileSync(join(sys, 'block/vda/vda1/uevent'), 'PARTN=1\nPARTNAME=ANVIL-STATE\n')
   mkdirSync(join(dir, 'dev'))
   writeFileSync(join(dir, 'dev/kmsg'), '6,1,1000,-;first\n5,2,2000,-;second\n')
-  supervisor.start({ id: 'echo', argv: [process.execPath, '-e', 'process.on("SIGUSR2", () => console.log("poked")); console.log("ready"); setInterval(() => {}, 1000)'] })
+  supervisor.start({ id: 'echo', argv: [process.execPath, '-e', `process.on("SIGUSR2", () => console.log("poked")); console.log("ready"); ${STAY}`] })
   api = await startNodeApi({
     socket: `unix://${socket}`,
     roots: { proc: '/proc', sys, dev: join(dir, 'dev'), etcAnvil: join(dir, 'etc') },

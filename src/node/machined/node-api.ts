@@ -128,9 +128,9 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): NodeHandle
   const power = (kind: PowerKind, force: boolean, metadata: Metadata, callback: sendUnaryData<OperationReplyInput>): void => {
     o.log(`anvil-node: ${kind}${force ? ' (force)' : ''} asked by ${caller(metadata)}`)
     ops.begin(kind, force).then(op => {
-      if (op === undefined) throw new CodedError('ERR_INVALID_STATE', `another power operation is under way; ${kind} refused`)
-      callback(null, { operation: op })
-    }).catch((err: unknown) => { callback(fail(err, kind)) })
+      if (op === undefined) callback(fail(new CodedError('ERR_INVALID_STATE', `another power operation is under way; ${kind} refused`), kind))
+      else callback(null, { operation: op })
+    }, (err: unknown) => { callback(fail(err, kind)) })
   }
   const stream = (call: ServerWritableStream<unknown, LogLineInput>, method: string, lines: (signal: AbortSignal) => Promise<AsyncIterable<LogLineInput>>): void => {
     const controller = new AbortController()

@@ -53,6 +53,9 @@ function linesSeen (sup: Supervisor, id: string, pred: (text: string) => boolean
   return new Promise(resolve => { const stop = log.follow(l => { if (pred(l.text) && ++count >= n) { stop(); resolve() } }) })
 }
 
+/** Keeps a test child alive, and ends it should this test process die without stopping it (it is re-parented). */
+const STAY = `setInterval(() => { if (process.ppid !== ${process.pid}) process.exit(0) }, 500)`
+
 const node = (code: string): [string, ...string[]] => [process.execPath, '-e', code]
 
 test('a service that prints and exits 1 is restarted with backoff 1 s, 2 s, 4 s ... 30 s; its lines are kept', async () => {
@@ -86,7 +89,7 @@ test('a run of 60 s resets the backoff to 1 s', async () => {
   const clock = new FakeClock()
   const sup = new Supervisor({ clock })
   // Exits when told (SIGUSR2), so the test decides how long, in fake time, the run lasted.
-  sup.start({ id: 'svc', argv: node('process.on("SIGUSR2", () => process.exit(2)); console.log("ready"); setInterval(() => {}, 1000)') })
+  sup.start({ id: 'svc', argv: node(`process.on("SIGUSR2", () => process.exit(2)); console.log("ready"); ${STAY}`) })
   const quick = async (restarts: number): Promise<number> => {
     const s = await until(sup, 'svc', x => x.state === 'running' && x.restarts === restarts)
     await lineSeen(sup, 'svc', 'ready')
@@ -111,7 +114,7 @@ test('a run of 60 s resets the backoff to 1 s', async () => {
 test('stop(): SIGTERM, then SIGKILL after the grace period for a service that ignores SIGTERM', async () => {
   const clock = new FakeClock()
   const sup = new Supervisor({ clock, graceMs: 5000 })
-  sup.start({ id: 'stubborn', argv: node('process.on("SIGTERM", () => console.log("ignoring SIGTERM")); console.log("ready"); setInterval(() => {}, 1000)') })
+  sup.start({ id: 'stubborn', argv: node(`process.on("SIGTERM", () => console.log("ignoring SIGTERM")); console.log("ready"); ${STAY}`) })
   await until(sup, 'stubborn', x => x.state === 'running')
   await lineSeen(sup, 'stubborn', 'ready')
   const stopped = sup.stop('stubborn')
@@ -127,8 +130,8 @@ test('stop(): SIGTERM, then SIGKILL after the grace period for a service that ig
 
 test('stop() of a service that honours SIGTERM ends it without SIGKILL; stopAll stops every service', async () => {
   const sup = new Supervisor({ graceMs: 60_000 })
-  sup.start({ id: 'a', argv: node('setInterval(() => {}, 1000)') })
-  sup.start({ id: 'b', argv: node('setInterval(() => {}, 1000)') })
+  sup.start({ id: 'a', argv: node(STAY) })
+  sup.start({ id: 'b', argv: node(STAY) })
   await until(sup, 'a', x => x.state === 'running')
   await until(sup, 'b', x => x.state === 'running')
   assert.throws(() => { sup.start({ id: 'a', argv: node('') }) }, /already running/)
@@ -171,7 +174,7 @@ test('a probe sets health while running', async () => {
   const clock = new FakeClock()
   let ok = true
   const sup = new Supervisor({ clock, probeIntervalMs: 500 })
-  sup.start({ id: 'p', argv: node('setInterval(() => {}, 1000)'), probe: async () => ok })
+  sup.start({ id: 'p', argv: node(STAY), probe: async () => ok })
   await until(sup, 'p', x => x.state === 'running')
   assert.equal(sup.list()[0]?.health, 'unknown')
   clock.advance(500)

@@ -17,15 +17,19 @@ export interface PowerPort {
  * the kernel while `b` is immediate, hence the pause between them; machined has run sync(1)
  * before, so these are the second line of defence, not the first.
  */
-export function sysrqPower (o: { readonly trigger?: string, readonly pauseMs?: number } = {}): PowerPort {
+export function sysrqPower (o: { readonly trigger?: string, readonly pauseMs?: number, readonly onWrite?: (key: string) => void } = {}): PowerPort {
   const trigger = o.trigger ?? '/proc/sysrq-trigger'
   const pauseMs = o.pauseMs ?? 1000
+  const press = async (key: string): Promise<void> => {
+    await writeFile(trigger, key)
+    o.onWrite?.(key)
+  }
   const go = async (last: 'b' | 'o'): Promise<void> => {
     for (const key of ['s', 'u'] as const) {
-      await writeFile(trigger, key)
+      await press(key)
       await delay(pauseMs)
     }
-    await writeFile(trigger, last)
+    await press(last)
   }
   return { reboot: async () => { await go('b') }, powerOff: async () => { await go('o') } }
 }
