@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { hostname, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { setTimeout as delay } from 'node:timers/promises'
@@ -176,6 +176,21 @@ test('Logs of an unknown service: NOT_FOUND with ERR_NODE_SERVICE_UNKNOWN', asyn
   })
   assert.equal(err.code, status.NOT_FOUND)
   assert.deepEqual(err.metadata.get(ERROR_CODE_TRAILER), ['ERR_NODE_SERVICE_UNKNOWN'])
+})
+
+test('an error with no stable code: INTERNAL to the caller, the reason on the console only', async () => {
+  renameSync(join(dir, 'dev/kmsg'), join(dir, 'dev/kmsg.away'))
+  try {
+    const err = await new Promise<ServiceError>((resolve, reject) => {
+      client.Dmesg({}).on('error', resolve).on('end', () => { reject(new Error('ended without an error')) })
+    })
+    assert.equal(err.code, status.INTERNAL)
+    assert.equal(err.details, 'internal error; see the server log')
+    assert.deepEqual(err.metadata.get(ERROR_CODE_TRAILER), ['ERR_INTERNAL'])
+    assert.ok(consoleLines.some(l => l.includes('node API Dmesg') && l.includes('ENOENT')), consoleLines.join('\n'))
+  } finally {
+    renameSync(join(dir, 'dev/kmsg.away'), join(dir, 'dev/kmsg'))
+  }
 })
 
 test('Reboot: an invalid mode is refused', async () => {
