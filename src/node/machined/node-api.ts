@@ -1,0 +1,219 @@
+/**
+ * machined's side of the node API: anvil.node.v1.Node (src/proto/node.proto) on a unix socket,
+ * answered from the readers in api/ and the supervisor. apid, the mutual-TLS gateway, checks the
+ * caller's role and forwards each call unchanged with metadata anvil-caller-name and
+ * anvil-caller-role; nothing here re-checks roles. The socket is the boundary instead: its
+ * directory is 0700 and the socket 0600, owned by root (or by socketOwner, the uid apid runs as),
+ * so only apid and root reach it.
+ */
+import { Server, ServerCredentials, type Metadata, type sendUnaryData, type ServerWritableStream } from '@grpc/grpc-js'
+import { once } from 'node:events'
+import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises'
+import { dirname, join } from 'node:path'
+import { toStatus } from '../../grpc/errors.ts'
+import { loadNodeProto } from '../../grpc/proto.ts'
+import { CodedError } from '../../lib/errors.ts'
+import { sanitizeText } from '../../lib/text.ts'
+import type { Logger } from '../../log/logger.ts'
+import type { StatePayload } from '../../node-state/record.ts'
+import type { LogLineInput } from '../../proto/generated/anvil/node/v1/LogLine.ts'
+import type { OperationReplyInput } from '../../proto/generated/anvil/node/v1/OperationReply.ts'
+import type { NodeHandlers } from '../../proto/generated/anvil/node/v1/Node.ts'
+import type { ServiceInput } from '../../proto/generated/anvil/node/v1/Service.ts'
+import { kmsgLines, openKmsg } from './api/dmesg.ts'
+import { readDisks } from './api/disks.ts'
+import { serviceLines } from './api/logs.ts'
+import { readMemory } from './api/memory.ts'
+import { readMounts } from './api/mounts.ts'
+import { PowerOperations, runSync, type PowerKind, type PowerPort } from './api/power.ts'
+import { readProcesses } from './api/processes.ts'
+import { readTrimmed, type NodeRoots } from './api/roots.ts'
+import type { ServiceLog } from './api/service-log.ts'
+import { parseUptime, readVersion } from './api/version.ts'
+import type { Supervisor } from './supervisor.ts'
+
+export type NodeApiOptions = {
+  /** `unix:///run/anvil/machined.sock`, or the path alone. */
+  readonly socket: string
+  readonly roots: NodeRoots
+  /** The STATE record read at boot (undefined: an image booted without an install). */
+  readonly state: StatePayload | undefined
+  readonly supervisor: Supervisor
+  readonly power: PowerPort
+  /** The console: one line per call. */
+  readonly log: (line: string) => void
+  /** machined's own output, served as Logs("machined") when given. */
+  readonly ownLog?: ServiceLog
+  /** Whom the socket and its directory belong to (default: machined's own uid, root). */
+  readonly socketOwner?: { readonly uid: number, readonly gid: number }
+  /** sync(1) unless a test passes its own. */
+  readonly sync?: () => Promise<void>
+  /** Passed to PowerOperations (default 250 ms). */
+  readonly settleMs?: number
+  readonly kmsgPollMs?: number
+  readonly protoFile?: string
+}
+
+/** The running node API. */
+export type NodeApi = {
+  readonly socketPath: string
+  /** Ends the follow streams, stops the server and removes the socket. */
+  stop (): Promise<void>
+}
+
+/** Requests are a few bytes (a service id, two flags); nothing bigger is read from the socket. */
+const MAX_REQUEST_BYTES = 64 * 1024
+
+/** Binds the node API to its socket and serves it until stop(). */
+export async function startNodeApi (o: NodeApiOptions): Promise<NodeApi> {
+  const socketPath = socketPathOf(o.socket)
+  const proto = await loadNodeProto(o.protoFile)
+  const streams = new Set<AbortController>()
+  const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES })
+  server.addService(proto.anvil.node.v1.Node.service, handlers(o, streams))
+  await prepareSocket(socketPath, o.socketOwner)
+  await new Promise<void>((resolve, reject) => {
+    server.bindAsync(`unix:${socketPath}`, ServerCredentials.createInsecure(), err => { if (err === null) resolve(); else reject(err) })
+  })
+  await chmod(socketPath, 0o600)
+  if (o.socketOwner !== undefined) await chown(socketPath, o.socketOwner.uid, o.socketOwner.gid)
+  o.log(`anvil-node: node API on unix:${socketPath}`)
+  return {
+    socketPath,
+    stop: async () => {
+      for (const c of streams) c.abort()
+      await new Promise<void>(resolve => {
+        const force = setTimeout(() => { server.forceShutdown(); resolve() }, 2000)
+        server.tryShutdown(() => { clearTimeout(force); resolve() })
+      })
+      await unlink(socketPath).catch(() => {})
+    }
+  }
+}
+
+/** The socket's path from `unix:///p`, `unix:/p` or `/p`. */
+export function socketPathOf (socket: string): string {
+  const path = socket.replace(/^unix:(\/\/)?/, '')
+  if (!path.startsWith('/')) throw new CodedError('ERR_INVALID_CONFIG', `node API socket must be an absolute path, got ${JSON.stringify(socket)}`)
+  return path
+}
+
+/** The directory made 0700, a stale socket removed (never anything else that has the name). */
+async function prepareSocket (path: string, owner: NodeApiOptions['socketOwner']): Promise<void> {
+  const dir = dirname(path)
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await chmod(dir, 0o700)
+  if (owner !== undefined) await chown(dir, owner.uid, owner.gid)
+  const existing = await lstat(path).catch(() => undefined)
+  if (existing === undefined) return
+  if (!existing.isSocket()) throw new CodedError('ERR_LISTEN', `${path} exists and is not a socket: not removing it`)
+  await unlink(path)
+}
+
+function handlers (o: NodeApiOptions, streams: Set<AbortController>): NodeHandlers {
+  const statusLog = consoleLogger(o.log)
+  const fail = (err: unknown, method: string): ReturnType<typeof toStatus> => toStatus(err, statusLog, { method })
+  const unary = <T>(method: string, answer: () => Promise<T>) => (_call: unknown, callback: sendUnaryData<T>): void => {
+    answer().then(v => { callback(null, v) }, (err: unknown) => { callback(fail(err, method)) })
+  }
+  const bootId = async (): Promise<string> => (await readTrimmed(join(o.roots.proc, 'sys/kernel/random/boot_id'))) ?? ''
+  const ops = new PowerOperations({
+    stopServices: async () => { await o.supervisor.stopAll() },
+    power: o.power,
+    sync: o.sync ?? (async () => { await runSync() }),
+    bootId,
+    log: o.log,
+    ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
+  })
+  const power = (kind: PowerKind, force: boolean, metadata: Metadata, callback: sendUnaryData<OperationReplyInput>): void => {
+    o.log(`anvil-node: ${kind}${force ? ' (force)' : ''} asked by ${caller(metadata)}`)
+    ops.begin(kind, force).then(op => {
+      if (op === undefined) callback(fail(new CodedError('ERR_INVALID_STATE', `another power operation is under way; ${kind} refused`), kind))
+      else callback(null, { operation: op })
+    }, (err: unknown) => { callback(fail(err, kind)) })
+  }
+  const stream = (call: ServerWritableStream<unknown, LogLineInput>, method: string, lines: (signal: AbortSignal) => Promise<AsyncIterable<LogLineInput>>): void => {
+    const controller = new AbortController()
+    streams.add(controller)
+    call.on('cancelled', () => { controller.abort() })
+    pipeLines(call, lines, controller.signal).then(() => { call.end() }, (err: unknown) => { call.emit('error', fail(err, method)) })
+      .finally(() => { streams.delete(controller) })
+  }
+  return {
+    Version: unary('Version', async () => await readVersion({ roots: o.roots, state: o.state })),
+    Services: unary('Services', async () => ({ services: [machinedService(), ...o.supervisor.list()] })),
+    Memory: unary('Memory', async () => await readMemory(o.roots)),
+    Disks: unary('Disks', async () => ({ disks: await readDisks(o.roots) })),
+    Mounts: unary('Mounts', async () => ({ mounts: await readMounts({ roots: o.roots }) })),
+    Processes: unary('Processes', async () => ({ processes: await readProcesses(o.roots) })),
+    Dmesg: (call) => {
+      stream(call, 'Dmesg', async (signal) => {
+        const source = await openKmsg(join(o.roots.dev, 'kmsg'))
+        const uptime = parseUptime((await readTrimmed(join(o.roots.proc, 'uptime'))) ?? '')
+        return closing(kmsgLines({ source, tail: call.request.tail, follow: call.request.follow, signal, bootTimeMs: Date.now() - uptime * 1000, ...(o.kmsgPollMs === undefined ? {} : { pollMs: o.kmsgPollMs }) }), source)
+      })
+    },
+    Logs: (call) => {
+      stream(call, 'Logs', async (signal) => {
+        const id = call.request.service
+        const log = id === 'machined' && o.ownLog !== undefined ? o.ownLog : o.supervisor.log(id)
+        if (log === undefined) throw new CodedError('ERR_NODE_SERVICE_UNKNOWN', `no service ${JSON.stringify(sanitizeText(id).slice(0, 64))} on this node`)
+        return serviceLines({ id, log, tail: call.request.tail, follow: call.request.follow, signal })
+      })
+    },
+    Reboot: (call, callback) => {
+      const mode = call.request.mode
+      if (mode !== '' && mode !== 'default' && mode !== 'force') {
+        callback(fail(new CodedError('ERR_VALIDATION', `reboot mode ${JSON.stringify(sanitizeText(mode).slice(0, 32))}: expected default or force`), 'Reboot'))
+        return
+      }
+      power('reboot', mode === 'force', call.metadata, callback)
+    },
+    Shutdown: (call, callback) => { power('shutdown', call.request.force, call.metadata, callback) }
+  }
+}
+
+/** Writes each line, waiting for the client when grpc-js's buffer is full; ends when the lines do or the call is cancelled. */
+async function pipeLines (call: ServerWritableStream<unknown, LogLineInput>, lines: (signal: AbortSignal) => Promise<AsyncIterable<LogLineInput>>, signal: AbortSignal): Promise<void> {
+  for await (const line of await lines(signal)) {
+    if (signal.aborted) break
+    if (!call.write(line)) await once(call, 'drain', { signal }).catch(() => {})
+  }
+}
+
+/** The kmsg lines, closing the device once they end whichever way. */
+async function * closing (lines: AsyncIterable<LogLineInput>, source: { close (): Promise<void> }): AsyncGenerator<LogLineInput> {
+  try {
+    yield * lines
+  } finally {
+    await source.close().catch(() => {})
+  }
+}
+
+/** machined itself, first in Services: it is answering, so it is running and healthy. */
+function machinedService (): ServiceInput {
+  return { id: 'machined', state: 'running', pid: process.pid, restarts: 0, startedAtMs: Math.round(Date.now() - process.uptime() * 1000), health: 'healthy', lastExit: '' }
+}
+
+/** Who asked, from apid's metadata, fit for one console line. */
+function caller (metadata: Metadata): string {
+  const value = (key: string): string => {
+    const v = metadata.get(key)[0]
+    return typeof v === 'string' ? sanitizeText(v).slice(0, 128) : ''
+  }
+  const name = value('anvil-caller-name')
+  const role = value('anvil-caller-role')
+  return name === '' && role === '' ? 'a local caller (no apid metadata)' : `${name === '' ? '?' : name} (${role === '' ? '?' : role})`
+}
+
+/**
+ * toStatus logs the errors it does not map with `log.error(obj, msg)` and nothing else; machined
+ * has a console, not pino (the node bundle carries no logger), so this is that one method.
+ */
+function consoleLogger (say: (line: string) => void): Logger {
+  const error = (obj: { err?: unknown, method?: unknown }, msg: string): void => {
+    const err = obj.err instanceof Error ? obj.err.message : String(obj.err)
+    say(`anvil-node: node API ${String(obj.method)}: ${msg}: ${sanitizeText(err).slice(0, 300)}`)
+  }
+  return { error } as unknown as Logger
+}
