@@ -41,8 +41,9 @@ import { needsFacts, planBoot, type BootPlan } from '../provisioning/boot-planne
 import { createProvisioningService } from '../grpc/provisioning-server.ts'
 import { SqliteNodeReportStore } from '../db/node-report-store.ts'
 import { NodeReportService } from '../provisioning/node-report-service.ts'
+import { NodeCertificateService } from '../provisioning/node-certificates.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
-import { ensureNodeCa } from '../pki/node-ca.ts'
+import { ensureNodeCa, nodeServerCa } from '../pki/node-ca.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
 
 /** A started server: what it bound, and how to stop it. */
@@ -177,8 +178,10 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const nodeCa = await ensureNodeCa(dataDir)
   if (nodeCa.tightened) log.warn({ file: nodeCa.keyFile }, 'the node CA key was readable by others: now 0600; consider it exposed')
   log.info({ fingerprint: nodeCa.fingerprint, origin: nodeCa.origin }, 'node CA certificate (nodes trust it for the node API)')
-  const nodeReports = new NodeReportService({ store: new SqliteNodeReportStore(db), machines, lifecycle, events: timeline, clock: systemClock })
-  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: agents, nodeReports, tls: cert, log })
+  const nodeStore = new SqliteNodeReportStore(db)
+  const nodeReports = new NodeReportService({ store: nodeStore, machines, lifecycle, events: timeline, clock: systemClock })
+  const nodeCertificates = new NodeCertificateService({ nodes: nodeStore, machines, ca: nodeServerCa(nodeCa), events: timeline, clock: systemClock })
+  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: agents, nodeReports, nodeCertificates, tls: cert, log })
 
   let httpPort = 0
   const bootenvBuilt = async (): Promise<boolean> => {

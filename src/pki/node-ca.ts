@@ -20,6 +20,7 @@ import { hasControlChars } from '../lib/text.ts'
 import { createFileExclusive, writeFileAtomically } from '../storage/atomic-file.ts'
 import { issueCertificate, MAX_NAME_LENGTH, selfSignedCa, type DistinguishedName, type Issuer } from './certificate.ts'
 import { isIpAddress } from './ip-address.ts'
+import type { NodeServerCa } from '../provisioning/node-certificates.ts'
 
 /** The roles a client certificate carries as its O (as Talos's os:admin, os:operator, os:reader). */
 export const CLIENT_ROLES = ['admin', 'operator', 'reader'] as const
@@ -250,5 +251,16 @@ async function readIfExists (file: string): Promise<string | undefined> {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
     throw err
+  }
+}
+
+/** The node CA as the certificate service's port (src/provisioning/node-certificates.ts NodeServerCa). */
+export function nodeServerCa (ca: NodeCa): NodeServerCa {
+  return {
+    caPem: ca.certPem,
+    issueServer: (r) => {
+      const c = ca.issueServer(r)
+      return { certificatePem: c.certPem, notAfter: c.notAfter }
+    }
   }
 }
