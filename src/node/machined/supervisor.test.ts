@@ -186,3 +186,14 @@ test('a probe sets health while running', async () => {
   await stopping
   assert.equal(sup.list()[0]?.health, 'unknown')
 })
+
+test('signal: a running service gets the signal (a reload); a service that is not running does not', async () => {
+  const sup = new Supervisor({ graceMs: 2000 })
+  sup.start({ id: 'reloader', argv: node(`process.on('SIGHUP', () => console.log('reloaded')); console.log('up'); ${STAY}`) })
+  await lineSeen(sup, 'reloader', 'up')
+  assert.equal(sup.signal('reloader', 'SIGHUP'), true)
+  await lineSeen(sup, 'reloader', 'reloaded')
+  assert.equal(sup.signal('nobody', 'SIGHUP'), false)
+  await sup.stop('reloader')
+  assert.equal(sup.signal('reloader', 'SIGHUP'), false, 'stopped')
+})

@@ -153,6 +153,13 @@ export class Supervisor {
     this.#clock.clearTimeout(kill)
   }
 
+  /** Sends `sig` to a running service's main process (a reload: apid on SIGHUP); false when it is not running. */
+  signal (id: string, sig: NodeJS.Signals): boolean {
+    const child = this.#entries.get(id)?.child
+    if (child?.pid === undefined || child.exitCode !== null) return false
+    return child.kill(sig)
+  }
+
   /** Stops every service at once (a reboot or shutdown). */
   async stopAll (): Promise<void> {
     await Promise.all([...this.#entries.keys()].reverse().map(async id => { await this.stop(id) }))

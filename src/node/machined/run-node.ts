@@ -1,0 +1,82 @@
+/**
+ * machined after the first boot (issue 11): the node's long-running manager. It serves the node
+ * API on its unix socket (node-api.ts), and supervises the two daemons every node runs, each a
+ * process of the one node bundle with an explicit argv:
+ *   trustd  keeps apid's server certificate fresh from Anvil's node CA (src/node/trustd/);
+ *   apid    the node API on TCP 50000 with mutual TLS and roles, forwarding to machined (src/node/apid/).
+ * apid starts once trustd has written its first certificate (it has nothing to serve before),
+ * and is told to reload (SIGHUP) whenever trustd writes a renewed one.
+ */
+import { existsSync, unwatchFile, watchFile } from 'node:fs'
+import { mkdir } from 'node:fs/promises'
+import { join } from 'node:path'
+import { PartitionName } from '../../image/layout.ts'
+import type { StatePayload } from '../../node-state/record.ts'
+import { BUNDLE_FILES } from '../trustd/bundle-files.ts'
+import { ServiceLog } from './api/service-log.ts'
+import { sysrqPower } from './api/power.ts'
+import { findPartition, readState, type DiskRoots } from './disk-io.ts'
+import { startNodeApi, type NodeApi } from './node-api.ts'
+import { Supervisor } from './supervisor.ts'
+
+export const RUN_DIR = '/run/anvil'
+export const MACHINED_SOCKET = `${RUN_DIR}/machined.sock`
+/** Where trustd writes apid's key, certificate and CA (tmpfs: gone at power-off, made anew each boot). */
+export const APID_DIR = `${RUN_DIR}/apid`
+
+export type RunNodeOptions = {
+  readonly roots: DiskRoots & { readonly proc: string, readonly etcAnvil: string }
+  /** The node bundle (process.argv[1]) and the protos beside it. */
+  readonly bundle: string
+  readonly nodeProto: string
+  readonly provisioningProto: string
+  readonly say: (line: string) => void
+  /** machined's own console lines, for Logs("machined"). */
+  readonly ownLog: ServiceLog
+  readonly runDir?: string
+}
+
+export type RunningNode = { readonly api: NodeApi, readonly supervisor: Supervisor, stop: () => Promise<void> }
+
+/** Starts the node API and the daemons; resolves once the API serves (the daemons come up after). */
+export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
+  const runDir = o.runDir ?? RUN_DIR
+  const apidDir = join(runDir, 'apid')
+  await mkdir(runDir, { recursive: true, mode: 0o700 })
+  const partition = await findPartition(o.roots, PartitionName.state)
+  let state: StatePayload | undefined
+  if (partition !== undefined) state = (await readState(partition.device)).payload
+  const supervisor = new Supervisor({ log: o.say })
+  const api = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.say, ownLog: o.ownLog, protoFile: o.nodeProto })
+  o.say(`node API on ${api.socketPath}`)
+  if (partition === undefined || state === undefined) {
+    o.say('no STATE: no trustd, no apid (an image booted without an install)')
+    return { api, supervisor, stop: async () => { await supervisor.stopAll(); await api.stop() } }
+  }
+  supervisor.start({ id: 'trustd', argv: [process.execPath, o.bundle, 'trustd', '--state', partition.device, '--out', apidDir, '--proto', o.provisioningProto] })
+  const cert = join(apidDir, BUNDLE_FILES.certificate)
+  let apidStarted = false
+  const startApid = (): void => {
+    apidStarted = true
+    supervisor.start({
+      id: 'apid',
+      argv: [process.execPath, o.bundle, 'apid', '--ca', join(apidDir, BUNDLE_FILES.ca), '--cert', cert, '--key', join(apidDir, BUNDLE_FILES.key), '--machined-socket', join(runDir, 'machined.sock')]
+    })
+  }
+  // Polled (fs.watch misses renames on some file systems): at most one reload per 2 s.
+  watchFile(cert, { interval: 2000 }, (now) => {
+    if (now.mtimeMs === 0) return
+    if (!apidStarted) startApid()
+    else if (supervisor.signal('apid', 'SIGHUP')) o.say('apid: certificate renewed, reloading')
+  })
+  if (existsSync(cert)) startApid()
+  return {
+    api,
+    supervisor,
+    stop: async () => {
+      unwatchFile(cert)
+      await supervisor.stopAll()
+      await api.stop()
+    }
+  }
+}
