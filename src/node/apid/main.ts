@@ -65,7 +65,7 @@ async function main (): Promise<number> {
     process.stderr.write(`apid: ${err instanceof Error ? err.message : String(err)}\n`)
     return 2
   }
-  const log = createLogger(args.logLevel).child({ svc: 'apid' })
+  const log = createLogger(args.logLevel)
   const apid = await startApid({ listen: args.listen, credentials: readPems(args), machinedSocket: args.machinedSocket, log, protoFile: protoFile() })
   process.on('SIGHUP', () => {
     try {

@@ -77,11 +77,12 @@ export async function startApid (opts: ApidOptions): Promise<Apid> {
   const proto = await loadNodeProto(opts.protoFile)
   const service: ServiceDefinition = proto.anvil.node.v1.Node.service
   const socket = opts.machinedSocket ?? DEFAULT_MACHINED_SOCKET
-  const upstream = new Client(`unix:${socket}`, channelCredentials.createInsecure(), upstreamOptions(limits))
+  // First, so that an unusable key or certificate fails the start before anything is opened.
   const creds = new RotatingServerCredentials(opts.credentials, {
     handshakeTimeoutMs: limits.handshakeTimeoutMs,
     onRejectedUpdate: (err) => { log.error({ err }, 'certificate update refused; the previous certificate stays in use') }
   })
+  const upstream = new Client(`unix:${socket}`, channelCredentials.createInsecure(), upstreamOptions(limits))
   const server = new Server(serverOptions(limits))
   server.addService(passThroughDefinition(service), proxyImplementation({ service, upstream, log, maxUnaryMs: limits.maxUnaryMs }))
   const { host, port } = splitListen(opts.listen)
