@@ -5,10 +5,10 @@ import { isCodedError } from '../../lib/errors.ts'
 import { CLIENT_AUTH_OID, callerFromAuthContext } from './peer.ts'
 
 /** The fields of a tls.PeerCertificate that peer.ts reads, as Node fills them in. */
-function cert (subject: Record<string, string | string[]>, eku: string[] | undefined = [CLIENT_AUTH_OID]): PeerCertificate {
+function cert (subject: Record<string, string | string[]>, eku: string[] | null = [CLIENT_AUTH_OID]): PeerCertificate {
   return {
     subject,
-    ...(eku === undefined ? {} : { ext_key_usage: eku }),
+    ...(eku === null ? {} : { ext_key_usage: eku }),
     raw: Buffer.from([0x30]),
     fingerprint256: 'AA:BB',
     serialNumber: '1000'
@@ -32,7 +32,7 @@ test('no certificate, no role, or no clientAuth: ERR_NODE_CERT_INVALID', () => {
   refused(() => callerFromAuthContext({ transportSecurityType: 'ssl', sslPeerCertificate: {} as PeerCertificate }), /no certificate/)
   refused(() => callerFromAuthContext({ transportSecurityType: 'ssl', sslPeerCertificate: cert({ CN: 'x' }) }), /no role/)
   refused(() => callerFromAuthContext({ transportSecurityType: 'ssl', sslPeerCertificate: cert({ O: ['Admin', 'os:admin'], CN: 'x' }) }), /no role/)
-  refused(() => callerFromAuthContext({ transportSecurityType: 'ssl', sslPeerCertificate: cert({ O: 'admin', CN: 'x' }, undefined) }), /clientAuth/)
+  refused(() => callerFromAuthContext({ transportSecurityType: 'ssl', sslPeerCertificate: cert({ O: 'admin', CN: 'x' }, null) }), /clientAuth/)
   refused(() => callerFromAuthContext({ transportSecurityType: 'ssl', sslPeerCertificate: cert({ O: 'admin', CN: 'x' }, ['1.3.6.1.5.5.7.3.1']) }), /clientAuth/)
 })
 

@@ -19,8 +19,8 @@ test('read-only methods need reader, Reboot and Shutdown need operator', () => {
 
 test('every role × every method, and a method not in the table is admin-only', () => {
   const expect: Record<Role, (m: string) => boolean> = {
-    reader: (m) => !MUTATING.has(m) && m in METHOD_ROLES,
-    operator: (m) => m in METHOD_ROLES,
+    reader: (m) => !MUTATING.has(m) && Object.hasOwn(METHOD_ROLES, m),
+    operator: (m) => Object.hasOwn(METHOD_ROLES, m),
     admin: () => true
   }
   for (const method of [...Object.keys(METHOD_ROLES), 'Reset', 'Upgrade', 'toString', '__proto__', '']) {
