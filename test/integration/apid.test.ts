@@ -4,7 +4,9 @@
 // Version with the caller metadata it saw, streams Logs lines until cancelled, and records every
 // call that reached it, so a refused call is seen not to have.
 import assert from 'node:assert/strict'
+import { once } from 'node:events'
 import { mkdtemp, rm } from 'node:fs/promises'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Writable } from 'node:stream'
@@ -296,6 +298,34 @@ describe('machined down', { timeout: 60_000 }, () => {
       }
     } finally {
       await lonely.stop(1_000)
+    }
+  })
+})
+
+describe('limits', { timeout: 60_000 }, () => {
+  test('a request over maxRequestBytes is refused (RESOURCE_EXHAUSTED) and never forwarded', async () => {
+    const before = machined.seen.length
+    const r = await invoke(client(pki.clients.admin), 'Logs', { service: 'x'.repeat(100 * 1024) })
+    assert.equal(r.code, status.RESOURCE_EXHAUSTED, r.details)
+    assert.equal(machined.seen.length, before)
+  })
+
+  test('a peer that connects and never says a word is cut by the handshake timeout', async () => {
+    // Node's default would hold it 120 s, past this suite's timeout: the close proves the limit.
+    const strict = await startApid({
+      listen: '127.0.0.1:0',
+      credentials: { caPem: pki.ca.certPem, keyPem: pki.server.keyPem, certPem: pki.server.certPem },
+      machinedSocket: join(dir, 'machined.sock'),
+      log,
+      limits: { handshakeTimeoutMs: 200 }
+    })
+    try {
+      const socket = connect({ host: '127.0.0.1', port: strict.address().port })
+      socket.on('error', () => {})
+      await once(socket, 'connect')
+      await once(socket, 'close')
+    } finally {
+      await strict.stop(1_000)
     }
   })
 })
