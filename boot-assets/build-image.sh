@@ -91,6 +91,7 @@ node_bin="$(readlink -f "${ANVIL_IMAGE_NODE:-$(command -v node || true)}")"
 esbuild="$repo/node_modules/.bin/esbuild"
 [ -x "$esbuild" ] || die "$esbuild missing: run npm install (esbuild is a devDependency)"
 proto="$repo/src/proto/provisioning.proto"
+node_proto="$repo/src/proto/node.proto"
 [ -f "$proto" ] || die "$proto missing"
 keys_dir="${ANVIL_DATA_DIR:-$repo/var}"
 
@@ -116,14 +117,14 @@ module_order () { # NAME... -> insmod order relative to lib/modules/KVER, first 
 module_order "${initramfs_modules[@]}" >"$tmp/initramfs.modules" || die "modprobe failed for ${initramfs_modules[*]}"
 module_order "${root_modules[@]}" | grep -vxF -f "$tmp/initramfs.modules" >"$tmp/root.modules" || die "modprobe failed for ${root_modules[*]}"
 
-# --- the node's first-boot program, bundled as the boot environment bundles the agent ------------
+# --- the node's program (machined, trustd, apid in one bundle), bundled as the boot environment bundles the agent
 # ESM output; grpc-js and protobufjs are CommonJS and call require(), which an ES module lacks.
 # Run from the repository: the bundle's module comments name paths relative to esbuild's working
 # directory, so another working directory would give other bytes (the reproducibility test uses one).
-(cd "$repo" && "$esbuild" src/node/machined/main.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
-  --legal-comments=none --outfile="$tmp/machined.mjs" \
+(cd "$repo" && "$esbuild" src/node/main.ts --bundle --platform=node --format=esm --target=node20 --log-level=warning \
+  --legal-comments=none --outfile="$tmp/anvil-node.mjs" \
   --banner:js="import { createRequire as __anvilRequire } from 'node:module'; const require = __anvilRequire(import.meta.url);") ||
-  die "esbuild could not bundle src/node/machined/main.ts"
+  die "esbuild could not bundle src/node/main.ts"
 
 # --- the public keys baked in (never a secret key: only *.pub files are read) ---------------------
 mkdir -p "$tmp/keys"
@@ -146,7 +147,8 @@ node_libs="$(ldd "$node_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print
   (cd "$repo" && find boot-assets/node-init src/image -type f ! -name '*.test.ts' | LC_ALL=C sort | xargs sha256sum)
   sha256sum "$vmlinuz" /bin/busybox "$node_bin" $node_libs /usr/lib/grub/i386-pc/*.img
   cat "$tmp/initramfs.modules" "$tmp/root.modules"
-  (cd "$tmp" && sha256sum machined.mjs)
+  (cd "$tmp" && sha256sum anvil-node.mjs)
+  sha256sum "$node_proto" | sed "s# $repo/# #"
   sha256sum "$proto" | sed "s# $repo/# #"
   echo "keys${baked:- none}"
   dpkg-query -W -f='${Package} ${Version}\n' grub-pc-bin grub-efi-amd64-bin dosfstools mtools squashfs-tools zstd cpio busybox-static 2>/dev/null || true
@@ -194,8 +196,9 @@ depmod -b "$root" "$kver"
 install -m 0644 "$tmp/root.modules" "$root/usr/lib/anvil/modules.order"
 rm -f "$root/sbin/init" # busybox's own init applet: never follow that link (it points at the host's /bin/busybox)
 install -m 0755 "$here/node-init/root-init" "$root/sbin/init"
-install -m 0644 "$tmp/machined.mjs" "$root/usr/lib/anvil/machined.mjs"
+install -m 0644 "$tmp/anvil-node.mjs" "$root/usr/lib/anvil/anvil-node.mjs"
 install -m 0644 "$proto" "$root/usr/lib/anvil/provisioning.proto"
+install -m 0644 "$node_proto" "$root/usr/lib/anvil/node.proto"
 install -m 0755 "$here/node-init/udhcpc.script" "$root/usr/lib/anvil/udhcpc.script"
 if [ -n "$baked" ]; then
   mkdir -p "$root/etc/anvil/keys"
@@ -269,7 +272,7 @@ manifest="$name-$version.manifest.json"
   echo "kernel: $kpkg $kver_deb (${kpkg}_${kver_deb}_amd64.deb; vmlinuz sha256 $(sha256sum <"$vmlinuz" | cut -d' ' -f1))"
   echo "node: $("$node_bin" --version) ($node_bin, $(dpkg-query -W -f='${Version}' nodejs 2>/dev/null || echo unknown), stripped); libraries $(echo $node_libs)"
   echo "debian: $(dpkg-query -W -f='${Package}=${Version} ' grub-pc-bin grub-efi-amd64-bin dosfstools mtools squashfs-tools zstd cpio busybox-static 2>/dev/null)"
-  echo "machined: src/node/machined/main.ts (esbuild $("$esbuild" --version)) sha256 $(sha256sum <"$tmp/machined.mjs" | cut -d' ' -f1), $(stat -c %s "$tmp/machined.mjs") bytes"
+  echo "node program: src/node/main.ts (machined, trustd, apid; esbuild $("$esbuild" --version)) sha256 $(sha256sum <"$tmp/anvil-node.mjs" | cut -d' ' -f1), $(stat -c %s "$tmp/anvil-node.mjs") bytes"
   if [ -n "$baked" ]; then echo "keys: baked into /etc/anvil/keys from $keys_dir:$baked (sha256 of each .pub)"
   else echo "keys: none baked (no config.pub or image.pub in $keys_dir): the node trusts the config key in its STATE"; fi
   echo "grub-modules: ${grub_modules[*]} (+ biosdisk for BIOS, efi_gop for UEFI); prefix (,gpt2)/grub"

@@ -57,10 +57,11 @@ function protoFile (): string {
   return beside !== undefined && existsSync(beside) ? beside : DEFAULT_NODE_PROTO_FILE
 }
 
-async function main (): Promise<number> {
+/** Runs apid with these arguments (the process's, after the script or the bundle's `apid`). */
+export async function main (argv: readonly string[]): Promise<number> {
   let args: ApidArgs
   try {
-    args = parseApidArgs(process.argv.slice(2))
+    args = parseApidArgs(argv)
   } catch (err) {
     process.stderr.write(`apid: ${err instanceof Error ? err.message : String(err)}\n`)
     return 2
@@ -84,7 +85,7 @@ async function main (): Promise<number> {
 
 const entry = process.argv[1]
 if (entry !== undefined && /(apid\.mjs|apid[/\\]main\.ts)$/.test(entry)) {
-  main().then((code) => { process.exit(code) }, (err: unknown) => {
+  main(process.argv.slice(2)).then((code) => { process.exit(code) }, (err: unknown) => {
     process.stderr.write(`apid: ${err instanceof Error ? err.message : String(err)}\n`)
     process.exit(1)
   })

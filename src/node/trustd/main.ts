@@ -38,8 +38,9 @@ function protoFile (): string {
   return beside !== undefined && existsSync(beside) ? beside : DEFAULT_PROTO_FILE
 }
 
-async function main (): Promise<number> {
-  const { values } = parseArgs({ options: { state: { type: 'string' }, out: { type: 'string' }, proto: { type: 'string' } }, strict: true })
+/** Runs trustd with these arguments (the process's, after the script or the bundle's `trustd`). */
+export async function main (argv: readonly string[]): Promise<number> {
+  const { values } = parseArgs({ args: [...argv], options: { state: { type: 'string' }, out: { type: 'string' }, proto: { type: 'string' } }, strict: true })
   if (values.state === undefined || values.out === undefined) {
     say('usage: trustd --state DEVICE --out DIR [--proto FILE]')
     return 2
@@ -73,7 +74,7 @@ async function main (): Promise<number> {
 
 const entry = process.argv[1]
 if (entry !== undefined && /(trustd\.mjs|trustd[/\\]main\.ts)$/.test(entry)) {
-  main().then((code) => { process.exit(code) }, (err: unknown) => {
+  main(process.argv.slice(2)).then((code) => { process.exit(code) }, (err: unknown) => {
     say(`crashed: ${err instanceof Error ? err.stack ?? err.message : String(err)}`)
     process.exit(1)
   })
