@@ -45,7 +45,7 @@ describe('anvil context', () => {
   })
 
   test('add: a second context (IPv6 with a port, --endpoint=) leaves the current one; the global --endpoint before the command is still the API URL', async () => {
-    const { globals } = await run(['--endpoint', 'http://127.0.0.1:9', 'context', 'add', 'rack2', `--endpoint=[fd00::21]:50001`, '--cert', pki.bundleFile])
+    const { globals } = await run(['--endpoint', 'http://127.0.0.1:9', 'context', 'add', 'rack2', '--endpoint=[fd00::21]:50001', '--cert', pki.bundleFile])
     assert.equal(globals.endpoint, 'http://127.0.0.1:9')
     const f = file()
     assert.equal(f.current, 'rack1')

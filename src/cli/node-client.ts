@@ -54,19 +54,14 @@ export function nodeError (err: ServiceError, node: string): CodedError {
   const details = (err.details ?? '').slice(0, MAX_DETAIL)
   const trailer = err.metadata?.get(ERROR_CODE_TRAILER)[0]
   if (typeof trailer === 'string' && isErrorCode(trailer)) return new CodedError(trailer, details, { node, grpcStatus: err.code })
-  switch (err.code) {
-    case status.UNAVAILABLE:
-    case status.DEADLINE_EXCEEDED:
-      // A refused TLS handshake (a server certificate from another CA, a wrong SAN) lands here too:
-      // the details say which.
-      return new CodedError('ERR_NODE_UNREACHABLE', `cannot reach the node API at ${node}: ${details}`, { node, grpcStatus: err.code })
-    case status.PERMISSION_DENIED:
-      return new CodedError('ERR_NODE_ROLE_DENIED', details, { node })
-    case status.UNAUTHENTICATED:
-      return new CodedError('ERR_NODE_CERT_INVALID', details, { node })
-    default:
-      return new CodedError('ERR_INTERNAL', `the node API at ${node} answered ${status[err.code] ?? err.code}: ${details}`, { node, grpcStatus: err.code })
+  if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {
+    // A refused TLS handshake (a server certificate from another CA, a wrong SAN) lands here too:
+    // the details say which.
+    return new CodedError('ERR_NODE_UNREACHABLE', `cannot reach the node API at ${node}: ${details}`, { node, grpcStatus: err.code })
   }
+  if (err.code === status.PERMISSION_DENIED) return new CodedError('ERR_NODE_ROLE_DENIED', details, { node })
+  if (err.code === status.UNAUTHENTICATED) return new CodedError('ERR_NODE_CERT_INVALID', details, { node })
+  return new CodedError('ERR_INTERNAL', `the node API at ${node} answered ${status[err.code] ?? err.code}: ${details}`, { node, grpcStatus: err.code })
 }
 
 type Unary<Req, Res> = (req: Req, md: Metadata, options: CallOptions, cb: requestCallback<Res>) => ClientUnaryCall

@@ -1,9 +1,11 @@
 import { test, describe, before, after } from 'node:test'
 import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parse } from 'yaml'
 import { makeNodeCliPki, type NodeCliPki } from '../../test/helpers/node-cli-pki.ts'
 import { startNodeApiDouble, versionOf, type NodeApiDouble } from '../../test/helpers/node-api-double.ts'
@@ -181,6 +183,31 @@ describe('node verbs', () => {
       '2026-12-02T03:00:02.000Z  apid third'
     ])
     assert.deepEqual(a.streamRequests.at(-1), { service: 'apid', follow: true, tail: 5 })
+  })
+
+  test('anvil logs -f, a real process: Ctrl-C (SIGINT) ends it with status 130', async () => {
+    const bin = fileURLToPath(new URL('../bin/anvil.ts', import.meta.url))
+    const child = spawn(process.execPath, ['--import', 'tsx', bin, '-n', nodeB, 'logs', 'apid', '-f'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ANVIL_HOME: home } })
+    try {
+      let stdout = ''
+      let stderr = ''
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+      const exit = new Promise<number | null>((resolve) => { child.on('exit', (code) => { resolve(code) }) })
+      await new Promise<void>((resolve, reject) => {
+        void exit.then(() => { reject(new Error(`it ended before its lines: ${stderr}`)) })
+        child.stdout.on('data', (d: Buffer) => {
+          stdout += d.toString()
+          if (stdout.split('\n').length > 2) resolve()
+        })
+      })
+      child.kill('SIGINT')
+      assert.equal(await exit, 130, stderr)
+      assert.match(stdout, /^2026-12-02T03:00:00\.000Z {2}apid first\n/)
+      assert.match(stderr, /stopped following 127\.0\.0\.1:\d+ \[ERR_INTERRUPTED\]/)
+      assert.doesNotMatch(stderr, /DEP0123|Warning/, 'no SNI-IP warning: the override is in place')
+    } finally {
+      child.kill('SIGKILL')
+    }
   })
 
   test('without a current context the node verbs say so', async () => {
