@@ -51,7 +51,8 @@ function nodeCredentials (address: NodeAddress, bundle: NodeBundle): ReturnType<
 
 /** A grpc-js failure as a coded error: the node's own code from the trailer when it sent one. */
 export function nodeError (err: ServiceError, node: string): CodedError {
-  const details = (err.details ?? '').slice(0, MAX_DETAIL)
+  // grpc-js appends "Resolution note: …" to a failed connection's details, often with nothing after it.
+  const details = (err.details ?? '').replace(/\s*Resolution note:\s*$/, '').slice(0, MAX_DETAIL)
   const trailer = err.metadata?.get(ERROR_CODE_TRAILER)[0]
   if (typeof trailer === 'string' && isErrorCode(trailer)) return new CodedError(trailer, details, { node, grpcStatus: err.code })
   if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {

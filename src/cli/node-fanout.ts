@@ -82,7 +82,7 @@ export function failed<T> (outcomes: ReadonlyArray<NodeOutcome<T>>): Array<Extra
 /**
  * The error the command ends with (exit 1) when any node failed, after the others' results were
  * printed: one node's own error as it is; for several, every failure by node, with the first one's
- * code. Undefined when every node answered.
+ * code (another code is named beside its failure). Undefined when every node answered.
  */
 export function failureOf<T> (outcomes: ReadonlyArray<NodeOutcome<T>>): CodedError | undefined {
   const failures = failed(outcomes)
@@ -90,6 +90,7 @@ export function failureOf<T> (outcomes: ReadonlyArray<NodeOutcome<T>>): CodedErr
   if (first === undefined) return undefined
   const code = first.error.code as CodedError['code']
   if (outcomes.length === 1) return new CodedError(code, first.error.message, { node: first.node })
-  const list = failures.map(f => `${f.node}: ${f.error.message} [${f.error.code}]`).join('; ')
+  // The CLI prints the code after the message: a failure with that code needs no code of its own.
+  const list = failures.map(f => `${f.node}: ${f.error.message}${f.error.code === code ? '' : ` [${f.error.code}]`}`).join('; ')
   return new CodedError(code, `${failures.length} of ${outcomes.length} nodes failed: ${list}`, { failures: failures.map(f => ({ node: f.node, ...f.error })) })
 }
