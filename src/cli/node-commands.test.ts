@@ -174,7 +174,7 @@ describe('node verbs', () => {
   })
 
   test('logs -f prints streamed lines until Ctrl-C, which ends it with ERR_INTERRUPTED (exit 130)', async () => {
-    const pushed = a.followers(1).then(() => { a.push('apid third') })
+    const pushed = a.nextFollower().then((write) => { write('apid third') })
     const { out, err } = await run(['logs', 'apid', '-f', '--tail', '5'], (_t, all) => {
       if (all.includes('third')) process.emit('SIGINT', 'SIGINT')
     })
@@ -186,6 +186,17 @@ describe('node verbs', () => {
       '2026-12-02T03:00:02.000Z  apid third'
     ])
     assert.deepEqual(a.streamRequests.at(-1), { service: 'apid', follow: true, tail: 5 })
+  })
+
+  test('dmesg -f -o json: one { node, line } document per line as it comes, exact', async () => {
+    const pushed = a.nextFollower().then((write) => { write('kernel third') })
+    const { out, err } = await run(['-o', 'json', 'dmesg', '-f'], (_t, all) => {
+      if (all.includes('third')) process.emit('SIGINT', 'SIGINT')
+    })
+    await pushed
+    assert.equal(err?.code, 'ERR_INTERRUPTED')
+    const docs = out.trimEnd().split(/\n(?=\{)/).map(d => JSON.parse(d) as { node: string, line: { text: string } })
+    assert.deepEqual(docs.map(d => [d.node, d.line.text]), [[nodeA, 'kernel first'], [nodeA, 'kernel second \x1b[2J'], [nodeA, 'kernel third']])
   })
 
   test('anvil logs -f, a real process: Ctrl-C (SIGINT) ends it with status 130', async () => {

@@ -14,10 +14,8 @@ export type NodeApiDouble = {
   /** Methods called, in order, with the O= of the client certificate that called. */
   readonly calls: Array<{ method: string, role: unknown }>
   readonly streamRequests: unknown[]
-  /** Writes a line to every open follow stream. */
-  readonly push: (text: string) => void
-  /** Resolves once `n` follow streams are open. */
-  readonly followers: (n: number) => Promise<void>
+  /** Resolves when the next follow stream opens (after its first two lines), with a writer of one more line to it. */
+  readonly nextFollower: () => Promise<(text: string) => void>
   readonly stop: () => void
 }
 
@@ -32,8 +30,7 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
   const server = new Server()
   const calls: Array<{ method: string, role: unknown }> = []
   const streamRequests: unknown[] = []
-  const open = new Set<ServerWritableStream<unknown, LogLineInput>>()
-  const waiting: Array<{ n: number, resolve: () => void }> = []
+  const waiting: Array<(write: (text: string) => void) => void> = []
   const seen = (method: string, call: { getAuthContext: () => { sslPeerCertificate?: { subject?: { O?: unknown } } } }): void => {
     calls.push({ method, role: call.getAuthContext().sslPeerCertificate?.subject?.O })
   }
@@ -43,10 +40,8 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
     call.write({ timeMs: T0, source, text: `${source} first`, priority: 6 })
     call.write({ timeMs: T0 + 1000, source, text: `${source} second \x1b[2J`, priority: 6 })
     if (!call.request.follow) { call.end(); return }
-    const c = call as ServerWritableStream<unknown, LogLineInput>
-    open.add(c)
-    call.on('cancelled', () => { open.delete(c) })
-    for (const w of waiting.filter(w => open.size >= w.n)) { waiting.splice(waiting.indexOf(w), 1); w.resolve() }
+    // Left open until the client cancels it; only a waiting test writes more.
+    for (const w of waiting.splice(0)) w((text) => { call.write({ timeMs: T0 + 2000, source, text, priority: 6 }) })
   }
   const handlers: NodeHandlers = {
     Version: (call, cb) => { seen('Version', call); cb(null, versionOf(hostname)) },
@@ -74,8 +69,7 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
     port,
     calls,
     streamRequests,
-    push: (text) => { for (const c of open) c.write({ timeMs: T0 + 2000, source: 'apid', text, priority: 6 }) },
-    followers: async (n) => { if (open.size >= n) return; await new Promise<void>((resolve) => { waiting.push({ n, resolve }) }) },
+    nextFollower: async () => await new Promise((resolve) => { waiting.push(resolve) }),
     stop: () => { server.forceShutdown() }
   }
 }
