@@ -51,7 +51,7 @@ test('a hostile serial in the inventory reaches the terminal escaped in tables, 
 })
 
 test('after `machines provision`, --config names the machine config; before the subcommand it stays the server config', async () => {
-  const { provisionConfigArgs } = await import('./program.ts')
+  const { commandOptionArgs: provisionConfigArgs } = await import('./program.ts')
   assert.deepEqual(provisionConfigArgs(['machines', 'provision', 'm-1', '--image', 'anvil-node', '--config', 'machine.yaml'], 'user'),
     ['machines', 'provision', 'm-1', '--image', 'anvil-node', '--machine-config', 'machine.yaml'])
   assert.deepEqual(provisionConfigArgs(['-c', 'server.yaml', '-o', 'json', 'machine', 'provision', 'm-1', '--config=machine.yaml'], 'user'),
@@ -61,4 +61,17 @@ test('after `machines provision`, --config names the machine config; before the 
   // Other commands keep --config as the global option.
   assert.deepEqual(provisionConfigArgs(['machines', 'list', '--config', 'server.yaml'], 'user'), ['machines', 'list', '--config', 'server.yaml'])
   assert.deepEqual(provisionConfigArgs(['keys', 'show', '--config', 'server.yaml'], 'user'), ['keys', 'show', '--config', 'server.yaml'])
+})
+
+test('after `context add`, --endpoint names the node endpoint; before the command words, and after any other command, it stays the API URL', async () => {
+  const { commandOptionArgs, OPTION_RENAMES } = await import('./program.ts')
+  assert.deepEqual(commandOptionArgs(['--endpoint', 'http://a:8081', 'context', 'add', 'rack1', '--endpoint', '10.77.0.21', '--cert', 'a.pem'], 'user'),
+    ['--endpoint', 'http://a:8081', 'context', 'add', 'rack1', '--context-endpoint', '10.77.0.21', '--cert', 'a.pem'])
+  // -n takes a value, so `node-1` is not a command word.
+  assert.deepEqual(commandOptionArgs(['-n', 'node-1', 'contexts', 'add', 'r', '--endpoint=[fd00::1]:50001'], 'user'),
+    ['-n', 'node-1', 'contexts', 'add', 'r', '--context-endpoint=[fd00::1]:50001'])
+  assert.deepEqual(commandOptionArgs(['context', 'list', '--endpoint', 'http://a:8081'], 'user'), ['context', 'list', '--endpoint', 'http://a:8081'])
+  assert.deepEqual(commandOptionArgs(['machines', 'provision', 'm-1', '--endpoint', 'http://a:8081'], 'user'), ['machines', 'provision', 'm-1', '--endpoint', 'http://a:8081'], 'a rename applies to its own command only')
+  assert.deepEqual(commandOptionArgs(['context', 'add', 'r', '--', '--endpoint'], 'user'), ['context', 'add', 'r', '--', '--endpoint'], 'nothing after --')
+  assert.ok(OPTION_RENAMES.every(r => r.from !== r.to))
 })

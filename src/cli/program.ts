@@ -13,11 +13,13 @@ import { registerConfigCommands } from './config.ts'
 import { registerOperationsCommands } from './operations.ts'
 import { registerCertsCommands } from './certs.ts'
 import { parseOutputFormat, type OutputFormat } from './output.ts'
+import { anvilHome, registerContextCommands } from './contexts.ts'
+import { registerNodeCommands } from './node-commands.ts'
 
 /** What `anvil serve` runs; injected so the CLI module does not import the whole server. */
 export type ServeAction = (configFile: string | undefined) => Promise<void>
 
-type GlobalOptions = { endpoint?: string, tokenFile?: string, config?: string, output: string }
+type GlobalOptions = { endpoint?: string, tokenFile?: string, config?: string, output: string, nodes: string[] }
 
 /** Endpoint and token file: flags, then environment, then the config file, then defaults. */
 function clientFrom (opts: GlobalOptions): ApiClient {
@@ -41,6 +43,8 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
     .option('--token-file <file>', 'admin API token file (env ANVIL_TOKEN_FILE; default ./var/admin.token)')
     .option('-c, --config <file>', 'server config file (env ANVIL_CONFIG)')
     .addOption(new Option('-o, --output <format>', 'table, json or yaml').default('table'))
+    .addOption(new Option('-n, --nodes <node>', 'the node verbs\' targets: a machine id, name or address[:port], repeated or comma-separated (default: the current context\'s endpoint)')
+      .argParser((value: string, previous: string[]) => [...previous, value]).default([]))
     .showHelpAfterError()
     .exitOverride()
 
@@ -55,7 +59,9 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
     output: (): OutputFormat => parseOutputFormat(program.opts<GlobalOptions>().output),
     // Every line the CLI prints passes here: control characters from a machine's report, a
     // packet or an agent's error never reach the terminal raw (JSON and YAML escape them anyway).
-    print: (text: string) => { print(terminalSafe(text)) }
+    print: (text: string) => { print(terminalSafe(text)) },
+    nodes: (): readonly string[] => program.opts<GlobalOptions>().nodes,
+    anvilHome: () => anvilHome()
   }
   registerMachineCommands(program, ctx)
   registerBmcCommands(program, ctx)
@@ -67,40 +73,57 @@ export function buildProgram (serve: ServeAction, print: (text: string) => void 
   registerConfigCommands(program, ctx)
   registerOperationsCommands(program, ctx)
   registerCertsCommands(program, ctx)
-  // `anvil machines provision ID --config machine.yaml` is the documented form, yet `--config` is
-  // also the global server-config option, which commander would take wherever it stands. After
-  // `machines provision` it names the machine config: that command's arguments are rewritten.
+  registerContextCommands(program, ctx)
+  registerNodeCommands(program, ctx)
   const parseAsync = program.parseAsync.bind(program)
-  program.parseAsync = async (argv, options) => await parseAsync(provisionConfigArgs(argv ?? process.argv, options?.from), options)
+  program.parseAsync = async (argv, options) => await parseAsync(commandOptionArgs(argv ?? process.argv, options?.from), options)
   return program
 }
 
 /**
- * argv with `--config X` / `--config=X` after `machines provision` (or `machine provision`) turned
- * into `--machine-config`; the global `-c`/`--config` before the subcommand keeps its meaning.
+ * Options of a subcommand that share their name with a global option, which commander would take
+ * wherever it stands: after these command words, the option is renamed to the subcommand's own.
+ * `anvil machines provision ID --config machine.yaml` names the machine config (the global
+ * `--config` is the server's); `anvil context add NAME --endpoint HOST` names the node endpoint
+ * (the global `--endpoint` is the admin API's URL).
  */
-export function provisionConfigArgs (argv: readonly string[], from: 'node' | 'electron' | 'user' | undefined): string[] {
+export const OPTION_RENAMES: ReadonlyArray<{ readonly words: readonly [string, string], readonly from: string, readonly to: string }> = [
+  { words: ['machines', 'provision'], from: '--config', to: '--machine-config' },
+  { words: ['machine', 'provision'], from: '--config', to: '--machine-config' },
+  { words: ['context', 'add'], from: '--endpoint', to: '--context-endpoint' },
+  { words: ['contexts', 'add'], from: '--endpoint', to: '--context-endpoint' }
+]
+
+/** Global options that take a value: their value is not a command word. */
+const VALUED_GLOBALS = new Set(['--endpoint', '--token-file', '-c', '--config', '-o', '--output', '-n', '--nodes'])
+
+/**
+ * argv with each OPTION_RENAMES option (`--x V` and `--x=V`) after its command words renamed; the
+ * same option before the command words stays the global one.
+ */
+export function commandOptionArgs (argv: readonly string[], from: 'node' | 'electron' | 'user' | undefined): string[] {
   const args = [...argv]
   const first = from === 'user' ? 0 : 2
   // The command words: the first two arguments that are not options nor option values.
-  const valued = new Set(['--endpoint', '--token-file', '-c', '--config', '-o', '--output'])
   const words: number[] = []
   for (let i = first; i < args.length && words.length < 2; i++) {
     const a = args[i] ?? ''
     if (a === '--') break
     if (a.startsWith('-')) {
-      if (valued.has(a)) i++
+      if (VALUED_GLOBALS.has(a)) i++
       continue
     }
     words.push(i)
   }
   const [noun, verb] = words.map(i => args[i])
-  if ((noun !== 'machines' && noun !== 'machine') || verb !== 'provision') return args
-  for (let i = (words[1] ?? args.length) + 1; i < args.length; i++) {
+  const renames = OPTION_RENAMES.filter(r => r.words[0] === noun && r.words[1] === verb)
+  for (let i = (words[1] ?? args.length) + 1; i < args.length && renames.length > 0; i++) {
     const a = args[i] ?? ''
     if (a === '--') break
-    if (a === '--config') args[i] = '--machine-config'
-    else if (a.startsWith('--config=')) args[i] = `--machine-config=${a.slice('--config='.length)}`
+    for (const { from: name, to } of renames) {
+      if (a === name) args[i] = to
+      else if (a.startsWith(`${name}=`)) args[i] = `${to}=${a.slice(name.length + 1)}`
+    }
   }
   return args
 }

@@ -1,0 +1,123 @@
+import { InvalidArgumentError, Option, type Command } from 'commander'
+import { CodedError } from '../lib/errors.ts'
+import type { LogLine } from '../proto/generated/anvil/node/v1/LogLine.ts'
+import type { CliContext } from './machines.ts'
+import type { NodeApiClient } from './node-client.ts'
+import { failureOf, fanOut, openNodeSession, type NodeOutcome, type NodeSession } from './node-fanout.ts'
+import { DISKS_VIEW, logLineText, MEMORY_VIEW, MOUNTS_VIEW, OPERATION_VIEW, PROCESSES_VIEW, renderNodeTable, servicesView, VERSION_VIEW, type TableView } from './node-views.ts'
+import { untilInterrupted } from './operations.ts'
+import { renderData, type OutputFormat } from './output.ts'
+
+/** The CLI context with what the node verbs add: the `-n` values and $ANVIL_HOME. */
+export type NodeCliContext = CliContext & { readonly nodes: () => readonly string[], readonly anvilHome: () => string }
+
+async function session (ctx: NodeCliContext): Promise<NodeSession> {
+  return await openNodeSession({ nodes: ctx.nodes(), anvilHome: ctx.anvilHome(), client: ctx.client })
+}
+
+/** One call on every node; a table with a NODE column, or the outcomes as they are; exit 1 if any failed. */
+async function runUnary<R, Row> (ctx: NodeCliContext, call: (client: NodeApiClient) => Promise<R>, view: TableView<R, Row>): Promise<void> {
+  const format = ctx.output()
+  const outcomes = await fanOut(await session(ctx), call)
+  ctx.print(format === 'table' ? renderNodeTable(outcomes, view) : renderData(outcomes, format))
+  const failure = failureOf(outcomes)
+  if (failure !== undefined) throw failure
+}
+
+type StreamOpen = (client: NodeApiClient, signal: AbortSignal | undefined) => AsyncGenerator<LogLine>
+
+/** One document of a followed stream in JSON or YAML: a stream of JSON texts (jq reads it), or YAML documents. */
+function followDoc (value: unknown, format: Exclude<OutputFormat, 'table'>): string {
+  return format === 'json' ? renderData(value, 'json') : `---\n${renderData(value, 'yaml')}`
+}
+
+/**
+ * A log stream from every node. Table: each line as it comes, after its node when there are
+ * several. JSON/YAML: without -f, the outcomes with each node's lines at the end; with -f, a
+ * document per line `{ node, line }` and one `{ node, error }` for a node that fails. A follow ends
+ * at Ctrl-C with ERR_INTERRUPTED (exit 130), or when every stream has ended.
+ */
+async function runStream (ctx: NodeCliContext, open: StreamOpen, follow: boolean): Promise<void> {
+  const format = ctx.output()
+  const s = await session(ctx)
+  const several = s.targets.length > 1
+  const width = Math.max(...s.targets.map(t => t.length))
+  const read = async (signal: AbortSignal | undefined): Promise<Array<NodeOutcome<LogLine[]>>> => await fanOut(s, async (client, node) => {
+    const kept: LogLine[] = []
+    for await (const line of open(client, signal)) {
+      if (format === 'table') ctx.print(logLineText(line, several ? node : undefined, width))
+      else if (follow) ctx.print(followDoc({ node, line }, format))
+      else kept.push(line)
+    }
+    return kept
+  }, follow
+    ? (o) => {
+        if (!('error' in o)) return
+        ctx.print(format === 'table' ? `${o.node.padEnd(width)}  error: ${o.error.message} [${o.error.code}]\n` : followDoc(o, format))
+      }
+    : undefined)
+  if (!follow) {
+    const outcomes = await read(undefined)
+    if (format !== 'table') ctx.print(renderData(outcomes, format))
+    const failure = failureOf(outcomes)
+    if (failure !== undefined) throw failure
+    return
+  }
+  let stopped = false
+  const outcomes = await untilInterrupted(async (signal) => {
+    signal.addEventListener('abort', () => { stopped = true }, { once: true })
+    return await read(signal)
+  })
+  if (stopped) throw new CodedError('ERR_INTERRUPTED', `stopped following ${s.targets.length === 1 ? s.targets[0] ?? '' : `${s.targets.length} nodes`}`)
+  const failure = failureOf(outcomes)
+  if (failure !== undefined) throw failure
+}
+
+function lineCount (v: string): number {
+  const n = Number(v)
+  if (!/^\d{1,7}$/.test(v) || n > 1_000_000) throw new InvalidArgumentError('an integer from 0 (every line kept) to 1000000')
+  return n
+}
+
+const MAX_SERVICE_ID = 128
+
+/** The node verbs: `anvil [-n NODE]... version|services|memory|disks|mounts|processes|dmesg|logs|reboot|shutdown`. */
+export function registerNodeCommands (program: Command, ctx: NodeCliContext): void {
+  const on = ' (on every -n NODE, else the current context\'s endpoint)'
+  program.command('version').description('the node\'s machine id, host name, image, slot, config generation, kernel and uptime' + on)
+    .action(async () => { await runUnary(ctx, async c => await c.version(), VERSION_VIEW) })
+  program.command('services').description('the services machined supervises: state, health, pid, restarts' + on)
+    .action(async () => { await runUnary(ctx, async c => await c.services(), servicesView(Date.now())) })
+  program.command('memory').description('memory and swap (/proc/meminfo)' + on)
+    .action(async () => { await runUnary(ctx, async c => await c.memory(), MEMORY_VIEW) })
+  program.command('disks').description('disks and their partitions' + on)
+    .action(async () => { await runUnary(ctx, async c => await c.disks(), DISKS_VIEW) })
+  program.command('mounts').description('mounted file systems, with size and space available' + on)
+    .action(async () => { await runUnary(ctx, async c => await c.mounts(), MOUNTS_VIEW) })
+  program.command('processes').alias('ps').description('every process: pid, state, threads, memory, CPU time, command line' + on)
+    .action(async () => { await runUnary(ctx, async c => await c.processes(), PROCESSES_VIEW) })
+
+  program.command('dmesg').description('the kernel log; -f follows it until Ctrl-C' + on)
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--tail <n>', 'only the last n lines kept (0: all)', lineCount, 0)
+    .action(async (o: { follow?: boolean, tail: number }) => {
+      const follow = o.follow === true
+      await runStream(ctx, (c, signal) => c.dmesg({ follow, tail: o.tail }, signal), follow)
+    })
+  program.command('logs').description('one service\'s output (machined, apid, trustd, ...); -f follows it until Ctrl-C' + on)
+    .argument('<service>')
+    .option('-f, --follow', 'keep printing new lines')
+    .option('--tail <n>', 'only the last n lines kept (0: all)', lineCount, 0)
+    .action(async (service: string, o: { follow?: boolean, tail: number }) => {
+      if (service.length > MAX_SERVICE_ID) throw new CodedError('ERR_USAGE', `a service id is at most ${MAX_SERVICE_ID} characters`)
+      const follow = o.follow === true
+      await runStream(ctx, (c, signal) => c.logs({ service, follow, tail: o.tail }, signal), follow)
+    })
+
+  program.command('reboot').description('stop the services, sync the disks and reboot; prints the operation' + on)
+    .addOption(new Option('--mode <mode>', 'default: services stopped first; force: at once').choices(['default', 'force']).default('default'))
+    .action(async (o: { mode: 'default' | 'force' }) => { await runUnary(ctx, async c => await c.reboot(o.mode), OPERATION_VIEW) })
+  program.command('shutdown').description('stop the services, sync the disks and power off; prints the operation' + on)
+    .option('--force', 'at once, without stopping the services first')
+    .action(async (o: { force?: boolean }) => { await runUnary(ctx, async c => await c.shutdown(o.force === true), OPERATION_VIEW) })
+}
