@@ -9,8 +9,9 @@
  *   2. the request's clock within 5 minutes of Anvil's (ERR_NODE_PROOF_INVALID)
  *   3. a node key registered for the machine, and the signature verifies with it (ERR_NODE_PROOF_INVALID)
  *   4. the machine is provisioned (ERR_INVALID_STATE)
- *   5. every name asked for is the node's: an address it reported or the one it asks from, its
- *      hostname (ERR_VALIDATION)
+ *   5. the names: only those that are the node's (an address it reported or the one it asks
+ *      from, its hostname) go into the certificate, the rest are left out (and said so);
+ *      none left: ERR_VALIDATION
  * Then the CA signs, and `node.certified` goes to the timeline.
  */
 import { createPublicKey, verify, type KeyObject } from 'node:crypto'
@@ -106,16 +107,22 @@ export class NodeCertificateService {
       const own = new Set(node.addresses.map((a) => parsePrefix(a)).filter((p) => p !== undefined).map((p) => formatIp(p.ip)))
       const from = parseIp(peer)
       if (from !== undefined) own.add(formatIp(from))
-      for (const ip of f.ips) if (!own.has(ip)) throw new CodedError('ERR_VALIDATION', `${ip} is not an address this node reported (${[...own].join(' ') || 'none'})`)
-      for (const name of f.dnsNames) if (name !== node.hostname) throw new CodedError('ERR_VALIDATION', `${name} is not this node's hostname`)
-      const issued = this.#o.ca.issueServer({ publicKey: f.tlsKey, machineId: f.machineId, ips: f.ips, dnsNames: f.dnsNames })
+      // The CA vouches for what it knows, and leaves the rest out (a SLAAC address the node got
+      // after its report, say): the signature covers the request, a subset of it is no more.
+      const ips = f.ips.filter((ip) => own.has(ip))
+      const dnsNames = f.dnsNames.filter((name) => name === node.hostname)
+      const left = [...f.ips.filter((ip) => !own.has(ip)), ...f.dnsNames.filter((name) => name !== node.hostname)]
+      if (ips.length + dnsNames.length === 0) {
+        throw new CodedError('ERR_VALIDATION', `none of ${left.join(' ')} is this node's: its reported addresses are ${[...own].join(' ') || 'none'}, its hostname ${node.hostname ?? 'none'}`)
+      }
+      const issued = this.#o.ca.issueServer({ publicKey: f.tlsKey, machineId: f.machineId, ips, dnsNames })
       this.#o.events.record({
         source: 'api',
         type: EventType.nodeCertified,
         machineId: f.machineId,
         ip: peer,
-        message: `issued the node's apid certificate for ${[...f.ips, ...f.dnsNames].join(' ')}, valid until ${issued.notAfter.toISOString()}`,
-        data: { ips: f.ips, dnsNames: f.dnsNames, notAfter: issued.notAfter.getTime() }
+        message: `issued the node's apid certificate for ${[...ips, ...dnsNames].join(' ')}, valid until ${issued.notAfter.toISOString()}${left.length > 0 ? ` (left out, not known as the node's: ${left.join(' ')})` : ''}`,
+        data: { ips, dnsNames, leftOut: left, notAfter: issued.notAfter.getTime() }
       })
       await this.#o.events.flush()
       return { certificatePem: issued.certificatePem, caPem: this.#o.ca.caPem, notAfterMs: issued.notAfter.getTime() }

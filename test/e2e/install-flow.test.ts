@@ -42,6 +42,8 @@ const REPORT_TIMEOUT_MS = 240_000
 const WIPE_TIMEOUT_MS = 120_000
 /** Provision to provisioned: the write and read-back of 1.1 GB under TCG, a reboot, GRUB, the node. */
 const INSTALL_TIMEOUT_MS = 420_000
+/** From provisioned to apid answering: trustd's certificate, then apid's start (two Node starts under TCG). */
+const NODE_API_TIMEOUT_MS = 180_000
 
 const s = (ms: number): string => (ms / 1000).toFixed(1)
 
@@ -93,6 +95,43 @@ async function provision (lab: Lab, id: string, configFile: string): Promise<str
   return op
 }
 
+/**
+ * Issue 11's first proof on a real node: trustd got apid's certificate from Anvil's node CA
+ * (node.certified), and the CLI, with a reader certificate minted by that CA, talks to the node
+ * over mutual TLS, through apid to machined: `version` and `services` answer, and a reader's
+ * `reboot` is refused with ERR_NODE_ROLE_DENIED (the node stays up).
+ */
+async function nodeApiAnswers (lab: Lab, bmc: LabBmc, id: string): Promise<void> {
+  await waitForTimeline(lab, bmc, id, ['node.certified'], NODE_API_TIMEOUT_MS)
+  const env = { ANVIL_HOME: join(lab.runDir, `anvil-home-${bmc.vm.name}`) }
+  const bundle = join(lab.runDir, `${bmc.vm.name}.reader.pem`)
+  writeFileSync(bundle, await cli(lab, ['certs', 'client', '--role', 'reader', '--name', 'e2e'], 60_000, { stdoutOnly: true }), { mode: 0o600 })
+  const view = await api(lab, 'GET', `/api/v1/machines/${id}`)
+  const ip = String(view.body?.install?.node?.addresses?.[0] ?? '').split('/')[0] ?? ''
+  assert.match(ip, /^10\.77\./, `the node's address: ${JSON.stringify(view.body?.install?.node)}`)
+  await cli(lab, ['context', 'add', 'lab', '--endpoint', ip, '--cert', bundle], 30_000, { env })
+  // apid starts once trustd wrote its certificate: a few seconds after node.certified.
+  let last = ''
+  const version = await waitFor(`${bmc.vm.name}'s apid to answer`, NODE_API_TIMEOUT_MS, async () => {
+    try {
+      return JSON.parse(await cli(lab, ['-n', id, 'version', '-o', 'json'], 30_000, { env, stdoutOnly: true })) as Array<{ node: string, result?: Record<string, unknown> }>
+    } catch (err) {
+      last = (err as Error).message
+      return undefined
+    }
+  }, { intervalMs: 2_000 }).catch((err: unknown) => { throw new Error(`${(err as Error).message}; last: ${last}\n${bmcDiagnostics(lab, bmc)}`) })
+  assert.equal(version.length, 1)
+  assert.equal(version[0]?.result?.machineId, id, JSON.stringify(version))
+  assert.equal(version[0]?.result?.slot, 'A')
+  assert.equal(version[0]?.result?.imageVersion, '0.1.0')
+  const services = JSON.parse(await cli(lab, ['-n', ip, 'services', '-o', 'json'], 30_000, { env, stdoutOnly: true })) as Array<{ result?: { services?: Array<{ id: string, state: string }> } }>
+  const running = (services[0]?.result?.services ?? []).filter(s => s.state === 'running').map(s => s.id)
+  for (const daemon of ['machined', 'trustd', 'apid']) assert.ok(running.includes(daemon), `${daemon} runs: ${JSON.stringify(services)}`)
+  await assert.rejects(cli(lab, ['-n', ip, 'reboot'], 30_000, { env }), /ERR_NODE_ROLE_DENIED/)
+  assert.equal((await bmc.chassis()).power, 'on', 'the reader\'s reboot was refused: the node stays up')
+  console.log(`# ${bmc.vm.name}: the node API answers over mutual TLS at ${ip}`)
+}
+
 /** The flow of one VM from ready to provisioned; returns the seconds it took. */
 async function installOne (lab: Lab, bmc: LabBmc, id: string, image: LabImage, disk: string): Promise<number> {
   const configFile = join(lab.runDir, `${bmc.vm.name}.machine.yaml`)
@@ -134,6 +173,8 @@ async function installOne (lab: Lab, bmc: LabBmc, id: string, image: LabImage, d
   assert.match(show, /generation\s*:?\s*1/i)
   const timeline = await cli(lab, ['machines', 'timeline', id])
   assert.match(timeline, /node\.reported|reported in/)
+
+  await nodeApiAnswers(lab, bmc, id)
 
   // From the host, with the VM off: sfdisk reads the table, STATE holds the record (credential
   // spent, identity made on the node), grubenv has slot A committed by the node.

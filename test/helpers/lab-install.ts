@@ -80,10 +80,11 @@ export function copyKeys (image: LabImage, dataDir: string): void {
 }
 
 /** The anvil CLI against a lab, as an operator runs it (bin/anvil). */
-export async function cli (lab: Lab, args: readonly string[], timeoutMs = 120_000): Promise<string> {
+export async function cli (lab: Lab, args: readonly string[], timeoutMs = 120_000, o: { env?: Record<string, string>, stdoutOnly?: boolean } = {}): Promise<string> {
   return await run(join(REPO_ROOT, 'bin/anvil'), args, {
     timeoutMs,
-    env: { ...process.env, ANVIL_ENDPOINT: lab.api.endpoint, ANVIL_TOKEN_FILE: lab.anvil.tokenFile }
+    env: { ...process.env, ANVIL_ENDPOINT: lab.api.endpoint, ANVIL_TOKEN_FILE: lab.anvil.tokenFile, ...o.env },
+    ...(o.stdoutOnly === undefined ? {} : { stdoutOnly: o.stdoutOnly })
   })
 }
 

@@ -87,6 +87,7 @@ export async function main (): Promise<number> {
       nodeProto: besideBundle('node.proto', DEFAULT_NODE_PROTO_FILE),
       provisioningProto,
       say: line,
+      console: (text) => { process.stdout.write(`${text}\n`); ownLog.write('stdout', Buffer.from(`${text}\n`)) },
       ownLog
     })
     await new Promise<void>((resolve) => { process.once('SIGTERM', resolve) })

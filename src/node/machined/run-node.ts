@@ -31,6 +31,8 @@ export type RunNodeOptions = {
   readonly nodeProto: string
   readonly provisioningProto: string
   readonly say: (line: string) => void
+  /** A console line as it is (the node API prefixes its own). */
+  readonly console: (line: string) => void
   /** machined's own console lines, for Logs("machined"). */
   readonly ownLog: ServiceLog
   readonly runDir?: string
@@ -47,8 +49,7 @@ export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
   let state: StatePayload | undefined
   if (partition !== undefined) state = (await readState(partition.device)).payload
   const supervisor = new Supervisor({ log: o.say })
-  const api = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.say, ownLog: o.ownLog, protoFile: o.nodeProto })
-  o.say(`node API on ${api.socketPath}`)
+  const api = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto })
   if (partition === undefined || state === undefined) {
     o.say('no STATE: no trustd, no apid (an image booted without an install)')
     return { api, supervisor, stop: async () => { await supervisor.stopAll(); await api.stop() } }
