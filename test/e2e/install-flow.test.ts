@@ -114,7 +114,7 @@ async function nodeApiAnswers (lab: Lab, bmc: LabBmc, id: string): Promise<void>
   let last = ''
   const version = await waitFor(`${bmc.vm.name}'s apid to answer`, NODE_API_TIMEOUT_MS, async () => {
     try {
-      return JSON.parse(await cli(lab, ['-n', id, 'version', '-o', 'json'], 30_000, { env, stdoutOnly: true })) as Array<{ node: string, result?: Record<string, unknown> }>
+      return JSON.parse(await cli(lab, ['-n', id, 'version', '-o', 'json'], 30_000, { env, stdoutOnly: true, inLab: true })) as Array<{ node: string, result?: Record<string, unknown> }>
     } catch (err) {
       last = (err as Error).message
       return undefined
@@ -124,10 +124,10 @@ async function nodeApiAnswers (lab: Lab, bmc: LabBmc, id: string): Promise<void>
   assert.equal(version[0]?.result?.machineId, id, JSON.stringify(version))
   assert.equal(version[0]?.result?.slot, 'A')
   assert.equal(version[0]?.result?.imageVersion, '0.1.0')
-  const services = JSON.parse(await cli(lab, ['-n', ip, 'services', '-o', 'json'], 30_000, { env, stdoutOnly: true })) as Array<{ result?: { services?: Array<{ id: string, state: string }> } }>
+  const services = JSON.parse(await cli(lab, ['-n', ip, 'services', '-o', 'json'], 30_000, { env, stdoutOnly: true, inLab: true })) as Array<{ result?: { services?: Array<{ id: string, state: string }> } }>
   const running = (services[0]?.result?.services ?? []).filter(s => s.state === 'running').map(s => s.id)
   for (const daemon of ['machined', 'trustd', 'apid']) assert.ok(running.includes(daemon), `${daemon} runs: ${JSON.stringify(services)}`)
-  await assert.rejects(cli(lab, ['-n', ip, 'reboot'], 30_000, { env }), /ERR_NODE_ROLE_DENIED/)
+  await assert.rejects(cli(lab, ['-n', ip, 'reboot'], 30_000, { env, inLab: true }), /ERR_NODE_ROLE_DENIED/)
   assert.equal((await bmc.chassis()).power, 'on', 'the reader\'s reboot was refused: the node stays up')
   console.log(`# ${bmc.vm.name}: the node API answers over mutual TLS at ${ip}`)
 }

@@ -80,8 +80,11 @@ export function copyKeys (image: LabImage, dataDir: string): void {
 }
 
 /** The anvil CLI against a lab, as an operator runs it (bin/anvil). */
-export async function cli (lab: Lab, args: readonly string[], timeoutMs = 120_000, o: { env?: Record<string, string>, stdoutOnly?: boolean } = {}): Promise<string> {
-  return await run(join(REPO_ROOT, 'bin/anvil'), args, {
+export async function cli (lab: Lab, args: readonly string[], timeoutMs = 120_000, o: { env?: Record<string, string>, stdoutOnly?: boolean, inLab?: boolean } = {}): Promise<string> {
+  // inLab: from inside the lab's namespace, where the VMs' addresses are (the node API verbs).
+  const anvil = join(REPO_ROOT, 'bin/anvil')
+  const [file, argv] = o.inLab === true ? ['ip', ['netns', 'exec', lab.ns, anvil, ...args]] : [anvil, args]
+  return await run(file, argv, {
     timeoutMs,
     env: { ...process.env, ANVIL_ENDPOINT: lab.api.endpoint, ANVIL_TOKEN_FILE: lab.anvil.tokenFile, ...o.env },
     ...(o.stdoutOnly === undefined ? {} : { stdoutOnly: o.stdoutOnly })
