@@ -3,7 +3,8 @@ import tseslint from 'typescript-eslint'
 
 // Layers (ARCHITECTURE.md): codecs stay pure, domain code knows no framework.
 const CODEC_FILES = ['src/dhcp/packet.ts', 'src/dhcp/options.ts', 'src/dhcp/pxe.ts', 'src/dhcp/reply.ts', 'src/signing/minisign.ts', 'src/signing/blake2b.ts',
-  'src/tftp/packet.ts', 'src/tftp/transfer.ts', 'src/lib/**/*.ts', 'src/boot/ipxe-script.ts']
+  'src/tftp/packet.ts', 'src/tftp/transfer.ts', 'src/lib/**/*.ts', 'src/boot/ipxe-script.ts',
+  'src/pki/der.ts', 'src/pki/certificate.ts', 'src/pki/ip-address.ts', 'src/node/apid/roles.ts', 'src/node-state/certificate-proof.ts']
 const DOMAIN_FILES = ['src/inventory/**/*.ts', 'src/boot/**/*.ts', 'src/dhcp/lease-engine.ts', 'src/provisioning/**/*.ts', 'src/images/**/*.ts', 'src/power/power-service.ts']
 
 export default [
