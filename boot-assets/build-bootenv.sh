@@ -149,6 +149,7 @@ libs="$(printf '%s\n' $node_libs $ipmitool_libs $zstd_libs | awk '!seen[$0]++')"
   echo "kernel $(basename "$kdeb") $(stat -c %s "$kdeb")"
   cat "$tmp/modules.order"
   sha256sum /bin/busybox "$node_bin" "$ipmitool_bin" "$zstd_bin" $libs "$tmp/agent.mjs" "$proto" | sed "s# $tmp/# #"
+  echo "zeroout.c $(sha256sum <"$repo/native/zeroout.c" | cut -d' ' -f1) cc $(cc --version | head -1)"
   echo "epoch ${SOURCE_DATE_EPOCH:-0}"
 } >"$tmp/inputs"
 if [ "$force" = 0 ] && [ -f "$out/.inputs" ] && cmp -s "$tmp/inputs" "$out/.inputs" &&
@@ -180,6 +181,9 @@ strip --strip-all -o "$root/usr/bin/node" "$node_bin"
 # Only the ipmitool binary (no ipmievd, no enterprise-numbers.txt: `lan print` opens neither).
 strip --strip-all -o "$root/usr/bin/ipmitool" "$ipmitool_bin"
 strip --strip-all -o "$root/usr/bin/zstd" "$zstd_bin"
+# The install's zero chunks by BLKZEROOUT (native/zeroout.c): static, so it needs no library here.
+cc -static -Os -Wall -Wextra -o "$tmp/anvil-zeroout" "$repo/native/zeroout.c" || die "cc could not build native/zeroout.c (static: libc6-dev)"
+strip --strip-all -o "$root/usr/bin/anvil-zeroout" "$tmp/anvil-zeroout"
 for lib in $libs; do
   mkdir -p "$root/$(dirname "$lib")"
   cp -L "$lib" "$root/$lib"

@@ -2,6 +2,7 @@ import type { ImageManifest } from '../image/manifest.ts'
 import { CodedError } from '../lib/errors.ts'
 import { ALIGN, type BlockDevice } from './block-device.ts'
 import type { Decompress } from './install-decompress.ts'
+import type { ZeroOut } from './install-zero.ts'
 import { fetchRanges, type FetchOptions } from './install-fetch.ts'
 import { chunkMatches, framePlan, overlap, tableRanges, writablePieces, type DataChunk, type FramePlan } from './install-plan.ts'
 import type { Range } from './wipe-plan.ts'
@@ -29,6 +30,8 @@ export type StreamArgs = {
   dev: BlockDevice
   /** The same disk for the zero runs (O_DIRECT where it works) and a zero buffer for it (aligned when direct). */
   zeroDev: { dev: BlockDevice, zeros: Buffer }
+  /** The kernel's BLKZEROOUT for the zero runs (install-zero.ts); absent or refused: zeroDev's writes. */
+  zeroOut?: ZeroOut | undefined
   decompress: Decompress
   signal?: AbortSignal | undefined
   log?: ((line: string) => void) | undefined
@@ -71,17 +74,17 @@ export async function streamImage (a: StreamArgs): Promise<HeldTables> {
     return undefined
   }
   a.progress('write', 0, writtenTotal)
-  const timing = { zeroMs: 0, dataMs: 0, downloadMs: 0, hashMs: 0 }
+  const timing = { zeroMs: 0, dataMs: 0, downloadMs: 0, hashMs: 0, zeroBy: { kernel: 0, writes: 0 } }
   const started = performance.now()
   const timed = async (p: Promise<void>, key: 'zeroMs' | 'dataMs'): Promise<void> => { await p; timing[key] = performance.now() - started }
   try {
     await Promise.all([
-      timed(writeZeroRuns(a, plan.zeroRuns, [tables.primary, tables.backup], inner.signal, wrote), 'zeroMs').catch(fail),
+      timed(writeZeroRuns(a, plan.zeroRuns, [tables.primary, tables.backup], inner.signal, wrote, timing.zeroBy), 'zeroMs').catch(fail),
       plan.data.length === 0 ? undefined : timed(writeDataChunks(a, plan, tables, held, inner.signal, wrote, timing), 'dataMs').catch(fail)
     ])
     if (first !== undefined) throw first
     const ms = (x: number): string => `${Math.round(x)} ms`
-    a.log?.(`install: zero chunks written in ${ms(timing.zeroMs)}; data chunks in ${ms(timing.dataMs)} (download ${ms(timing.downloadMs)}, SHA-256 ${ms(timing.hashMs)})`)
+    a.log?.(`install: zero chunks (${timing.zeroBy.kernel} bytes by BLKZEROOUT, ${timing.zeroBy.writes} written) in ${ms(timing.zeroMs)}; data chunks in ${ms(timing.dataMs)} (download ${ms(timing.downloadMs)}, SHA-256 ${ms(timing.hashMs)})`)
     cancelled(a.signal)
     await a.zeroDev.dev.sync()
     await a.dev.sync()
@@ -92,17 +95,41 @@ export async function streamImage (a: StreamArgs): Promise<HeldTables> {
   }
 }
 
-/** The zero chunks, in pieces of the zero buffer; outside the held tables. */
-async function writeZeroRuns (a: StreamArgs, runs: readonly Range[], heldRanges: readonly Range[], signal: AbortSignal, wrote: (n: number) => void): Promise<void> {
+/** Bytes per BLKZEROOUT call: progress and cancels between them. */
+const ZEROOUT_PIECE = 256 * MIB
+
+/**
+ * The zero chunks, outside the held tables: by BLKZEROOUT while the kernel takes it, else in
+ * pieces of the zero buffer. Either way the read-back checks every byte afterwards.
+ */
+async function writeZeroRuns (a: StreamArgs, runs: readonly Range[], heldRanges: readonly Range[], signal: AbortSignal, wrote: (n: number) => void, by: { kernel: number, writes: number }): Promise<void> {
   const { dev, zeros } = a.zeroDev
+  let zeroOut = a.zeroOut
   for (const run of runs) {
     for (const piece of writablePieces(run.start, run.end, heldRanges)) {
-      for (let at = piece.start; at < piece.end; at += zeros.length) {
+      let at = piece.start
+      while (zeroOut !== undefined && at < piece.end && at % 512 === 0) {
+        cancelled(signal)
+        const n = Math.min(ZEROOUT_PIECE, piece.end - at)
+        if (n % 512 !== 0) break
+        try {
+          await zeroOut(a.dev.path, at, n)
+        } catch (err) {
+          a.log?.(`install: BLKZEROOUT refused (${(err as Error).message}): writing the zero chunks instead`)
+          zeroOut = undefined
+          break
+        }
+        at += n
+        by.kernel += n
+        wrote(n)
+      }
+      for (; at < piece.end; at += zeros.length) {
         cancelled(signal)
         const n = Math.min(zeros.length, piece.end - at)
         // O_DIRECT takes only aligned offsets and lengths; a piece cut by a table range may not be.
         const aligned = !dev.direct || (at % ALIGN === 0 && n % ALIGN === 0)
         await (aligned ? dev : a.dev).write(zeros.subarray(0, n), at)
+        by.writes += n
         wrote(n)
       }
     }

@@ -2,6 +2,7 @@ import { before, test, type TestContext } from 'node:test'
 import assert from 'node:assert/strict'
 import { createHash } from 'node:crypto'
 import { readFileSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { COPY_OFFSETS, COPY_READ_BYTES, pickState } from '../node-state/record.ts'
 import type { AgentMessageInput } from '../proto/generated/anvil/provisioning/v1/AgentMessage.ts'
@@ -243,6 +244,31 @@ test('a flipped byte in a zero chunk\'s frame: that frame is never fetched, and 
   assert.ok(!(r.result instanceof InstallError), r.result instanceof InstallError ? r.result.message : '')
   const disk = readFileSync(r.file)
   assert.ok(disk.subarray(0, img.state.start).equals(img.raw.subarray(0, img.state.start)))
+})
+
+test('zero chunks by the kernel\'s BLKZEROOUT when it takes them: exactly the zero runs, nothing else; the disk is the image', { skip }, async (t) => {
+  const calls: Array<[number, number]> = []
+  const zeroOut = async (device: string, offset: number, length: number): Promise<void> => {
+    calls.push([offset, length])
+    const fh = await open(device, 'r+')
+    try { await fh.write(Buffer.alloc(length), 0, length, offset) } finally { await fh.close() }
+  }
+  const r = await run(t, { options: { zeroOut } })
+  assert.ok(!(r.result instanceof InstallError), r.result instanceof InstallError ? r.result.message : '')
+  const plan = framePlan(img.manifest.artifact)
+  assert.deepEqual(calls, plan.zeroRuns.map((z) => [z.start, z.end - z.start]))
+  assert.ok(r.logs.some((l) => new RegExp(`zero chunks \\(${img.manifest.artifact.size - plan.dataBytes} bytes by BLKZEROOUT, 0 written\\)`).test(l)), r.logs.join('\n'))
+  const disk = readFileSync(r.file)
+  assert.ok(disk.subarray(0, img.state.start).equals(img.raw.subarray(0, img.state.start)))
+})
+
+test('a BLKZEROOUT the kernel refuses (a file, not a block device): the zero chunks are written instead, and the log says so', { skip }, async (t) => {
+  const r = await run(t, { options: { zeroOut: async () => { throw new Error('Inappropriate ioctl for device') } } })
+  assert.ok(!(r.result instanceof InstallError), r.result instanceof InstallError ? r.result.message : '')
+  assert.ok(r.logs.some((l) => /BLKZEROOUT refused \(Inappropriate ioctl for device\): writing the zero chunks instead/.test(l)))
+  const disk = readFileSync(r.file)
+  assert.ok(disk.subarray(0, img.state.start).equals(img.raw.subarray(0, img.state.start)))
+  assert.ok(disk.subarray(img.state.end, img.manifest.artifact.size).equals(img.raw.subarray(img.state.end)))
 })
 
 test('cancel mid-stream: ERR_AGENT_CANCELLED, never committed, no table', { skip }, async (t) => {

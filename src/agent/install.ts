@@ -10,6 +10,7 @@ import { verifyManifest } from '../signing/manifest-signature.ts'
 import { decodePublicKey } from '../signing/minisign.ts'
 import { openBlockDevice, openReadBack, type BlockDevice, type ReadBack } from './block-device.ts'
 import { zstdDecompress, type Decompress } from './install-decompress.ts'
+import { kernelZeroOut, type ZeroOut } from './install-zero.ts'
 import { checkInstallDisk, type InstallTarget } from './install-disk.ts'
 import type { FetchOptions } from './install-fetch.ts'
 import { chunkMatches, installStatePayload, overlap, stateFitProblem, stateRegion, tableRanges, unbootRanges, type ServerPin } from './install-plan.ts'
@@ -45,6 +46,8 @@ export type InstallOptions = {
   bootDisk?: string
   /** Default: the zstd binary. */
   decompress?: Decompress
+  /** Zero chunks by BLKZEROOUT; default the boot environment's anvil-zeroout when installed; null: never (writes). */
+  zeroOut?: ZeroOut | null
   /** The node's clock for the config's expiry and STATE's installedAt. */
   now?: () => Date
   fetch?: Pick<FetchOptions, 'backoff' | 'maxAttempts' | 'idleTimeoutMs'>
@@ -103,6 +106,7 @@ export async function installImage (task: InstallTask, disks: readonly DiskInput
       url: task.imageUrl,
       dev,
       zeroDev,
+      zeroOut: options.zeroOut === undefined ? kernelZeroOut() : options.zeroOut ?? undefined,
       decompress: options.decompress ?? (() => zstdDecompress()),
       signal: options.signal,
       log,
