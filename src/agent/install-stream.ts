@@ -9,7 +9,8 @@ import type { Range } from './wipe-plan.ts'
 
 // Step e of the install: the image onto the disk, every byte of it checked against the signed
 // manifest before it is written. Two writers run at once:
-// - the zero chunks (most of an image) are written from zeroes, never fetched or decompressed:
+// - the zero chunks (most of an image) are zeroed (BLKZEROOUT, install-zero.ts, or written from a
+//   zero buffer), never fetched or decompressed:
 //   the manifest's hash of a chunk says it is all zero, and zeroes are what it checks against;
 // - the other chunks' frames are fetched by Range (install-fetch.ts), fed in order to one
 //   decompressor, and each chunk's bytes hashed when its last byte arrives. Two batch buffers
@@ -66,7 +67,7 @@ export async function streamImage (a: StreamArgs): Promise<HeldTables> {
     a.onWritten(written)
     a.progress('write', written, writtenTotal)
   }
-  a.log?.(`install: ${plan.data.length} of ${artifact.chunks.length} chunks to fetch (${plan.fetchBytes} compressed bytes for ${plan.dataBytes}), ${artifact.size - plan.dataBytes} bytes of zero chunks written from zeroes`)
+  a.log?.(`install: ${plan.data.length} of ${artifact.chunks.length} chunks to fetch (${plan.fetchBytes} compressed bytes for ${plan.dataBytes}), ${artifact.size - plan.dataBytes} bytes of zero chunks never fetched`)
   let first: unknown
   const fail = (err: unknown): undefined => {
     first ??= err

@@ -13,11 +13,12 @@
  *   silently.
  */
 import { createPrivateKey, generateKeyPairSync, X509Certificate, type KeyObject } from 'node:crypto'
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
+import { chmod, mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomically } from '../storage/atomic-file.ts'
 import { certificateFingerprint, PROVISIONING_SERVER_NAME } from './agent-credentials.ts'
 import { selfSignedCertificate } from './x509.ts'
+import { readCertificate, readIfExists } from '../pki/pem-files.ts'
 
 /** The names a certificate must cover: the address agents are told to dial, and extra DNS names. */
 export type CertificateNames = { readonly ip?: string, readonly dns?: readonly string[] }
@@ -117,25 +118,5 @@ async function readKey (file: string): Promise<KeyObject | undefined> {
     return createPrivateKey(pem)
   } catch (err) {
     throw new Error(`${file} is not a readable PEM private key; remove it (and grpc.crt beside it) to have a new one made`, { cause: err })
-  }
-}
-
-/** A certificate file that is missing or unparsable is simply reissued: it is derived data. */
-async function readCertificate (file: string): Promise<X509Certificate | undefined> {
-  const pem = await readIfExists(file)
-  if (pem === undefined) return undefined
-  try {
-    return new X509Certificate(pem)
-  } catch {
-    return undefined
-  }
-}
-
-async function readIfExists (file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
   }
 }

@@ -13,13 +13,14 @@
  * Rotation to a new key (several accepted CAs) is not done yet: see docs/node-api.md.
  */
 import { createHash, createPrivateKey, createPublicKey, generateKeyPairSync, KeyObject, X509Certificate } from 'node:crypto'
-import { chmod, mkdir, readFile, stat } from 'node:fs/promises'
+import { chmod, mkdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { CodedError } from '../lib/errors.ts'
 import { hasControlChars } from '../lib/text.ts'
 import { createFileExclusive, writeFileAtomically } from '../storage/atomic-file.ts'
 import { issueCertificate, MAX_NAME_LENGTH, selfSignedCa, type DistinguishedName, type Issuer } from './certificate.ts'
 import { isIpAddress } from './ip-address.ts'
+import { readCertificate, readIfExists } from './pem-files.ts'
 import type { NodeServerCa } from '../provisioning/node-certificates.ts'
 
 /** The roles a client certificate carries as its O (as Talos's os:admin, os:operator, os:reader). */
@@ -231,26 +232,6 @@ async function readKey (file: string): Promise<KeyObject | undefined> {
     return createPrivateKey(pem)
   } catch (err) {
     throw new Error(`${file} is not a readable PEM private key; the node CA is not replaced by itself (a new one means every node must trust it anew)`, { cause: err })
-  }
-}
-
-/** A CA certificate that is missing or unparsable is reissued from the key: it is derived data. */
-async function readCertificate (file: string): Promise<X509Certificate | undefined> {
-  const pem = await readIfExists(file)
-  if (pem === undefined) return undefined
-  try {
-    return new X509Certificate(pem)
-  } catch {
-    return undefined
-  }
-}
-
-async function readIfExists (file: string): Promise<string | undefined> {
-  try {
-    return await readFile(file, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
   }
 }
 
