@@ -41,9 +41,9 @@ import { needsFacts, planBoot, type BootPlan } from '../provisioning/boot-planne
 import { createProvisioningService } from '../grpc/provisioning-server.ts'
 import { SqliteNodeReportStore } from '../db/node-report-store.ts'
 import { NodeReportService } from '../provisioning/node-report-service.ts'
-import { NodeCertificateService } from '../provisioning/node-certificates.ts'
+import { NodeCertificateService, nodeServerCa } from '../provisioning/node-certificates.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
-import { ensureNodeCa, nodeServerCa } from '../pki/node-ca.ts'
+import { ensureNodeCa } from '../pki/node-ca.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
 
 /** A started server: what it bound, and how to stop it. */

@@ -21,7 +21,6 @@ import { createFileExclusive, writeFileAtomically } from '../storage/atomic-file
 import { issueCertificate, MAX_NAME_LENGTH, selfSignedCa, type DistinguishedName, type Issuer } from './certificate.ts'
 import { isIpAddress } from './ip-address.ts'
 import { readCertificate, readIfExists } from './pem-files.ts'
-import type { NodeServerCa } from '../provisioning/node-certificates.ts'
 
 /** The roles a client certificate carries as its O (as Talos's os:admin, os:operator, os:reader). */
 export const CLIENT_ROLES = ['admin', 'operator', 'reader'] as const
@@ -232,16 +231,5 @@ async function readKey (file: string): Promise<KeyObject | undefined> {
     return createPrivateKey(pem)
   } catch (err) {
     throw new Error(`${file} is not a readable PEM private key; the node CA is not replaced by itself (a new one means every node must trust it anew)`, { cause: err })
-  }
-}
-
-/** The node CA as the certificate service's port (src/provisioning/node-certificates.ts NodeServerCa). */
-export function nodeServerCa (ca: NodeCa): NodeServerCa {
-  return {
-    caPem: ca.certPem,
-    issueServer: (r) => {
-      const c = ca.issueServer(r)
-      return { certificatePem: c.certPem, notAfter: c.notAfter }
-    }
   }
 }

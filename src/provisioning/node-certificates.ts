@@ -57,6 +57,20 @@ export interface NodeServerCa {
   issueServer (r: { publicKey: KeyObject, machineId: string, ips: readonly string[], dnsNames: readonly string[] }): { certificatePem: string, notAfter: Date }
 }
 
+/**
+ * The port over Anvil's node CA (src/pki/node-ca.ts NodeCa, passed in structurally: the domain
+ * does not import the CA's module).
+ */
+export function nodeServerCa (ca: { readonly certPem: string, issueServer (r: { publicKey: KeyObject, machineId: string, ips: readonly string[], dnsNames: readonly string[] }): { certPem: string, notAfter: Date } }): NodeServerCa {
+  return {
+    caPem: ca.certPem,
+    issueServer: (r) => {
+      const c = ca.issueServer(r)
+      return { certificatePem: c.certPem, notAfter: c.notAfter }
+    }
+  }
+}
+
 export type NodeCertificateReply = { certificatePem: string, caPem: string, notAfterMs: number }
 
 export type NodeCertificateServiceOptions = {
