@@ -13,6 +13,11 @@ export type BlockDevice = {
   /** fdatasync: the written data is on the medium. */
   sync: () => Promise<void>
   close: () => Promise<void>
+  /**
+   * Direct devices only: a buffer of `length` bytes whose memory O_DIRECT accepts (found by an
+   * O_DIRECT read of offset 0 into views of a larger buffer: harmless, and it writes nothing).
+   */
+  alignedBuffer?: (length: number) => Promise<Buffer>
 }
 
 export const ALIGN = 4096
@@ -53,9 +58,22 @@ async function tryDirect (path: string, chunk: number): Promise<{ dev: BlockDevi
 }
 
 function wrap (path: string, handle: FileHandle, direct: boolean): BlockDevice {
+  const alignedBuffer = async (length: number): Promise<Buffer> => {
+    const big = Buffer.allocUnsafe(length + ALIGN)
+    for (let shift = 0; shift < ALIGN; shift += 8) {
+      try {
+        await handle.read(big, shift, ALIGN, 0)
+        return big.subarray(shift, shift + length)
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EINVAL') throw err
+      }
+    }
+    throw new Error(`${path}: no view of a buffer that O_DIRECT accepts`)
+  }
   return {
     path,
     direct,
+    ...(direct ? { alignedBuffer } : {}),
     async write (buf, offset) {
       let done = 0
       while (done < buf.length) {

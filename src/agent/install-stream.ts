@@ -1,10 +1,11 @@
+import { webcrypto } from 'node:crypto'
 import type { ImageManifest } from '../image/manifest.ts'
 import { CodedError } from '../lib/errors.ts'
 import { ALIGN, type BlockDevice } from './block-device.ts'
 import type { Decompress } from './install-decompress.ts'
 import type { ZeroOut } from './install-zero.ts'
 import { fetchRanges, type FetchOptions } from './install-fetch.ts'
-import { chunkMatches, framePlan, overlap, tableRanges, writablePieces, type DataChunk, type FramePlan } from './install-plan.ts'
+import { framePlan, overlap, tableRanges, writablePieces, type DataChunk, type FramePlan } from './install-plan.ts'
 import type { Range } from './wipe-plan.ts'
 
 // Step e of the install: the image onto the disk, every byte of it checked against the signed
@@ -13,10 +14,10 @@ import type { Range } from './wipe-plan.ts'
 //   zero buffer), never fetched or decompressed:
 //   the manifest's hash of a chunk says it is all zero, and zeroes are what it checks against;
 // - the other chunks' frames are fetched by Range (install-fetch.ts), fed in order to one
-//   decompressor, and each chunk's bytes hashed when its last byte arrives. Two batch buffers
-//   (runs of adjacent chunks) alternate: one is being written while the next fills, so the disk,
-//   zstd and the hash run at once and memory stays at two batches. A batch is written only once
-//   all its chunks passed.
+//   decompressor, and each chunk's bytes hashed (in the thread pool) when its last byte arrives.
+//   Two batch buffers (runs of adjacent chunks) alternate: one is being written (O_DIRECT where
+//   the disk takes it) while the next fills, so the disk, zstd and the hash run at once and
+//   memory stays at two batches. A batch is written only once all its chunks passed.
 // The bytes of both partition tables are held in memory, never written here: the commit writes
 // them last. (No hash of the whole artifact: every chunk matched a signed list, which is all a
 // second SHA-256 pass over every byte could prove, and most of the artifact is never fetched.)
@@ -75,7 +76,7 @@ export async function streamImage (a: StreamArgs): Promise<HeldTables> {
     return undefined
   }
   a.progress('write', 0, writtenTotal)
-  const timing = { zeroMs: 0, dataMs: 0, downloadMs: 0, hashMs: 0, zeroBy: { kernel: 0, writes: 0 } }
+  const timing = { zeroMs: 0, dataMs: 0, downloadMs: 0, hashWaitMs: 0, zeroBy: { kernel: 0, writes: 0 } }
   const started = performance.now()
   const timed = async (p: Promise<void>, key: 'zeroMs' | 'dataMs'): Promise<void> => { await p; timing[key] = performance.now() - started }
   try {
@@ -85,7 +86,7 @@ export async function streamImage (a: StreamArgs): Promise<HeldTables> {
     ])
     if (first !== undefined) throw first
     const ms = (x: number): string => `${Math.round(x)} ms`
-    a.log?.(`install: zero chunks (${timing.zeroBy.kernel} bytes by BLKZEROOUT, ${timing.zeroBy.writes} written) in ${ms(timing.zeroMs)}; data chunks in ${ms(timing.dataMs)} (download ${ms(timing.downloadMs)}, SHA-256 ${ms(timing.hashMs)})`)
+    a.log?.(`install: zero chunks (${timing.zeroBy.kernel} bytes by BLKZEROOUT, ${timing.zeroBy.writes} written) in ${ms(timing.zeroMs)}; data chunks in ${ms(timing.dataMs)} (download ${ms(timing.downloadMs)}, writes waiting for SHA-256 ${ms(timing.hashWaitMs)})`)
     cancelled(a.signal)
     await a.zeroDev.dev.sync()
     await a.dev.sync()
@@ -137,9 +138,8 @@ async function writeZeroRuns (a: StreamArgs, runs: readonly Range[], heldRanges:
   }
 }
 
-/** The data chunks: fetched, decompressed, checked, written in batches. */
-/** Where the data chunks' time went, for the log: the download's end and the time spent hashing, in ms. */
-type DataTiming = { downloadMs: number, hashMs: number }
+/** Where the data chunks' time went, for the log: the download's end, and how long the writes waited for chunk hashes, in ms. */
+type DataTiming = { downloadMs: number, hashWaitMs: number }
 
 async function writeDataChunks (a: StreamArgs, plan: FramePlan, tables: { primary: Range, backup: Range }, held: HeldTables, signal: AbortSignal, wrote: (n: number) => void, timing: DataTiming): Promise<void> {
   const started = performance.now()
@@ -170,36 +170,53 @@ async function writeDataChunks (a: StreamArgs, plan: FramePlan, tables: { primar
 
 async function consume (a: StreamArgs, data: readonly DataChunk[], batchBytes: number, dz: ReturnType<Decompress>, tables: { primary: Range, backup: Range }, held: HeldTables, signal: AbortSignal, wrote: (n: number) => void, timing: DataTiming): Promise<void> {
   const syncEvery = a.syncEveryBytes ?? 128 * MIB
-  const buffers = [Buffer.allocUnsafe(batchBytes), Buffer.allocUnsafe(batchBytes)] as const
+  // With O_DIRECT the batches go to the disk while the next ones download (dd's oflag=direct),
+  // instead of piling up in the page cache for the final fdatasync; that needs aligned memory.
+  const direct = a.zeroDev.dev.direct ? a.zeroDev.dev : undefined
+  const buffer = async (): Promise<Buffer> => await direct?.alignedBuffer?.(batchBytes) ?? Buffer.allocUnsafe(batchBytes)
+  const buffers = [await buffer(), await buffer()] as const
   let cur = 0
-  let batch: DataChunk[] = [] // the chunks in buffers[cur], verified, adjacent
+  let batch: DataChunk[] = [] // the chunks in buffers[cur], adjacent
+  let checks: Array<Promise<void>> = [] // their hashes, running in the thread pool
   let fill = 0 // bytes in buffers[cur]
   let next = 0 // index in `data` of the chunk being filled
   let chunkFill = 0 // its bytes so far
   let unsynced = 0
   let inflight: Promise<void> = Promise.resolve()
 
-  // A batch is a run of adjacent data chunks: written as one range (less the held tables).
+  // A batch is a run of adjacent data chunks: written as one range (less the held tables), and
+  // only once every one of its chunks matched the manifest.
   const flush = async (): Promise<void> => {
     const buf = buffers[cur] as Buffer
     const start = (batch[0] as DataChunk).start
     const end = start + fill
+    const batchChecks = checks
     await inflight // the other buffer's write is done: after the swap below it may be refilled
     inflight = (async () => {
+      const waitStarted = performance.now()
+      await Promise.all(batchChecks)
+      timing.hashWaitMs += performance.now() - waitStarted
       for (const name of ['primary', 'backup'] as const) {
         const o = overlap(start, end, tables[name])
         if (o !== undefined) buf.copy(held[name], o.start - tables[name].start, o.start - start, o.end - start)
       }
       for (const p of writablePieces(start, end, [tables.primary, tables.backup])) {
-        await a.dev.write(buf.subarray(p.start - start, p.end - start), p.start)
-        unsynced += p.end - p.start
-        wrote(p.end - p.start)
+        const n = p.end - p.start
+        // `start` is a chunk boundary and `buf` aligned: a piece is aligned where its offsets are.
+        if (direct !== undefined && p.start % ALIGN === 0 && n % ALIGN === 0) {
+          await direct.write(buf.subarray(p.start - start, p.end - start), p.start)
+        } else {
+          await a.dev.write(buf.subarray(p.start - start, p.end - start), p.start)
+          unsynced += n
+        }
+        wrote(n)
       }
       if (unsynced >= syncEvery) { await a.dev.sync(); unsynced = 0 }
     })()
     inflight.catch(() => {}) // awaited at the next flush or the end
     cur ^= 1
     batch = []
+    checks = []
     fill = 0
   }
 
@@ -217,14 +234,11 @@ async function consume (a: StreamArgs, data: readonly DataChunk[], batchBytes: n
       chunkFill += n
       at += n
       if (chunkFill < length) continue
-      // Checked as soon as its last byte arrives, before its batch is written.
-      const expected = a.manifest.artifact.chunks[chunk.index] ?? ''
-      const hashStarted = performance.now()
-      const matches = chunkMatches(buf.subarray(fill - length, fill), expected)
-      timing.hashMs += performance.now() - hashStarted
-      if (!matches) {
-        throw new CodedError('ERR_IMAGE_CHUNK_MISMATCH', `the image: chunk ${chunk.index} (bytes ${chunk.start} to ${chunk.end - 1}) does not match the manifest`, { chunk: chunk.index, offset: chunk.start, length, expected })
-      }
+      // Hashed as soon as its last byte arrives, off the event loop, so the download and zstd
+      // keep flowing meanwhile; its batch waits for the answer before it is written.
+      const check = checkChunk(buf.subarray(fill - length, fill), chunk, a.manifest.artifact.chunks[chunk.index] ?? '')
+      check.catch(() => {}) // awaited by its batch's flush
+      checks.push(check)
       batch.push(chunk)
       next++
       chunkFill = 0
@@ -241,6 +255,17 @@ async function consume (a: StreamArgs, data: readonly DataChunk[], batchBytes: n
   }
   if (batch.length > 0) await flush()
   await inflight
+}
+
+/**
+ * A data chunk against its signed SHA-256, by WebCrypto: its digest runs in libuv's thread pool
+ * (the bytes are copied in first, so the batch buffer may go on filling).
+ */
+async function checkChunk (bytes: Buffer, chunk: DataChunk, expected: string): Promise<void> {
+  const digest = Buffer.from(await webcrypto.subtle.digest('SHA-256', bytes)).toString('hex')
+  if (digest !== expected) {
+    throw new CodedError('ERR_IMAGE_CHUNK_MISMATCH', `the image: chunk ${chunk.index} (bytes ${chunk.start} to ${chunk.end - 1}) does not match the manifest`, { chunk: chunk.index, offset: chunk.start, length: bytes.length, expected })
+  }
 }
 
 function cancelled (signal: AbortSignal | undefined): void {

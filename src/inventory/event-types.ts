@@ -61,6 +61,15 @@ export const EventType = {
   nodeRefused: 'node.refused',
   /** Anvil's node CA issued a node's apid server certificate (its trustd asked, signed with its identity key). */
   nodeCertified: 'node.certified',
+  /** The node committed an upgraded slot (its NodeNotice), or its trial boot failed and it rolled back. */
+  nodeUpgraded: 'node.upgraded',
+  nodeRolledBack: 'node.rolled_back',
+  /** The node is resetting itself (its NodeNotice): the machine moves to resetting. */
+  nodeReset: 'node.reset',
+  /** A fleet upgrade (anvil machines upgrade): started, one machine done, stopped or finished. */
+  rolloutStarted: 'rollout.started',
+  rolloutMachine: 'rollout.machine',
+  rolloutDone: 'rollout.done',
   rebootQueued: 'reboot.queued',
   rebootStarted: 'reboot.started',
   rebootDone: 'reboot.done',

@@ -162,6 +162,14 @@ export const ErrorCode = {
   nodeServiceUnknown: 'ERR_NODE_SERVICE_UNKNOWN',
   /** machined (behind apid) or the node itself could not be reached. */
   nodeUnreachable: 'ERR_NODE_UNREACHABLE',
+  /** The node is already carrying out an upgrade, a rollback or a reset. */
+  nodeBusy: 'ERR_NODE_BUSY',
+  /** An upgrade to a lower security version, or to an older or the same version without force. */
+  imageDowngrade: 'ERR_IMAGE_DOWNGRADE',
+  /** A rollback with no committed slot to go back to. */
+  nodeNoRollback: 'ERR_NODE_NO_ROLLBACK',
+  /** A fleet upgrade stopped: one of its machines failed (the message says which and why). */
+  rolloutFailed: 'ERR_ROLLOUT_FAILED',
   /** A certificate role other than admin, operator or reader. */
   certRoleInvalid: 'ERR_CERT_ROLE_INVALID',
   /** A certificate lifetime outside what the CA issues (see docs/node-api.md). */

@@ -1,6 +1,6 @@
 import { Metadata, Server, ServerCredentials, status, type ServerWritableStream } from '@grpc/grpc-js'
 import { loadNodeProto } from '../../src/grpc/proto.ts'
-import type { NodeHandlers } from '../../src/proto/generated/anvil/node/v1/Node.ts'
+import type { ServedHandlers } from '../../src/node/machined/node-api.ts'
 import type { LogLineInput } from '../../src/proto/generated/anvil/node/v1/LogLine.ts'
 import type { VersionReplyInput } from '../../src/proto/generated/anvil/node/v1/VersionReply.ts'
 
@@ -43,7 +43,7 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
     // Left open until the client cancels it; only a waiting test writes more.
     for (const w of waiting.splice(0)) w((text) => { call.write({ timeMs: T0 + 2000, source, text, priority: 6 }) })
   }
-  const handlers: NodeHandlers = {
+  const handlers: ServedHandlers = {
     Version: (call, cb) => { seen('Version', call); cb(null, versionOf(hostname)) },
     Services: (call, cb) => { seen('Services', call); cb(null, { services: [{ id: 'apid', state: 'running', pid: 42, restarts: 1, startedAtMs: Date.now() - 60_000, health: 'healthy', lastExit: 'exit 1' }] }) },
     Memory: (call, cb) => { seen('Memory', call); cb(null, { totalBytes: 2 * 2 ** 30, freeBytes: 2 ** 30, availableBytes: 1.5 * 2 ** 30, buffersBytes: 0, cachedBytes: 2 ** 20, swapTotalBytes: 0, swapFreeBytes: 0 }) },

@@ -3,7 +3,8 @@ import { test } from 'node:test'
 import { loadNodeProto } from '../../grpc/proto.ts'
 import { METHOD_ROLES, ROLES, highestRole, isRole, requiredRole, roleAllows, type Role } from './roles.ts'
 
-const MUTATING = new Set(['Reboot', 'Shutdown'])
+const OPERATOR = new Set(['Reboot', 'Shutdown'])
+const ADMIN = new Set(['Upgrade', 'Rollback', 'Reset'])
 
 test('the table names exactly the methods of anvil.node.v1.Node', async () => {
   const proto = await loadNodeProto()
@@ -11,19 +12,19 @@ test('the table names exactly the methods of anvil.node.v1.Node', async () => {
   assert.deepEqual(Object.keys(METHOD_ROLES).sort(), methods)
 })
 
-test('read-only methods need reader, Reboot and Shutdown need operator', () => {
+test('read-only methods need reader, Reboot and Shutdown operator, Upgrade, Rollback and Reset admin', () => {
   for (const [method, role] of Object.entries(METHOD_ROLES)) {
-    assert.equal(role, MUTATING.has(method) ? 'operator' : 'reader', method)
+    assert.equal(role, ADMIN.has(method) ? 'admin' : OPERATOR.has(method) ? 'operator' : 'reader', method)
   }
 })
 
 test('every role × every method, and a method not in the table is admin-only', () => {
   const expect: Record<Role, (m: string) => boolean> = {
-    reader: (m) => !MUTATING.has(m) && Object.hasOwn(METHOD_ROLES, m),
-    operator: (m) => Object.hasOwn(METHOD_ROLES, m),
+    reader: (m) => !OPERATOR.has(m) && !ADMIN.has(m) && Object.hasOwn(METHOD_ROLES, m),
+    operator: (m) => !ADMIN.has(m) && Object.hasOwn(METHOD_ROLES, m),
     admin: () => true
   }
-  for (const method of [...Object.keys(METHOD_ROLES), 'Reset', 'Upgrade', 'toString', '__proto__', '']) {
+  for (const method of [...Object.keys(METHOD_ROLES), 'ApplyConfig', 'toString', '__proto__', '']) {
     for (const role of ROLES) assert.equal(roleAllows(role, method), expect[role](method), `${role} ${method}`)
   }
   assert.equal(requiredRole('Upgrade'), 'admin')

@@ -21,8 +21,13 @@ export const METHOD_ROLES: Readonly<Record<string, Role>> = Object.freeze({
   Processes: 'reader',
   Dmesg: 'reader',
   Logs: 'reader',
+  Operations: 'reader',
+  GetOperation: 'reader',
   Reboot: 'operator',
-  Shutdown: 'operator'
+  Shutdown: 'operator',
+  Upgrade: 'admin',
+  Rollback: 'admin',
+  Reset: 'admin'
 })
 
 /** True for the three role names, nothing else (case matters: `O=Admin` is no role). */

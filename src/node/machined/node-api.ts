@@ -110,7 +110,13 @@ async function prepareSocket (path: string, owner: NodeApiOptions['socketOwner']
   await unlink(path)
 }
 
-function handlers (o: NodeApiOptions, streams: Set<AbortController>): NodeHandlers {
+/**
+ * The methods this file serves; grpc-js answers the rest (Upgrade, Rollback, Reset, Operations,
+ * GetOperation: issue 11, in progress) UNIMPLEMENTED.
+ */
+export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown'>
+
+function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHandlers {
   const statusLog = consoleLogger(o.log)
   const fail = (err: unknown, method: string): ReturnType<typeof toStatus> => toStatus(err, statusLog, { method })
   const unary = <T>(method: string, answer: () => Promise<T>) => (_call: unknown, callback: sendUnaryData<T>): void => {

@@ -19,6 +19,8 @@ import type { MemoryInfoInput as _anvil_provisioning_v1_MemoryInfoInput, MemoryI
 import type { NicInput as _anvil_provisioning_v1_NicInput, Nic as _anvil_provisioning_v1_Nic } from './anvil/provisioning/v1/Nic.ts';
 import type { NodeCertificateReplyInput as _anvil_provisioning_v1_NodeCertificateReplyInput, NodeCertificateReply as _anvil_provisioning_v1_NodeCertificateReply } from './anvil/provisioning/v1/NodeCertificateReply.ts';
 import type { NodeCertificateRequestInput as _anvil_provisioning_v1_NodeCertificateRequestInput, NodeCertificateRequest as _anvil_provisioning_v1_NodeCertificateRequest } from './anvil/provisioning/v1/NodeCertificateRequest.ts';
+import type { NodeNoticeReplyInput as _anvil_provisioning_v1_NodeNoticeReplyInput, NodeNoticeReply as _anvil_provisioning_v1_NodeNoticeReply } from './anvil/provisioning/v1/NodeNoticeReply.ts';
+import type { NodeNoticeRequestInput as _anvil_provisioning_v1_NodeNoticeRequestInput, NodeNoticeRequest as _anvil_provisioning_v1_NodeNoticeRequest } from './anvil/provisioning/v1/NodeNoticeRequest.ts';
 import type { NodeReportInput as _anvil_provisioning_v1_NodeReportInput, NodeReport as _anvil_provisioning_v1_NodeReport } from './anvil/provisioning/v1/NodeReport.ts';
 import type { NodeReportReplyInput as _anvil_provisioning_v1_NodeReportReplyInput, NodeReportReply as _anvil_provisioning_v1_NodeReportReply } from './anvil/provisioning/v1/NodeReportReply.ts';
 import type { PciDeviceInput as _anvil_provisioning_v1_PciDeviceInput, PciDevice as _anvil_provisioning_v1_PciDevice } from './anvil/provisioning/v1/PciDevice.ts';
@@ -59,6 +61,8 @@ export interface ProtoGrpcType {
         Nic: MessageTypeDefinition<_anvil_provisioning_v1_NicInput, _anvil_provisioning_v1_Nic>
         NodeCertificateReply: MessageTypeDefinition<_anvil_provisioning_v1_NodeCertificateReplyInput, _anvil_provisioning_v1_NodeCertificateReply>
         NodeCertificateRequest: MessageTypeDefinition<_anvil_provisioning_v1_NodeCertificateRequestInput, _anvil_provisioning_v1_NodeCertificateRequest>
+        NodeNoticeReply: MessageTypeDefinition<_anvil_provisioning_v1_NodeNoticeReplyInput, _anvil_provisioning_v1_NodeNoticeReply>
+        NodeNoticeRequest: MessageTypeDefinition<_anvil_provisioning_v1_NodeNoticeRequestInput, _anvil_provisioning_v1_NodeNoticeRequest>
         NodeReport: MessageTypeDefinition<_anvil_provisioning_v1_NodeReportInput, _anvil_provisioning_v1_NodeReport>
         NodeReportReply: MessageTypeDefinition<_anvil_provisioning_v1_NodeReportReplyInput, _anvil_provisioning_v1_NodeReportReply>
         PciDevice: MessageTypeDefinition<_anvil_provisioning_v1_PciDeviceInput, _anvil_provisioning_v1_PciDevice>

@@ -5,6 +5,8 @@ import type { MethodDefinition } from '@grpc/proto-loader'
 import type { AgentMessageInput as _anvil_provisioning_v1_AgentMessageInput, AgentMessage as _anvil_provisioning_v1_AgentMessage } from '../../../anvil/provisioning/v1/AgentMessage.ts';
 import type { NodeCertificateReplyInput as _anvil_provisioning_v1_NodeCertificateReplyInput, NodeCertificateReply as _anvil_provisioning_v1_NodeCertificateReply } from '../../../anvil/provisioning/v1/NodeCertificateReply.ts';
 import type { NodeCertificateRequestInput as _anvil_provisioning_v1_NodeCertificateRequestInput, NodeCertificateRequest as _anvil_provisioning_v1_NodeCertificateRequest } from '../../../anvil/provisioning/v1/NodeCertificateRequest.ts';
+import type { NodeNoticeReplyInput as _anvil_provisioning_v1_NodeNoticeReplyInput, NodeNoticeReply as _anvil_provisioning_v1_NodeNoticeReply } from '../../../anvil/provisioning/v1/NodeNoticeReply.ts';
+import type { NodeNoticeRequestInput as _anvil_provisioning_v1_NodeNoticeRequestInput, NodeNoticeRequest as _anvil_provisioning_v1_NodeNoticeRequest } from '../../../anvil/provisioning/v1/NodeNoticeRequest.ts';
 import type { NodeReportInput as _anvil_provisioning_v1_NodeReportInput, NodeReport as _anvil_provisioning_v1_NodeReport } from '../../../anvil/provisioning/v1/NodeReport.ts';
 import type { NodeReportReplyInput as _anvil_provisioning_v1_NodeReportReplyInput, NodeReportReply as _anvil_provisioning_v1_NodeReportReply } from '../../../anvil/provisioning/v1/NodeReportReply.ts';
 import type { ServerMessageInput as _anvil_provisioning_v1_ServerMessageInput, ServerMessage as _anvil_provisioning_v1_ServerMessage } from '../../../anvil/provisioning/v1/ServerMessage.ts';
@@ -40,6 +42,33 @@ export interface ProvisioningClient extends grpc.Client {
   issueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
   issueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
   issueNodeCertificate(argument: _anvil_provisioning_v1_NodeCertificateRequestInput, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeCertificateReply>): grpc.ClientUnaryCall;
+  
+  /**
+   * A provisioned node says what it is doing to its own life, signed with its identity key
+   * (nodeNoticeProof, src/node-state/notice-proof.ts), within 5 minutes of Anvil's clock:
+   * "reset"     the node is resetting itself: the machine goes provisioned → resetting (a wipe
+   * queued for its agent, the machine booted into it by its BMC) → ready;
+   * "upgraded"  the new slot was committed (image, version, slot): recorded, event node.upgraded;
+   * "rolled_back" an upgrade's trial boot failed and the old slot runs again: event node.rolled_back.
+   * Refused as IssueNodeCertificate's requests are (unknown machine or key, bad signature, clock).
+   */
+  NodeNotice(argument: _anvil_provisioning_v1_NodeNoticeRequestInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeNoticeReply>): grpc.ClientUnaryCall;
+  NodeNotice(argument: _anvil_provisioning_v1_NodeNoticeRequestInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeNoticeReply>): grpc.ClientUnaryCall;
+  NodeNotice(argument: _anvil_provisioning_v1_NodeNoticeRequestInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeNoticeReply>): grpc.ClientUnaryCall;
+  NodeNotice(argument: _anvil_provisioning_v1_NodeNoticeRequestInput, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeNoticeReply>): grpc.ClientUnaryCall;
+  /**
+   * A provisioned node says what it is doing to its own life, signed with its identity key
+   * (nodeNoticeProof, src/node-state/notice-proof.ts), within 5 minutes of Anvil's clock:
+   * "reset"     the node is resetting itself: the machine goes provisioned → resetting (a wipe
+   * queued for its agent, the machine booted into it by its BMC) → ready;
+   * "upgraded"  the new slot was committed (image, version, slot): recorded, event node.upgraded;
+   * "rolled_back" an upgrade's trial boot failed and the old slot runs again: event node.rolled_back.
+   * Refused as IssueNodeCertificate's requests are (unknown machine or key, bad signature, clock).
+   */
+  nodeNotice(argument: _anvil_provisioning_v1_NodeNoticeRequestInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeNoticeReply>): grpc.ClientUnaryCall;
+  nodeNotice(argument: _anvil_provisioning_v1_NodeNoticeRequestInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeNoticeReply>): grpc.ClientUnaryCall;
+  nodeNotice(argument: _anvil_provisioning_v1_NodeNoticeRequestInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeNoticeReply>): grpc.ClientUnaryCall;
+  nodeNotice(argument: _anvil_provisioning_v1_NodeNoticeRequestInput, callback: grpc.requestCallback<_anvil_provisioning_v1_NodeNoticeReply>): grpc.ClientUnaryCall;
   
   /**
    * The installed node's first report from its own disk (issue 10): it proves that the install
@@ -116,6 +145,17 @@ export interface ProvisioningHandlers extends grpc.UntypedServiceImplementation 
   IssueNodeCertificate: grpc.handleUnaryCall<_anvil_provisioning_v1_NodeCertificateRequest, _anvil_provisioning_v1_NodeCertificateReplyInput>;
   
   /**
+   * A provisioned node says what it is doing to its own life, signed with its identity key
+   * (nodeNoticeProof, src/node-state/notice-proof.ts), within 5 minutes of Anvil's clock:
+   * "reset"     the node is resetting itself: the machine goes provisioned → resetting (a wipe
+   * queued for its agent, the machine booted into it by its BMC) → ready;
+   * "upgraded"  the new slot was committed (image, version, slot): recorded, event node.upgraded;
+   * "rolled_back" an upgrade's trial boot failed and the old slot runs again: event node.rolled_back.
+   * Refused as IssueNodeCertificate's requests are (unknown machine or key, bad signature, clock).
+   */
+  NodeNotice: grpc.handleUnaryCall<_anvil_provisioning_v1_NodeNoticeRequest, _anvil_provisioning_v1_NodeNoticeReplyInput>;
+  
+  /**
    * The installed node's first report from its own disk (issue 10): it proves that the install
    * booted. Authenticated with `authorization: Node <token>`, the one-time token its install task
    * wrote to STATE, valid only for the machine and the install it was issued for; a second report
@@ -145,6 +185,7 @@ export interface ProvisioningHandlers extends grpc.UntypedServiceImplementation 
 
 export interface ProvisioningDefinition extends grpc.ServiceDefinition {
   IssueNodeCertificate: MethodDefinition<_anvil_provisioning_v1_NodeCertificateRequestInput, _anvil_provisioning_v1_NodeCertificateReplyInput, _anvil_provisioning_v1_NodeCertificateRequest, _anvil_provisioning_v1_NodeCertificateReply>
+  NodeNotice: MethodDefinition<_anvil_provisioning_v1_NodeNoticeRequestInput, _anvil_provisioning_v1_NodeNoticeReplyInput, _anvil_provisioning_v1_NodeNoticeRequest, _anvil_provisioning_v1_NodeNoticeReply>
   ReportIn: MethodDefinition<_anvil_provisioning_v1_NodeReportInput, _anvil_provisioning_v1_NodeReportReplyInput, _anvil_provisioning_v1_NodeReport, _anvil_provisioning_v1_NodeReportReply>
   Session: MethodDefinition<_anvil_provisioning_v1_AgentMessageInput, _anvil_provisioning_v1_ServerMessageInput, _anvil_provisioning_v1_AgentMessage, _anvil_provisioning_v1_ServerMessage>
 }

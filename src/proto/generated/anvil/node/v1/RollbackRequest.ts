@@ -1,0 +1,8 @@
+// Original file: src/proto/node.proto
+
+
+export interface RollbackRequestInput {
+}
+
+export interface RollbackRequest {
+}
