@@ -231,7 +231,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     { name: 'anvil_new_machines_rate_limited_total', help: 'boots of unknown MACs refused by discovery.newMachinesPerMinute', type: 'counter', samples: [{ value: machines.rateLimited }] }
   ]
   const operations = new OperationsService({ store: new SqliteOperationStore(db), machine: async (key) => await machines.get(key), progress: (taskId) => agents.progressOf(taskId) })
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, provision, operations, nodeCa }), config.api.listen)
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, bootBaseUrl: () => baseUrl(), provision, operations, nodeCa }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))

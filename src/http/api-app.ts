@@ -35,6 +35,8 @@ export type ApiAppDeps = {
   readonly discovery?: DiscoveryService
   /** The image catalogue; without it the image routes are absent. */
   readonly images?: ImageService
+  /** The boot listener's base URL (http://address:port), where nodes fetch artifacts; without it no /release route. */
+  readonly bootBaseUrl?: () => string
   /** Installs (POST .../provision, `install` in a machine's view); without it those are absent. */
   readonly provision?: ProvisionService
   /** Every long task (wipe, install) as an operation; without it the operation routes are absent. */
@@ -138,7 +140,7 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
     return { items: (await deps.machines.events(req.params.id, options)).map(eventJson) }
   })
   if (deps.discovery !== undefined) registerDiscoveryRoutes(app, { discovery: deps.discovery, view })
-  if (deps.images !== undefined) registerImageRoutes(app, deps.images)
+  if (deps.images !== undefined) registerImageRoutes(app, deps.images, deps.bootBaseUrl)
   if (deps.provision !== undefined) registerProvisionRoutes(app, { provision: deps.provision, view })
   if (deps.operations !== undefined) registerOperationRoutes(app, deps.operations)
   if (deps.nodeCa !== undefined) registerCertRoutes(app, deps.nodeCa)

@@ -40,7 +40,7 @@ const dir = mkdtempSync(join(tmpdir(), 'anvil-images-'))
 const key = generateSecretKey()
 const stranger = generateSecretKey()
 const images = new ImageService({ store: new SqliteImageStore(inv.db), dir, trustedKeys: () => [key.publicKey], clock: inv.clock })
-const app = buildApiApp({ machines: inv.machines, adminToken: TOKEN, log: createLogger('silent'), images })
+const app = buildApiApp({ machines: inv.machines, adminToken: TOKEN, log: createLogger('silent'), images, bootBaseUrl: () => 'http://10.77.0.1:8080' })
 after(async () => { await app.close(); rmSync(dir, { recursive: true, force: true }) })
 
 const post = async (manifest: Buffer, signature: string) => await app.inject({ method: 'POST', url: '/api/v1/images', headers: auth, payload: { manifest: manifest.toString('utf8'), signature } })
@@ -65,6 +65,9 @@ test('a signed manifest is imported pending; its artifact is streamed, checked a
   assert.equal((await app.inject({ url: '/api/v1/images/anvil-node', headers: auth })).json().version, '0.1.0')
   assert.equal((await app.inject({ url: '/api/v1/images/anvil-node:0.1.0', headers: auth })).json().manifest.artifact.compressedSize, 300_000)
   assert.equal((await app.inject({ url: '/api/v1/images/anvil-node:9.9.9', headers: auth })).json().error.code, 'ERR_IMAGE_NOT_FOUND')
+  const release = (await app.inject({ url: '/api/v1/images/anvil-node:0.1.0/release', headers: auth })).json()
+  assert.deepEqual(release, { name: 'anvil-node', version: '0.1.0', manifest: bytes.toString('utf8'), signature: release.signature, artifactUrl: 'http://10.77.0.1:8080/images/anvil-node/0.1.0' })
+  assert.ok(release.signature.startsWith('untrusted comment:'), 'the minisign signature file, as signed')
 })
 
 test('a flipped byte in the manifest or its signature, or a key Anvil does not trust, is refused before anything is stored', async () => {
@@ -98,6 +101,9 @@ test('an artifact of the wrong size or hash is refused, nothing is kept, and the
   assert.ok(!existsSync(join(dir, 'anvil-node-0.4.0.raw.zst')))
   assert.deepEqual(readdirSync(dir).filter(f => f.startsWith('.upload-')), [], 'no temporary file left behind')
   assert.equal((await app.inject({ url: '/api/v1/images/anvil-node:0.4.0', headers: auth })).json().state, 'pending')
+  const early = await app.inject({ url: '/api/v1/images/anvil-node:0.4.0/release', headers: auth })
+  assert.equal(early.statusCode, 409)
+  assert.equal(early.json().error.code, 'ERR_IMAGE_NOT_READY', 'no release of an image without its artifact')
   assert.equal((await put('0.4.0', artifact)).json().state, 'ready')
 })
 

@@ -16,7 +16,7 @@ const VERSION = { type: 'string', pattern: '^[0-9A-Za-z.+_~-]{1,64}$' } as const
  * The image catalogue: import a signed manifest (verified before it is stored), then upload its
  * artifact (hashed while it streams, kept only when it matches), list and show.
  */
-export function registerImageRoutes (app: FastifyInstance, images: ImageService): void {
+export function registerImageRoutes (app: FastifyInstance, images: ImageService, artifactBase?: () => string): void {
   // The artifact is streamed straight to disk, never buffered: the route reads the raw request.
   app.addContentTypeParser('application/octet-stream', (_req, payload, done) => { done(null, payload) })
 
@@ -49,4 +49,15 @@ export function registerImageRoutes (app: FastifyInstance, images: ImageService)
   app.get<{ Params: { ref: string } }>('/api/v1/images/:ref', {
     schema: { params: { type: 'object', required: ['ref'], properties: { ref: { type: 'string', minLength: 1, maxLength: 130 } } } }
   }, async (req) => imageJson(await images.resolve(req.params.ref)))
+
+  // For upgrades (the CLI's and the fleet rollout's): the signed manifest as the node verifies it,
+  // and where the node fetches the artifact's frames (the boot listener, as an install does).
+  if (artifactBase !== undefined) {
+    app.get<{ Params: { ref: string } }>('/api/v1/images/:ref/release', {
+      schema: { params: { type: 'object', required: ['ref'], properties: { ref: { type: 'string', minLength: 1, maxLength: 130 } } } }
+    }, async (req) => {
+      const r = await images.release(req.params.ref)
+      return { ...r, artifactUrl: `${artifactBase()}/images/${encodeURIComponent(r.name)}/${encodeURIComponent(r.version)}` }
+    })
+  }
 }

@@ -24,6 +24,9 @@ export type ImageServiceOptions = {
 /** An image as the API shows it: the catalogue row without the bulky bytes, with the parsed manifest. */
 export type ImageView = Omit<StoredImage, 'manifest' | 'signature'> & { readonly manifest: ImageManifest }
 
+/** A ready image as a node verifies it: the manifest's exact bytes (UTF-8) and their minisign signature. */
+export type ImageRelease = { readonly name: string, readonly version: string, readonly manifest: string, readonly signature: string }
+
 const MAX_MANIFEST_BYTES = 1024 * 1024
 const NAME = /^[a-z0-9][a-z0-9-]{0,62}$/
 
@@ -106,6 +109,17 @@ export class ImageService {
   /** `name` (its newest ready version, or newest of all when none is ready) or `name:version`. */
   async resolve (ref: string): Promise<ImageView> {
     return view(await this.#resolve(ref))
+  }
+
+  /**
+   * What a node needs to upgrade itself to `ref` (a ready image): the manifest's exact bytes and
+   * their signature, which the node verifies with its own baked keys; the artifact URL is the
+   * caller's to add (the boot listener's address).
+   */
+  async release (ref: string): Promise<ImageRelease> {
+    const image = await this.#resolve(ref)
+    if (image.state !== 'ready') throw new CodedError('ERR_IMAGE_NOT_READY', `image ${image.name}:${image.version} has no artifact yet`, { name: image.name, version: image.version })
+    return { name: image.name, version: image.version, manifest: image.manifest, signature: image.signature }
   }
 
   async list (name?: string): Promise<ImageView[]> {
