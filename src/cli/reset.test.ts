@@ -44,7 +44,7 @@ async function serve () {
     let d: AgentDirective
     do d = (await it.next()).value as AgentDirective
     while (!('task' in d))
-    const task = d.task
+    const task = d.task as { id: string, kind?: string }
     assert.equal(task.kind, 'wipe')
     await w.agents.result(s, { taskId: task.id, ok: true, error: '', eraseReports: [{ disk: 'vda', serial: 'D1', method: 'fast', bytesWritten: 2 ** 20, durationMs: 5, verified: true, refused: '' }], install: null })
     ctl.abort()
