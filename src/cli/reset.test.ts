@@ -75,7 +75,7 @@ test('anvil machines reset prints the operation; --wait follows the wipe and the
   const out = await waiting
   assert.match(out, new RegExp(`^${machineId}: resetting; wipe queued for its agent\\noperation t-[0-9a-f-]+\\n`))
   assert.match(out, /t-[0-9a-f-]+ {2}done/)
-  assert.match(out, new RegExp(`${machineId}: ready \\(reset: fast: vda`))
+  assert.match(out, new RegExp(`${machineId}: ready \\(reset: fast`))
   assert.equal((await w.inv.machines.get(machineId)).state, MachineState.ready)
   await assert.rejects(run(['machines', 'reset', machineId]), { code: 'ERR_INVALID_STATE' })
 })
