@@ -81,7 +81,7 @@ test('anvil machines reset prints the operation; --wait follows the wipe and the
 })
 
 test('anvil -n NODE reset: the node\'s operation; --wait: then the machine in Anvil until ready', async () => {
-  const { run, port, machineId, stream, agentWipes, w } = await serve()
+  const { run, machineId, stream, agentWipes, w } = await serve()
   const home = join(tmp, 'home')
   const savedHome = process.env.ANVIL_HOME
   process.env.ANVIL_HOME = home

@@ -97,7 +97,7 @@ export type ResetOptions = {
   readonly settleMs?: number
 }
 
-type Op = OperationInput & { phase: string, state: string }
+type Op = OperationInput & { id: string, phase: string, state: string }
 
 /** Reset as an operation: begin() answers at once, the work runs after. */
 export class ResetOperations {

@@ -51,10 +51,9 @@ export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
   if (partition !== undefined) state = (await readState(partition.device)).payload
   const supervisor = new Supervisor({ log: o.say })
   const notice = state === undefined ? undefined : { state, protoFile: o.provisioningProto }
-  const api = await startNodeApi({
-    socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto,
-    ...(notice === undefined ? {} : { notice: async (n: NodeNotice) => await sendNodeNotice({ ...notice, notice: n }) })
-  })
+  // Reset tells Anvil through the provisioning proto beside the bundle, as trustd does.
+  const noticePort = notice === undefined ? {} : { notice: async (n: NodeNotice) => await sendNodeNotice({ ...notice, notice: n }) }
+  const api = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto, ...noticePort })
   if (partition === undefined || state === undefined) {
     o.say('no STATE: no trustd, no apid (an image booted without an install)')
     return { api, supervisor, stop: async () => { await supervisor.stopAll(); await api.stop() } }
