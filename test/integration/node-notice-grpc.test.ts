@@ -133,7 +133,7 @@ test('upgraded and rolled_back record the running image (what machines show prin
   assert.ok(inv.db.select().from(events).where(eq(events.type, 'node.upgraded')).get() !== undefined)
 })
 
-test('refused with IssueNodeCertificate\'s codes, and nothing changes: another key, another machine, an old clock, an unknown kind, an oversize detail, not provisioned', async () => {
+test('refused with IssueNodeCertificate\'s codes, and nothing changes: another key, another machine, an unknown machine, an old clock, an unknown kind, an oversize detail, not provisioned', async () => {
   const { inv, server, node, stateOf, typesOf, tasksOf, nodeRow } = await start()
   const n = await node('52:54:00:aa:ee:03')
   const other = await node('52:54:00:aa:ee:04')
@@ -143,6 +143,7 @@ test('refused with IssueNodeCertificate\'s codes, and nothing changes: another k
   await assert.rejects(sendNodeNotice({ state: { ...n.state, identity: other.identity }, notice: RESET }), { code: 'ERR_NODE_PROOF_INVALID' })
   // Another machine: this node's key, the other machine's id.
   await assert.rejects(rawNotice(server, n.key, { ...fields, machineId: other.id }), { code: 'ERR_NODE_PROOF_INVALID' })
+  await assert.rejects(rawNotice(server, n.key, { ...fields, machineId: 'm-unknown' }), (err: Error & { code?: string }) => err.code === 'ERR_NODE_PROOF_INVALID' && /not reported in/.test(err.message))
   await assert.rejects(sendNodeNotice({ state: n.state, notice: RESET, now: () => Date.now() - 6 * 60_000 }), (err: Error & { code?: string }) => err.code === 'ERR_NODE_PROOF_INVALID' && /set the node's time/.test(err.message))
   await assert.rejects(rawNotice(server, n.key, { ...fields, kind: 'wiped' }), (err: Error & { code?: string }) => err.code === 'ERR_VALIDATION' && /kind "wiped"/.test(err.message))
   await assert.rejects(rawNotice(server, n.key, { ...fields, detail: 'x'.repeat(513) }), (err: Error & { code?: string }) => err.code === 'ERR_VALIDATION' && /detail is longer than 512/.test(err.message))
@@ -161,5 +162,5 @@ test('refused with IssueNodeCertificate\'s codes, and nothing changes: another k
   assert.deepEqual(nodeRow(n.id), before)
   assert.ok(!typesOf(n.id).includes('node.reset') && !typesOf(n.id).includes('node.upgraded'))
   // Refusals before the signature verified name no machine (nothing unproven is pinned on one).
-  assert.equal(inv.db.select().from(events).where(eq(events.type, 'node.refused')).all().length, 9, 'each refusal is in the timeline')
+  assert.equal(inv.db.select().from(events).where(eq(events.type, 'node.refused')).all().length, 10, 'each refusal is in the timeline')
 })
