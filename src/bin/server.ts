@@ -42,6 +42,7 @@ import { createProvisioningService } from '../grpc/provisioning-server.ts'
 import { SqliteNodeReportStore } from '../db/node-report-store.ts'
 import { NodeReportService } from '../provisioning/node-report-service.ts'
 import { NodeCertificateService, nodeServerCa } from '../provisioning/node-certificates.ts'
+import { NodeNoticeService } from '../provisioning/node-notices.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
 import { ensureNodeCa } from '../pki/node-ca.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
@@ -181,7 +182,17 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const nodeStore = new SqliteNodeReportStore(db)
   const nodeReports = new NodeReportService({ store: nodeStore, machines, lifecycle, events: timeline, clock: systemClock })
   const nodeCertificates = new NodeCertificateService({ nodes: nodeStore, machines, ca: nodeServerCa(nodeCa), events: timeline, clock: systemClock })
-  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: agents, nodeReports, nodeCertificates, tls: cert, log })
+  const nodeNotices = new NodeNoticeService({
+    nodes: nodeStore,
+    machines,
+    reset: async (machineId, requestedBy) => {
+      const r = await discovery.reset(machineId, { requestedBy })
+      return { state: r.machine.state, taskId: r.task.id }
+    },
+    events: timeline,
+    clock: systemClock
+  })
+  const grpc = createProvisioningService({ listen: config.grpc.listen, gateway: agents, nodeReports, nodeCertificates, nodeNotices, tls: cert, log })
 
   let httpPort = 0
   const bootenvBuilt = async (): Promise<boolean> => {

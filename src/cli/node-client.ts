@@ -101,6 +101,7 @@ export class NodeApiClient {
   async processes (): Promise<ProcessesReply> { return await this.#unary((r, m, o, cb) => this.#client.processes(r, m, o, cb), {}) }
   async reboot (mode: 'default' | 'force'): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.reboot(r, m, o, cb), { mode }) }
   async shutdown (force: boolean): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.shutdown(r, m, o, cb), { force }) }
+  async reset (req: { graceful: boolean, wipe: string }): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.reset(r, m, o, cb), req) }
 
   /** The kernel log: the last `tail` lines (0: all kept), then, with `follow`, new ones until `signal` aborts. */
   dmesg (req: { follow: boolean, tail: number }, signal?: AbortSignal): AsyncGenerator<LogLine> {

@@ -1,11 +1,13 @@
 import { InvalidArgumentError, Option, type Command } from 'commander'
 import { CodedError } from '../lib/errors.ts'
+import { terminalSafe } from '../lib/text.ts'
 import type { LogLine } from '../proto/generated/anvil/node/v1/LogLine.ts'
 import type { CliContext } from './machines.ts'
 import type { NodeApiClient } from './node-client.ts'
 import { failureOf, fanOut, openNodeSession, type NodeOutcome, type NodeSession } from './node-fanout.ts'
 import { DISKS_VIEW, logLineText, MEMORY_VIEW, MOUNTS_VIEW, OPERATION_VIEW, PROCESSES_VIEW, renderNodeTable, servicesView, VERSION_VIEW, type TableView } from './node-views.ts'
 import { untilInterrupted } from './operations.ts'
+import { DEFAULT_RESET_WAIT, resetTimeout, waitForReady } from './reset.ts'
 import { renderData, type OutputFormat } from './output.ts'
 
 /** The CLI context with what the node verbs add: the `-n` values and $ANVIL_HOME. */
@@ -81,7 +83,31 @@ function lineCount (v: string): number {
 
 const MAX_SERVICE_ID = 128
 
-/** The node verbs: `anvil [-n NODE]... version|services|memory|disks|mounts|processes|dmesg|logs|reboot|shutdown`. */
+/**
+ * `reset --wait`: on every node, its machine id (Version), the reset, then the machine in Anvil's
+ * inventory until it is ready. Table: the operation and each state as it comes, after the node
+ * when there are several; JSON/YAML: the outcomes at the end. Exit 1 if any node failed.
+ */
+async function resetAndWait (ctx: NodeCliContext, req: { graceful: boolean, wipe: string }, timeoutMs: number): Promise<void> {
+  const format = ctx.output()
+  const s = await session(ctx)
+  const width = Math.max(...s.targets.map(t => t.length))
+  const prefixOf = (node: string): string => s.targets.length > 1 ? `${node.padEnd(width)}  ` : ''
+  const say = (line: string): void => { if (format === 'table') ctx.print(line) }
+  const outcomes = await untilInterrupted(async (signal) => await fanOut(s, async (client, node) => {
+    const { machineId } = await client.version()
+    if (machineId === '') throw new CodedError('ERR_INVALID_STATE', 'the node names no machine (it has no STATE): there is nothing to follow in Anvil')
+    const { operation } = await client.reset(req)
+    if (operation !== null) say(terminalSafe(`${prefixOf(node)}operation ${operation.id}: ${operation.state} (${operation.phase})`) + '\n')
+    const m = await waitForReady(ctx.client(), machineId, say, { timeoutMs, signal, prefix: prefixOf(node) })
+    return { operation, machine: { id: m.id, state: m.state } }
+  }))
+  if (format !== 'table') ctx.print(renderData(outcomes, format))
+  const failure = failureOf(outcomes)
+  if (failure !== undefined) throw failure
+}
+
+/** The node verbs: `anvil [-n NODE]... version|services|memory|disks|mounts|processes|dmesg|logs|reboot|reset|shutdown`. */
 export function registerNodeCommands (program: Command, ctx: NodeCliContext): void {
   const on = ' (on every -n NODE, else the current context\'s endpoint)'
   program.command('version').description('the node\'s machine id, host name, image, slot, config generation, kernel and uptime' + on)
@@ -117,6 +143,20 @@ export function registerNodeCommands (program: Command, ctx: NodeCliContext): vo
   program.command('reboot').description('stop the services, sync the disks and reboot; prints the operation' + on)
     .addOption(new Option('--mode <mode>', 'default: services stopped first; force: at once').choices(['default', 'force']).default('default'))
     .action(async (o: { mode: 'default' | 'force' }) => { await runUnary(ctx, async c => await c.reboot(o.mode), OPERATION_VIEW) })
+  program.command('reset').description('the node leaves its installed life: it erases what --wipe says and reboots, Anvil wipes the rest through its agent and the machine becomes ready; prints the operation' + on)
+    .option('--graceful', 'services stopped first, and Anvil must have been told (else nothing is wiped)')
+    .addOption(new Option('--wipe <what>', 'state: identity and signed config; ephemeral; all: both, and no boot slot left').choices(['state', 'ephemeral', 'all']).default('all'))
+    .option('--wait', 'follow the machine in Anvil\'s inventory until it is ready (or in error)')
+    .option('--timeout <duration>', 'with --wait: give up waiting after this long (the reset goes on)', DEFAULT_RESET_WAIT)
+    .action(async (o: { graceful?: boolean, wipe: 'state' | 'ephemeral' | 'all', wait?: boolean, timeout: string }) => {
+      const req = { graceful: o.graceful === true, wipe: o.wipe }
+      const timeoutMs = resetTimeout(o.timeout)
+      if (o.wait !== true) {
+        await runUnary(ctx, async c => await c.reset(req), OPERATION_VIEW)
+        return
+      }
+      await resetAndWait(ctx, req, timeoutMs)
+    })
   program.command('shutdown').description('stop the services, sync the disks and power off; prints the operation' + on)
     .option('--force', 'at once, without stopping the services first')
     .action(async (o: { force?: boolean }) => { await runUnary(ctx, async c => await c.shutdown(o.force === true), OPERATION_VIEW) })

@@ -1,6 +1,7 @@
 import { and, eq, isNull } from 'drizzle-orm'
 import type { NodeRecord, NodeReportStore, NodeTokenRecord } from '../provisioning/node-report-service.ts'
 import type { RegisteredNode, RegisteredNodes } from '../provisioning/node-certificates.ts'
+import type { NodeNoticeStore, RunningImage } from '../provisioning/node-notices.ts'
 import type { Db } from './open.ts'
 import { machineNodes, nodeTokens } from './schema.ts'
 
@@ -9,7 +10,7 @@ import { machineNodes, nodeTokens } from './schema.ts'
  * its token (UPDATE … WHERE used_at IS NULL) in the same transaction as the machine_nodes upsert,
  * so of two reports racing with one token exactly one is stored, whichever process serves it.
  */
-export class SqliteNodeReportStore implements NodeReportStore, RegisteredNodes {
+export class SqliteNodeReportStore implements NodeReportStore, RegisteredNodes, NodeNoticeStore {
   readonly #db: Db
 
   constructor (db: Db) {
@@ -51,5 +52,12 @@ export class SqliteNodeReportStore implements NodeReportStore, RegisteredNodes {
         .onConflictDoUpdate({ target: machineNodes.machineId, set: values }).run()
       return true
     })
+  }
+
+  /** The image a node now runs (NodeNotice upgraded / rolled_back): what `anvil machines show` prints as its node line. */
+  async recordRunning (machineId: string, running: RunningImage): Promise<boolean> {
+    const r = this.#db.update(machineNodes).set({ imageName: running.imageName, imageVersion: running.imageVersion, slot: running.slot, reportedAt: running.at })
+      .where(eq(machineNodes.machineId, machineId)).run()
+    return r.changes === 1
   }
 }

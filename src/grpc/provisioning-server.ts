@@ -14,6 +14,8 @@ import type { NodeReportReplyInput } from '../proto/generated/anvil/provisioning
 import { AgentSession, type SessionCall } from './agent-session.ts'
 import type { NodeCertificateReplyInput } from '../proto/generated/anvil/provisioning/v1/NodeCertificateReply.ts'
 import type { NodeCertificateRequest } from '../proto/generated/anvil/provisioning/v1/NodeCertificateRequest.ts'
+import type { NodeNoticeReplyInput } from '../proto/generated/anvil/provisioning/v1/NodeNoticeReply.ts'
+import type { NodeNoticeRequest } from '../proto/generated/anvil/provisioning/v1/NodeNoticeRequest.ts'
 import { toStatus } from './errors.ts'
 import { loadProvisioningProto } from './proto.ts'
 
@@ -25,6 +27,8 @@ export type ProvisioningServiceOptions = {
   readonly nodeReports?: NodeReports
   /** Provisioned nodes' certificate requests (IssueNodeCertificate); absent: UNIMPLEMENTED. */
   readonly nodeCertificates?: { issue (r: NodeCertificateRequest, peer: string): Promise<NodeCertificateReplyInput> }
+  /** Provisioned nodes' notices of their own reset, upgrade and rollback (NodeNotice); absent: UNIMPLEMENTED. */
+  readonly nodeNotices?: { notice (r: NodeNoticeRequest, peer: string): Promise<NodeNoticeReplyInput> }
   /** PEM key and certificate, e.g. from ensureServerCertificate(). */
   readonly tls: { readonly keyPem: string, readonly certPem: string }
   readonly log: Logger
@@ -80,7 +84,8 @@ class ProvisioningServer implements ProvisioningService {
     server.addService(proto.anvil.provisioning.v1.Provisioning.service, {
       Session: (call: SessionCall) => { this.#onSession(call) },
       ReportIn: (call: ServerUnaryCall<NodeReport, NodeReportReplyInput>, callback: sendUnaryData<NodeReportReplyInput>) => { this.#onReportIn(call, callback) },
-      IssueNodeCertificate: (call: ServerUnaryCall<NodeCertificateRequest, NodeCertificateReplyInput>, callback: sendUnaryData<NodeCertificateReplyInput>) => { this.#onIssueNodeCertificate(call, callback) }
+      IssueNodeCertificate: (call: ServerUnaryCall<NodeCertificateRequest, NodeCertificateReplyInput>, callback: sendUnaryData<NodeCertificateReplyInput>) => { this.#onIssueNodeCertificate(call, callback) },
+      NodeNotice: (call: ServerUnaryCall<NodeNoticeRequest, NodeNoticeReplyInput>, callback: sendUnaryData<NodeNoticeReplyInput>) => { this.#onNodeNotice(call, callback) }
     })
     const { host, port } = splitListen(this.#opts.listen)
     // No client certificates: agents authenticate with their token (checkClientCertificate false).
@@ -153,6 +158,18 @@ class ProvisioningServer implements ProvisioningService {
     certificates.issue(call.request, peer).then(
       (reply) => { callback(null, reply) },
       (err: unknown) => { callback(toStatus(err, this.#log, { call: 'IssueNodeCertificate', peer })) })
+  }
+
+  #onNodeNotice (call: ServerUnaryCall<NodeNoticeRequest, NodeNoticeReplyInput>, callback: sendUnaryData<NodeNoticeReplyInput>): void {
+    const notices = this.#opts.nodeNotices
+    if (notices === undefined) {
+      callback({ code: status.UNIMPLEMENTED, details: 'this server takes no node notices' })
+      return
+    }
+    const peer = peerAddress(call.getPeer()) ?? call.getPeer()
+    notices.notice(call.request, peer).then(
+      (reply) => { callback(null, reply) },
+      (err: unknown) => { callback(toStatus(err, this.#log, { call: 'NodeNotice', peer })) })
   }
 
   #onSession (call: SessionCall): void {

@@ -27,7 +27,7 @@ function eraseJson (e: EraseReportRecord): EraseReportView {
   return { ...rest, at: iso(e.at) as string }
 }
 
-/** Hardware, the acceptance gate, wipes and their reports. */
+/** Hardware, the acceptance gate, wipes, resets and their reports. */
 export function registerDiscoveryRoutes (app: FastifyInstance, deps: DiscoveryRouteDeps): void {
   app.get<{ Params: { id: string } }>('/api/v1/machines/:id/hardware', { schema: { params: idParams } }, async (req): Promise<HardwareView> => {
     const hw = await deps.discovery.hardware(req.params.id)
@@ -56,6 +56,15 @@ export function registerDiscoveryRoutes (app: FastifyInstance, deps: DiscoveryRo
     }
   }, async (req, reply) => {
     const task = await deps.discovery.wipe(req.params.id, { method: req.body?.method ?? 'fast', disks: req.body?.disks ?? [] })
+    return await reply.code(202).send(queuedJson({ ...task, progress: [] }))
+  })
+
+  // A provisioned (or failed) machine back to ready without its node: the lifecycle's reset, its
+  // wipe queued for the agent and the machine booted into it (for a node that cannot reset itself).
+  app.post<{ Params: { id: string }, Body: { method?: WipeMethod } | undefined }>('/api/v1/machines/:id/reset', {
+    schema: { params: idParams, body: { type: 'object', additionalProperties: false, properties: { method: { enum: ['fast', 'zeroes'] } } } }
+  }, async (req, reply) => {
+    const { task } = await deps.discovery.reset(req.params.id, { method: req.body?.method ?? 'fast' })
     return await reply.code(202).send(queuedJson({ ...task, progress: [] }))
   })
 

@@ -283,6 +283,14 @@ export const openApiDocument = {
         responses: { 202: { description: 'The queued task, with `operationId` (the same id: GET /api/v1/operations/{id})' }, 409: errorResponse('ERR_NOT_ACCEPTED, ERR_TASK_PENDING') }
       }
     },
+    '/api/v1/machines/{id}/reset': {
+      post: {
+        summary: 'Reset a provisioned (or failed) machine without its node: provisioned → resetting, a wipe of every disk queued for its discovery agent and the machine booted into it through its BMC (PXE next); the wipe brings it to ready. For a node that cannot reset itself (`anvil -n NODE reset` is the node\'s own)',
+        parameters: [idParam],
+        requestBody: { content: { 'application/json': { schema: { type: 'object', properties: { method: { enum: ['fast', 'zeroes'], default: 'fast' } } } } } },
+        responses: { 202: { description: 'The queued wipe task, with `operationId` (the same id: GET /api/v1/operations/{id})' }, 409: errorResponse('ERR_INVALID_STATE') }
+      }
+    },
     '/api/v1/machines/{id}/tasks': {
       get: { summary: 'The machine\'s agent tasks, with live per-disk progress while one runs', parameters: [idParam], responses: { 200: { description: '{ items: Task[] }' } } },
       post: {

@@ -70,6 +70,20 @@ export class DiscoveryService {
     return task
   }
 
+  /**
+   * A provisioned (or failed) machine leaves its installed life: the lifecycle's `reset` queues a
+   * wipe of every disk for its agent and has the machine booted into it (its BMC: PXE next), and
+   * the wipe's success brings it to ready. For a node that cannot do it itself (unreachable, hung)
+   * and for a node's own reset notice alike. `why` goes into the timeline's reason.
+   */
+  async reset (key: string, options: { readonly method?: WipeParams['method'], readonly requestedBy?: string } = {}): Promise<{ machine: Machine, task: StoredTask }> {
+    const machine = await this.#o.machines.get(key)
+    const task = this.#newTask(machine.id, 'wipe', { method: options.method ?? 'fast', disks: [] })
+    const event = { type: 'reset', taskId: task.id, description: `a reset (${describeTask(task)})`, ...(options.requestedBy === undefined ? {} : { requestedBy: options.requestedBy }) } as const
+    const applied = await this.#after(await this.#o.lifecycle.apply(machine.id, event, { source: 'api', tasks: [task] }))
+    return { machine: applied.machine, task }
+  }
+
   /** Ask the machine's agent to reboot or power off (in band, after any queued work). */
   async queueAgentTask (key: string, kind: 'reboot' | 'powerOff', why = 'requested by an operator'): Promise<StoredTask> {
     const machine = await this.#o.machines.get(key)

@@ -38,7 +38,8 @@ export type LifecycleEvent =
   | { readonly type: 'installFailed', readonly taskId: string, readonly error: string }
   /** The installed node booted from its disk and reported in over the provisioning channel. */
   | { readonly type: 'nodeReported' }
-  | { readonly type: 'reset', readonly taskId: string, readonly description: string }
+  /** `requestedBy`: who asked, for the reason (default "an operator"; a node's own reset notice says so). */
+  | { readonly type: 'reset', readonly taskId: string, readonly description: string, readonly requestedBy?: string }
   | { readonly type: 'resetSucceeded', readonly taskId: string, readonly summary: string }
   | { readonly type: 'resetFailed', readonly taskId: string, readonly error: string }
   | { readonly type: 'maintenanceOn' }
@@ -137,7 +138,7 @@ const TABLE: Table = {
     [S.installing]: () => to(S.provisioned, 'the installed node booted from its disk and reported in')
   },
   reset: fill([S.provisioned, S.error], (_m, e) =>
-    to(S.resetting, `${e.description} requested by an operator`, [{ kind: 'queueTask', taskId: e.taskId, task: 'wipe' }, { kind: 'bootForTask', taskId: e.taskId }])),
+    to(S.resetting, `${e.description} requested by ${e.requestedBy ?? 'an operator'}`, [{ kind: 'queueTask', taskId: e.taskId, task: 'wipe' }, { kind: 'bootForTask', taskId: e.taskId }])),
   resetSucceeded: {
     [S.resetting]: (_m, e) => to(S.ready, `reset: ${e.summary}`)
   },

@@ -14,6 +14,8 @@ export type NodeApiDouble = {
   /** Methods called, in order, with the O= of the client certificate that called. */
   readonly calls: Array<{ method: string, role: unknown }>
   readonly streamRequests: unknown[]
+  /** Reset requests, in order (answered with a running reset operation). */
+  readonly resetRequests: unknown[]
   /** Resolves when the next follow stream opens (after its first two lines), with a writer of one more line to it. */
   readonly nextFollower: () => Promise<(text: string) => void>
   readonly stop: () => void
@@ -21,15 +23,16 @@ export type NodeApiDouble = {
 
 export const T0 = Date.parse('2026-12-02T03:00:00.000Z')
 
-export function versionOf (hostname: string): VersionReplyInput {
-  return { machineId: 'm-0000001', hostname, imageName: 'anvil-node', imageVersion: '0.1.0', slot: 'A', configGeneration: 3, kernel: '6.1.0-28-amd64', nodeJs: 'v20.20.0', arch: 'amd64', bootId: 'b-1', uptimeSeconds: 3725 }
+export function versionOf (hostname: string, machineId = 'm-0000001'): VersionReplyInput {
+  return { machineId, hostname, imageName: 'anvil-node', imageVersion: '0.1.0', slot: 'A', configGeneration: 3, kernel: '6.1.0-28-amd64', nodeJs: 'v20.20.0', arch: 'amd64', bootId: 'b-1', uptimeSeconds: 3725 }
 }
 
-export async function startNodeApiDouble (tls: { clientCa: string, keyPem: string, certPem: string }, hostname = 'node-1'): Promise<NodeApiDouble> {
+export async function startNodeApiDouble (tls: { clientCa: string, keyPem: string, certPem: string }, hostname = 'node-1', options: { machineId?: string, onReset?: () => void } = {}): Promise<NodeApiDouble> {
   const proto = await loadNodeProto()
   const server = new Server()
   const calls: Array<{ method: string, role: unknown }> = []
   const streamRequests: unknown[] = []
+  const resetRequests: unknown[] = []
   const waiting: Array<(write: (text: string) => void) => void> = []
   const seen = (method: string, call: { getAuthContext: () => { sslPeerCertificate?: { subject?: { O?: unknown } } } }): void => {
     calls.push({ method, role: call.getAuthContext().sslPeerCertificate?.subject?.O })
@@ -44,7 +47,7 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
     for (const w of waiting.splice(0)) w((text) => { call.write({ timeMs: T0 + 2000, source, text, priority: 6 }) })
   }
   const handlers: ServedHandlers = {
-    Version: (call, cb) => { seen('Version', call); cb(null, versionOf(hostname)) },
+    Version: (call, cb) => { seen('Version', call); cb(null, versionOf(hostname, options.machineId)) },
     Services: (call, cb) => { seen('Services', call); cb(null, { services: [{ id: 'apid', state: 'running', pid: 42, restarts: 1, startedAtMs: Date.now() - 60_000, health: 'healthy', lastExit: 'exit 1' }] }) },
     Memory: (call, cb) => { seen('Memory', call); cb(null, { totalBytes: 2 * 2 ** 30, freeBytes: 2 ** 30, availableBytes: 1.5 * 2 ** 30, buffersBytes: 0, cachedBytes: 2 ** 20, swapTotalBytes: 0, swapFreeBytes: 0 }) },
     Disks: (call, cb) => { seen('Disks', call); cb(null, { disks: [{ name: 'vda', sizeBytes: 2 ** 30, model: 'QEMU', serial: 'S1', wwn: '', rotational: false, readOnly: false, partitions: [{ number: 1, name: 'ANVIL-A', device: 'vda1', sizeBytes: 2 ** 28 }] }] }) },
@@ -56,6 +59,12 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
       const metadata = new Metadata()
       metadata.set('anvil-error-code', 'ERR_NODE_ROLE_DENIED')
       cb({ code: status.PERMISSION_DENIED, details: 'role reader may not call Shutdown', metadata })
+    },
+    Reset: (call, cb) => {
+      seen('Reset', call)
+      resetRequests.push(call.request)
+      cb(null, { operation: { id: 'op-2', kind: 'reset', state: 'running', phase: 'plan', startedAtMs: T0, finishedAtMs: 0, error: '', bootIdBefore: 'b-1' } })
+      options.onReset?.()
     },
     Dmesg: stream('Dmesg', 'kernel'),
     Logs: stream('Logs', 'apid')
@@ -69,6 +78,7 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
     port,
     calls,
     streamRequests,
+    resetRequests,
     nextFollower: async () => await new Promise((resolve) => { waiting.push(resolve) }),
     stop: () => { server.forceShutdown() }
   }

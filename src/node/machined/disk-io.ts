@@ -109,3 +109,33 @@ function readSync (buf: Buffer): (offset: number, length: number) => Buffer {
     return buf.subarray(offset, offset + length)
   }
 }
+
+/**
+ * Rewrites grubenv's variables with `change` (the rest kept), in its first sector only, as
+ * commitSlot does; returns the variables now on disk. For a reset that leaves no slot bootable.
+ */
+export async function rewriteGrubenv (esp: string, change: (vars: Readonly<Record<string, string>>) => Record<string, string>): Promise<Record<string, string>> {
+  const { offset, size } = locateGrubenv(readSync(await readAll(esp)))
+  if (size !== GRUBENV_SIZE) throw new CodedError('ERR_STATE_INVALID', `grub/grubenv is ${size} bytes, not ${GRUBENV_SIZE}`)
+  const block = await readAt(esp, offset, GRUBENV_SIZE)
+  const vars = change(decodeGrubenv(block))
+  const next = encodeGrubenv(vars)
+  if (!next.subarray(512).equals(block.subarray(512))) throw new CodedError('ERR_STATE_INVALID', 'grubenv: the variables do not fit its first sector')
+  await writeVerified(esp, offset, next.subarray(0, 512), 'grubenv')
+  return vars
+}
+
+/** Writes zeroes over [offset, offset + length) of `device` in 1 MiB writes, then fdatasync. */
+export async function zeroRange (device: string, offset: number, length: number): Promise<void> {
+  const zero = Buffer.alloc(Math.min(length, 1 << 20))
+  const fh = await open(device, 'r+')
+  try {
+    for (let done = 0; done < length;) {
+      const n = Math.min(zero.length, length - done)
+      done += (await fh.write(zero, 0, n, offset + done)).bytesWritten
+    }
+    await fh.datasync()
+  } finally {
+    await fh.close()
+  }
+}

@@ -31,6 +31,10 @@ import { readTrimmed, type NodeRoots } from './api/roots.ts'
 import type { ServiceLog } from './api/service-log.ts'
 import { parseUptime, readVersion } from './api/version.ts'
 import type { Supervisor } from './supervisor.ts'
+import { BusyGuard } from './busy.ts'
+import { findPartition, rewriteGrubenv, zeroRange } from './disk-io.ts'
+import { sendNodeNotice, type NodeNoticePort } from './node-notice.ts'
+import { NO_BOOTABLE_SLOT, ResetOperations } from './reset.ts'
 
 export type NodeApiOptions = {
   /** `unix:///run/anvil/machined.sock`, or the path alone. */
@@ -52,6 +56,10 @@ export type NodeApiOptions = {
   readonly settleMs?: number
   readonly kmsgPollMs?: number
   readonly protoFile?: string
+  /** The guard reset, upgrade and rollback share (default: one of this API's own). */
+  readonly busy?: BusyGuard
+  /** How the node tells Anvil (default: sendNodeNotice with STATE; none without STATE). */
+  readonly notice?: NodeNoticePort
 }
 
 /** The running node API. */
@@ -111,10 +119,10 @@ async function prepareSocket (path: string, owner: NodeApiOptions['socketOwner']
 }
 
 /**
- * The methods this file serves; grpc-js answers the rest (Upgrade, Rollback, Reset, Operations,
+ * The methods this file serves; grpc-js answers the rest (Upgrade, Rollback, Operations,
  * GetOperation: issue 11, in progress) UNIMPLEMENTED.
  */
-export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown'>
+export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown' | 'Reset'>
 
 function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHandlers {
   const statusLog = consoleLogger(o.log)
@@ -131,6 +139,7 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHand
     log: o.log,
     ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
   })
+  const resets = resetOperations(o, bootId)
   const power = (kind: PowerKind, force: boolean, metadata: Metadata, callback: sendUnaryData<OperationReplyInput>): void => {
     o.log(`anvil-node: ${kind}${force ? ' (force)' : ''} asked by ${caller(metadata)}`)
     ops.begin(kind, force).then(op => {
@@ -175,8 +184,38 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHand
       }
       power('reboot', mode === 'force', call.metadata, callback)
     },
-    Shutdown: (call, callback) => { power('shutdown', call.request.force, call.metadata, callback) }
+    Shutdown: (call, callback) => { power('shutdown', call.request.force, call.metadata, callback) },
+    Reset: (call, callback) => {
+      o.log(`anvil-node: reset${call.request.graceful ? ' (graceful)' : ''}, wipe ${JSON.stringify(sanitizeText(call.request.wipe).slice(0, 32))}, asked by ${caller(call.metadata)}`)
+      resets.begin(call.request).then(op => { callback(null, { operation: op }) }, (err: unknown) => { callback(fail(err, 'Reset')) })
+    }
   }
+}
+
+/** Reset over the node's real disk (partitions by GPT name under the roots), its services and power. */
+function resetOperations (o: NodeApiOptions, bootId: () => Promise<string>): ResetOperations {
+  const state = o.state
+  const notice: NodeNoticePort = o.notice ?? (async (n) => {
+    if (state === undefined) throw new CodedError('ERR_STATE_INVALID', 'no STATE: this node never was installed, so Anvil knows no key of it')
+    return await sendNodeNotice({ state, notice: n })
+  })
+  return new ResetOperations({
+    busy: o.busy ?? new BusyGuard(),
+    findPartition: async (name) => await findPartition(o.roots, name),
+    notice,
+    running: async () => {
+      const v = await readVersion({ roots: o.roots, state })
+      return { imageName: v.imageName ?? '', imageVersion: v.imageVersion ?? '', slot: v.slot ?? '' }
+    },
+    stopServices: async () => { await o.supervisor.stopAll() },
+    zero: zeroRange,
+    disableSlots: async (esp) => { await rewriteGrubenv(esp, vars => ({ ...vars, ...NO_BOOTABLE_SLOT })) },
+    power: o.power,
+    sync: o.sync ?? (async () => { await runSync() }),
+    bootId,
+    log: o.log,
+    ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
+  })
 }
 
 /** Writes each line, waiting for the client when grpc-js's buffer is full; ends when the lines do or the call is cancelled. */

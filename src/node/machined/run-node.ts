@@ -17,6 +17,7 @@ import { ServiceLog } from './api/service-log.ts'
 import { sysrqPower } from './api/power.ts'
 import { findPartition, readState, type DiskRoots } from './disk-io.ts'
 import { startNodeApi, type NodeApi } from './node-api.ts'
+import { sendNodeNotice, type NodeNotice } from './node-notice.ts'
 import { Supervisor } from './supervisor.ts'
 
 export const RUN_DIR = '/run/anvil'
@@ -49,7 +50,10 @@ export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
   let state: StatePayload | undefined
   if (partition !== undefined) state = (await readState(partition.device)).payload
   const supervisor = new Supervisor({ log: o.say })
-  const api = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto })
+  const notice = state === undefined ? undefined : { state, protoFile: o.provisioningProto }
+  // Reset tells Anvil through the provisioning proto beside the bundle, as trustd does.
+  const noticePort = notice === undefined ? {} : { notice: async (n: NodeNotice) => await sendNodeNotice({ ...notice, notice: n }) }
+  const api = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto, ...noticePort })
   if (partition === undefined || state === undefined) {
     o.say('no STATE: no trustd, no apid (an image booted without an install)')
     return { api, supervisor, stop: async () => { await supervisor.stopAll(); await api.stop() } }
