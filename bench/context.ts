@@ -23,7 +23,7 @@ export type BenchContext = {
 
 /** One protocol's results, ready to print and to put in docs/benchmarks.md. */
 export type Section = {
-  readonly id: 'dhcp' | 'tftp' | 'http' | 'ipmi' | 'discovery' | 'install'
+  readonly id: 'dhcp' | 'tftp' | 'http' | 'ipmi' | 'discovery' | 'install' | 'node'
   /** Markdown: tables and notes, without the heading. */
   readonly markdown: string
 }
@@ -45,6 +45,13 @@ export function median (xs: readonly number[]): number {
 }
 
 /** A number for a table cell: "–" when missing, otherwise `digits` decimals. */
+/** The p-th percentile (nearest rank) of ascending numbers; NaN when empty. */
+export function percentile (sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN
+  const rank = Math.min(sorted.length, Math.max(1, Math.ceil(p / 100 * sorted.length)))
+  return sorted[rank - 1] as number
+}
+
 export function fmt (x: number | undefined, digits = 1): string {
   return x === undefined || !Number.isFinite(x) ? '–' : x.toFixed(digits)
 }

@@ -5,7 +5,7 @@ import { test } from 'node:test'
 import assert from 'node:assert/strict'
 import { parsePerfdhcp } from './dhcp.ts'
 import { parseWrk } from './http.ts'
-import { median, ratio } from './context.ts'
+import { median, percentile, ratio } from './context.ts'
 
 const PERFDHCP = `Running: perfdhcp -4 -l 10.99.0.2 -r 2000 -R 200 -p 5 10.99.0.1
 Scenario: basic.
@@ -97,4 +97,13 @@ test('median and ratio', () => {
   assert.equal(ratio(3, 2), '1.50×')
   assert.equal(ratio(3, 0), '–')
   assert.equal(ratio(NaN, 2), '–')
+})
+
+test('percentile: nearest rank', () => {
+  const xs = Array.from({ length: 100 }, (_, i) => i + 1)
+  assert.equal(percentile(xs, 50), 50)
+  assert.equal(percentile(xs, 99), 99)
+  assert.equal(percentile(xs, 100), 100)
+  assert.equal(percentile([7], 99), 7)
+  assert.ok(Number.isNaN(percentile([], 50)))
 })

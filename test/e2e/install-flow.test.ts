@@ -26,6 +26,7 @@ import { buildBootenv } from '../helpers/lab-discovery-bootenv.ts'
 import { startTestLab } from '../helpers/lab-env.ts'
 import { framePlan } from '../../src/agent/install-plan.ts'
 import { api, buildLabImage, cli, copyKeys, flipByte, labMachineConfig, readDisk, removeLabImage, restoreByte, type LabImage } from '../helpers/lab-install.ts'
+import { resetLabNode } from '../helpers/lab-reset.ts'
 import { bmcDiagnostics, labPowerSkipReason, waitForTimeline } from '../helpers/lab-power.ts'
 import { skipReason } from '../helpers/requirements.ts'
 
@@ -101,7 +102,7 @@ async function provision (lab: Lab, id: string, configFile: string): Promise<str
  * over mutual TLS, through apid to machined: `version` and `services` answer, and a reader's
  * `reboot` is refused with ERR_NODE_ROLE_DENIED (the node stays up).
  */
-async function nodeApiAnswers (lab: Lab, bmc: LabBmc, id: string): Promise<void> {
+async function nodeApiAnswers (lab: Lab, bmc: LabBmc, id: string): Promise<string> {
   await waitForTimeline(lab, bmc, id, ['node.certified'], NODE_API_TIMEOUT_MS)
   const env = { ANVIL_HOME: join(lab.runDir, `anvil-home-${bmc.vm.name}`) }
   const bundle = join(lab.runDir, `${bmc.vm.name}.reader.pem`)
@@ -130,6 +131,21 @@ async function nodeApiAnswers (lab: Lab, bmc: LabBmc, id: string): Promise<void>
   await assert.rejects(cli(lab, ['-n', ip, 'reboot'], 30_000, { env, inLab: true }), /ERR_NODE_ROLE_DENIED/)
   assert.equal((await bmc.chassis()).power, 'on', 'the reader\'s reboot was refused: the node stays up')
   console.log(`# ${bmc.vm.name}: the node API answers over mutual TLS at ${ip}`)
+  return ip
+}
+
+/**
+ * The installed node's life after the install (issue 11), on one VM: powered on again from its
+ * disk, its node API answers; a graceful reset through the node API (wipe all) returns the
+ * machine to `ready` through `resetting`, and the host then reads the disk.
+ */
+async function nodeLife (lab: Lab, bmc: LabBmc, id: string, image: LabImage, disk: string): Promise<void> {
+  await lab.api.powerAction(id, 'on')
+  const ip = await nodeApiAnswers(lab, bmc, id)
+  await resetLabNode(lab, { machineId: id, ip, name: bmc.vm.name, graceful: true, wipe: 'all' })
+  await lab.api.powerAction(id, 'off')
+  const facts = await readDisk(disk, image.manifest)
+  assert.equal(facts.state, undefined, `no STATE record is left on the disk: ${JSON.stringify(facts.state?.payload.machineId)}`)
 }
 
 /** The flow of one VM from ready to provisioned; returns the seconds it took. */
@@ -286,6 +302,8 @@ test('install flow: discovered, wiped, provisioned with a signed image and confi
   const wipe = await api(lab, 'POST', `/api/v1/machines/${faultyId}/wipe`, { method: 'fast' })
   assert.equal(wipe.status, 202, JSON.stringify(wipe.body))
   assert.equal((await waitForTask(discovery, faultyId, String(wipe.body.id), WIPE_TIMEOUT_MS)).state, 'done')
+  const life = nodeLife(lab, biosBmc, biosId, image, biosDisk)
+  life.catch(() => {}) // awaited below, after the tampered image
   const artifact = storedArtifact(lab)
   // Mid-frame of the largest chunk the install fetches (a zero chunk's frame is never fetched).
   const frame = framePlan(image.manifest.artifact).data.map((d) => d.frame).sort((a, b) => (b.end - b.start) - (a.end - a.start))[0]
@@ -298,6 +316,7 @@ test('install flow: discovered, wiped, provisioned with a signed image and confi
     await restoreByte(artifact, at, old)
   }
   assert.ok(existsSync(artifact))
+  await life
   assert.ok(lab.anvil.daemon.alive(), 'anvil is still running')
   console.log(`# install flow: whole test ${s(Date.now() - started)} s`)
   passed = true
