@@ -62,14 +62,14 @@ export async function stopInstall (): Promise<void> {
   if (failures.length > 0) process.stderr.write(`bench install: teardown left work undone: ${failures.join('; ')}\n`)
 }
 
-function missing (repo: string): string | undefined {
+export function labMissing (repo: string): string | undefined {
   const files = ['/bin/busybox', '/dev/net/tun', OVMF.code, OVMF.vars, join(repo, 'node_modules/.bin/esbuild'), '/usr/lib/grub/i386-pc/boot.img']
   const absent = [...['qemu-system-x86_64', 'dnsmasq', 'zstd', 'cpio', 'ipmi_sim', 'grub-mkimage', 'mksquashfs', 'mkfs.vfat'].filter(p => which(p) === undefined), ...files.filter(f => !existsSync(f))]
   return absent.length === 0 ? undefined : `missing ${absent.join(', ')} (as root: bash lab/setup.sh)`
 }
 
 /** The VM's disk as a sparse 2 GiB file on /dev/shm (its MBR kept), linked from where its BMC's QEMU opens it. */
-function diskOnShm (lab: Lab, vm: VmIdentity, scratch: string): void {
+export function diskOnShm (lab: Lab, vm: VmIdentity, scratch: string): void {
   const file = vmFiles(lab.runDir, vm).disk
   const shm = join(scratch, `${vm.name}.disk.raw`)
   copyFileSync(file, shm)
@@ -79,7 +79,7 @@ function diskOnShm (lab: Lab, vm: VmIdentity, scratch: string): void {
 }
 
 /** Enrol, accept, fast wipe (Anvil powers it on), then power off: the machine is ready and off. */
-async function readyAndOff (lab: Lab, bmc: LabBmc): Promise<string> {
+export async function readyAndOff (lab: Lab, bmc: LabBmc): Promise<string> {
   const discovery = new DiscoveryApi(lab)
   const { id } = await enrollBmc(lab.api, bmc)
   await discovery.accept(id)
@@ -249,7 +249,7 @@ function imageLine (image: LabImage | undefined): string {
 }
 
 export async function benchInstall (ctx: BenchContext): Promise<InstallSection> {
-  const why = missing(ctx.repo)
+  const why = labMissing(ctx.repo)
   if (why !== undefined) return { id: 'install', markdown: `Not run: ${why}.` }
   if (ctx.ddOnly) return await benchDdOnly(ctx)
   const rounds = ctx.rounds ?? (ctx.quick ? 1 : 2)

@@ -8,7 +8,7 @@ import { run, which } from './proc.ts'
 /** Every section's id; 'ipmi' and 'discovery' are declared by bench/ipmi.ts and bench/discovery.ts until context.ts's Section names them. */
 export type SectionId = Section['id']
 
-const TITLES: Record<SectionId, string> = { dhcp: 'DHCP', tftp: 'TFTP', http: 'HTTP boot files', ipmi: 'IPMI power status', discovery: 'Discovery', install: 'Install' }
+const TITLES: Record<SectionId, string> = { dhcp: 'DHCP', tftp: 'TFTP', http: 'HTTP boot files', ipmi: 'IPMI power status', discovery: 'Discovery', install: 'Install', node: 'The node (machined, trustd, apid)' }
 
 const begin = (id: string): string => `<!-- bench:${id}:begin -->`
 const end = (id: string): string => `<!-- bench:${id}:end -->`

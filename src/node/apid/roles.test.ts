@@ -4,7 +4,7 @@ import { loadNodeProto } from '../../grpc/proto.ts'
 import { METHOD_ROLES, ROLES, highestRole, isRole, requiredRole, roleAllows, type Role } from './roles.ts'
 
 const OPERATOR = new Set(['Reboot', 'Shutdown'])
-const ADMIN = new Set(['Upgrade', 'Rollback', 'Reset'])
+const ADMIN = new Set(['Upgrade', 'Rollback', 'Reset', 'ApplyConfig'])
 
 test('the table names exactly the methods of anvil.node.v1.Node', async () => {
   const proto = await loadNodeProto()
@@ -12,7 +12,7 @@ test('the table names exactly the methods of anvil.node.v1.Node', async () => {
   assert.deepEqual(Object.keys(METHOD_ROLES).sort(), methods)
 })
 
-test('read-only methods need reader, Reboot and Shutdown operator, Upgrade, Rollback and Reset admin', () => {
+test('read-only methods need reader, Reboot and Shutdown operator, Upgrade, Rollback, Reset and ApplyConfig admin', () => {
   for (const [method, role] of Object.entries(METHOD_ROLES)) {
     assert.equal(role, ADMIN.has(method) ? 'admin' : OPERATOR.has(method) ? 'operator' : 'reader', method)
   }
@@ -24,7 +24,7 @@ test('every role × every method, and a method not in the table is admin-only', 
     operator: (m) => !ADMIN.has(m) && Object.hasOwn(METHOD_ROLES, m),
     admin: () => true
   }
-  for (const method of [...Object.keys(METHOD_ROLES), 'ApplyConfig', 'toString', '__proto__', '']) {
+  for (const method of [...Object.keys(METHOD_ROLES), 'RunCommand', 'toString', '__proto__', '']) {
     for (const role of ROLES) assert.equal(roleAllows(role, method), expect[role](method), `${role} ${method}`)
   }
   assert.equal(requiredRole('Upgrade'), 'admin')

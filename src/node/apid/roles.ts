@@ -27,7 +27,8 @@ export const METHOD_ROLES: Readonly<Record<string, Role>> = Object.freeze({
   Shutdown: 'operator',
   Upgrade: 'admin',
   Rollback: 'admin',
-  Reset: 'admin'
+  Reset: 'admin',
+  ApplyConfig: 'admin'
 })
 
 /** True for the three role names, nothing else (case matters: `O=Admin` is no role). */

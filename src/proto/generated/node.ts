@@ -1,6 +1,8 @@
 import type * as grpc from '@grpc/grpc-js';
 import type { MessageTypeDefinition } from '@grpc/proto-loader';
 
+import type { ApplyConfigReplyInput as _anvil_node_v1_ApplyConfigReplyInput, ApplyConfigReply as _anvil_node_v1_ApplyConfigReply } from './anvil/node/v1/ApplyConfigReply.ts';
+import type { ApplyConfigRequestInput as _anvil_node_v1_ApplyConfigRequestInput, ApplyConfigRequest as _anvil_node_v1_ApplyConfigRequest } from './anvil/node/v1/ApplyConfigRequest.ts';
 import type { DiskInput as _anvil_node_v1_DiskInput, Disk as _anvil_node_v1_Disk } from './anvil/node/v1/Disk.ts';
 import type { DisksReplyInput as _anvil_node_v1_DisksReplyInput, DisksReply as _anvil_node_v1_DisksReply } from './anvil/node/v1/DisksReply.ts';
 import type { DisksRequestInput as _anvil_node_v1_DisksRequestInput, DisksRequest as _anvil_node_v1_DisksRequest } from './anvil/node/v1/DisksRequest.ts';
@@ -41,6 +43,8 @@ export interface ProtoGrpcType {
   anvil: {
     node: {
       v1: {
+        ApplyConfigReply: MessageTypeDefinition<_anvil_node_v1_ApplyConfigReplyInput, _anvil_node_v1_ApplyConfigReply>
+        ApplyConfigRequest: MessageTypeDefinition<_anvil_node_v1_ApplyConfigRequestInput, _anvil_node_v1_ApplyConfigRequest>
         Disk: MessageTypeDefinition<_anvil_node_v1_DiskInput, _anvil_node_v1_Disk>
         DisksReply: MessageTypeDefinition<_anvil_node_v1_DisksReplyInput, _anvil_node_v1_DisksReply>
         DisksRequest: MessageTypeDefinition<_anvil_node_v1_DisksRequestInput, _anvil_node_v1_DisksRequest>

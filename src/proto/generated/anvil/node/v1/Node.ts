@@ -2,6 +2,8 @@
 
 import type * as grpc from '@grpc/grpc-js'
 import type { MethodDefinition } from '@grpc/proto-loader'
+import type { ApplyConfigReplyInput as _anvil_node_v1_ApplyConfigReplyInput, ApplyConfigReply as _anvil_node_v1_ApplyConfigReply } from '../../../anvil/node/v1/ApplyConfigReply.ts';
+import type { ApplyConfigRequestInput as _anvil_node_v1_ApplyConfigRequestInput, ApplyConfigRequest as _anvil_node_v1_ApplyConfigRequest } from '../../../anvil/node/v1/ApplyConfigRequest.ts';
 import type { DisksReplyInput as _anvil_node_v1_DisksReplyInput, DisksReply as _anvil_node_v1_DisksReply } from '../../../anvil/node/v1/DisksReply.ts';
 import type { DisksRequestInput as _anvil_node_v1_DisksRequestInput, DisksRequest as _anvil_node_v1_DisksRequest } from '../../../anvil/node/v1/DisksRequest.ts';
 import type { DmesgRequestInput as _anvil_node_v1_DmesgRequestInput, DmesgRequest as _anvil_node_v1_DmesgRequest } from '../../../anvil/node/v1/DmesgRequest.ts';
@@ -28,6 +30,39 @@ import type { VersionReplyInput as _anvil_node_v1_VersionReplyInput, VersionRepl
 import type { VersionRequestInput as _anvil_node_v1_VersionRequestInput, VersionRequest as _anvil_node_v1_VersionRequest } from '../../../anvil/node/v1/VersionRequest.ts';
 
 export interface NodeClient extends grpc.Client {
+  /**
+   * (admin) A new signed machine config for this node: verified before anything changes (the
+   * config key from STATE, this machine's id, a generation above the running one, not expired,
+   * the schema), then applied by `mode`:
+   * "no-reboot"  applied live (hostname, network, time servers, services) or refused when a
+   * change needs a reboot (the install disk), nothing changed;
+   * "reboot"     written to STATE, then a reboot;
+   * "auto" ("")  live when it can, else written and rebooted;
+   * "try"        applied live for try_timeout_s (0: 120 s), then the previous config comes back
+   * by itself unless the same generation is applied again in another mode.
+   * `dry_run`: only verified and compared; `changes` says what would change, nothing is applied.
+   */
+  ApplyConfig(argument: _anvil_node_v1_ApplyConfigRequestInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_node_v1_ApplyConfigReply>): grpc.ClientUnaryCall;
+  ApplyConfig(argument: _anvil_node_v1_ApplyConfigRequestInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_node_v1_ApplyConfigReply>): grpc.ClientUnaryCall;
+  ApplyConfig(argument: _anvil_node_v1_ApplyConfigRequestInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_node_v1_ApplyConfigReply>): grpc.ClientUnaryCall;
+  ApplyConfig(argument: _anvil_node_v1_ApplyConfigRequestInput, callback: grpc.requestCallback<_anvil_node_v1_ApplyConfigReply>): grpc.ClientUnaryCall;
+  /**
+   * (admin) A new signed machine config for this node: verified before anything changes (the
+   * config key from STATE, this machine's id, a generation above the running one, not expired,
+   * the schema), then applied by `mode`:
+   * "no-reboot"  applied live (hostname, network, time servers, services) or refused when a
+   * change needs a reboot (the install disk), nothing changed;
+   * "reboot"     written to STATE, then a reboot;
+   * "auto" ("")  live when it can, else written and rebooted;
+   * "try"        applied live for try_timeout_s (0: 120 s), then the previous config comes back
+   * by itself unless the same generation is applied again in another mode.
+   * `dry_run`: only verified and compared; `changes` says what would change, nothing is applied.
+   */
+  applyConfig(argument: _anvil_node_v1_ApplyConfigRequestInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_node_v1_ApplyConfigReply>): grpc.ClientUnaryCall;
+  applyConfig(argument: _anvil_node_v1_ApplyConfigRequestInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_node_v1_ApplyConfigReply>): grpc.ClientUnaryCall;
+  applyConfig(argument: _anvil_node_v1_ApplyConfigRequestInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_node_v1_ApplyConfigReply>): grpc.ClientUnaryCall;
+  applyConfig(argument: _anvil_node_v1_ApplyConfigRequestInput, callback: grpc.requestCallback<_anvil_node_v1_ApplyConfigReply>): grpc.ClientUnaryCall;
+  
   Disks(argument: _anvil_node_v1_DisksRequestInput, metadata: grpc.Metadata, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_node_v1_DisksReply>): grpc.ClientUnaryCall;
   Disks(argument: _anvil_node_v1_DisksRequestInput, metadata: grpc.Metadata, callback: grpc.requestCallback<_anvil_node_v1_DisksReply>): grpc.ClientUnaryCall;
   Disks(argument: _anvil_node_v1_DisksRequestInput, options: grpc.CallOptions, callback: grpc.requestCallback<_anvil_node_v1_DisksReply>): grpc.ClientUnaryCall;
@@ -238,6 +273,20 @@ export interface NodeClient extends grpc.Client {
 }
 
 export interface NodeHandlers extends grpc.UntypedServiceImplementation {
+  /**
+   * (admin) A new signed machine config for this node: verified before anything changes (the
+   * config key from STATE, this machine's id, a generation above the running one, not expired,
+   * the schema), then applied by `mode`:
+   * "no-reboot"  applied live (hostname, network, time servers, services) or refused when a
+   * change needs a reboot (the install disk), nothing changed;
+   * "reboot"     written to STATE, then a reboot;
+   * "auto" ("")  live when it can, else written and rebooted;
+   * "try"        applied live for try_timeout_s (0: 120 s), then the previous config comes back
+   * by itself unless the same generation is applied again in another mode.
+   * `dry_run`: only verified and compared; `changes` says what would change, nothing is applied.
+   */
+  ApplyConfig: grpc.handleUnaryCall<_anvil_node_v1_ApplyConfigRequest, _anvil_node_v1_ApplyConfigReplyInput>;
+  
   Disks: grpc.handleUnaryCall<_anvil_node_v1_DisksRequest, _anvil_node_v1_DisksReplyInput>;
   
   /**
@@ -311,6 +360,7 @@ export interface NodeHandlers extends grpc.UntypedServiceImplementation {
 }
 
 export interface NodeDefinition extends grpc.ServiceDefinition {
+  ApplyConfig: MethodDefinition<_anvil_node_v1_ApplyConfigRequestInput, _anvil_node_v1_ApplyConfigReplyInput, _anvil_node_v1_ApplyConfigRequest, _anvil_node_v1_ApplyConfigReply>
   Disks: MethodDefinition<_anvil_node_v1_DisksRequestInput, _anvil_node_v1_DisksReplyInput, _anvil_node_v1_DisksRequest, _anvil_node_v1_DisksReply>
   Dmesg: MethodDefinition<_anvil_node_v1_DmesgRequestInput, _anvil_node_v1_LogLineInput, _anvil_node_v1_DmesgRequest, _anvil_node_v1_LogLine>
   GetOperation: MethodDefinition<_anvil_node_v1_GetOperationRequestInput, _anvil_node_v1_OperationReplyInput, _anvil_node_v1_GetOperationRequest, _anvil_node_v1_OperationReply>
