@@ -1,4 +1,4 @@
-// `npm run bench -- [dhcp|tftp|http|ipmi|discovery|install|all] [--quick] [--rounds N] [--write|--no-write] [--dd-only]`: Anvil side by side with the
+// `npm run bench -- [dhcp|tftp|http|ipmi|discovery|install|node|all] [--quick] [--rounds N] [--write|--no-write] [--dd-only]`: Anvil side by side with the
 // anchors (BENCHMARKS.md), in one run, in turns, over a veth pair between two namespaces.
 // Results are printed and written to docs/benchmarks.md (a --quick run only with --write;
 // --no-write keeps the file as it is). `install --dd-only` runs only the install benchmark's dd
@@ -13,13 +13,14 @@ import { benchDiscovery, stopDiscovery } from './discovery.ts'
 import { benchHttp } from './http.ts'
 import { benchInstall, stopInstall } from './install.ts'
 import { benchIpmi } from './ipmi.ts'
+import { benchNode, stopNode } from './node.ts'
 import { benchTftp } from './tftp.ts'
 import { createPair, deletePair } from './netns.ts'
 import { killAll, run, stopStarting, which } from './proc.ts'
 import { machineLine, resultBlock, updateDocument } from './report.ts'
 
-const BENCHES = { dhcp: benchDhcp, tftp: benchTftp, http: benchHttp, ipmi: benchIpmi, discovery: benchDiscovery, install: benchInstall } as const
-const ALL: BenchId[] = ['dhcp', 'tftp', 'http', 'ipmi', 'discovery', 'install']
+const BENCHES = { dhcp: benchDhcp, tftp: benchTftp, http: benchHttp, ipmi: benchIpmi, discovery: benchDiscovery, install: benchInstall, node: benchNode } as const
+const ALL: BenchId[] = ['dhcp', 'tftp', 'http', 'ipmi', 'discovery', 'install', 'node']
 type BenchId = keyof typeof BENCHES
 const NEEDS: Record<BenchId, string[]> = {
   dhcp: ['perfdhcp', 'kea-dhcp4', 'dnsmasq'],
@@ -27,9 +28,10 @@ const NEEDS: Record<BenchId, string[]> = {
   http: ['curl', 'wrk', 'nginx'],
   ipmi: ['ipmi_sim', 'ipmitool'],
   discovery: ['qemu-system-x86_64', 'dnsmasq', 'zstd', 'cpio'],
-  install: ['qemu-system-x86_64', 'dnsmasq', 'zstd', 'cpio', 'ipmi_sim', 'sfdisk']
+  install: ['qemu-system-x86_64', 'dnsmasq', 'zstd', 'cpio', 'ipmi_sim', 'sfdisk'],
+  node: ['qemu-system-x86_64', 'dnsmasq', 'zstd', 'cpio', 'ipmi_sim', 'sfdisk']
 }
-const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|ipmi|discovery|install|all] [--quick] [--rounds N] [--write|--no-write] [install --dd-only]'
+const USAGE = 'usage: npm run bench -- [dhcp|tftp|http|ipmi|discovery|install|node|all] [--quick] [--rounds N] [--write|--no-write] [install --dd-only]'
 
 function parseArgs (argv: readonly string[]): { ids: BenchId[], quick: boolean, write: boolean, rounds: number | undefined, ddOnly: boolean } {
   let ids: BenchId[] = ALL
@@ -87,10 +89,11 @@ async function main (): Promise<number> {
     log: (msg) => { process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}\n`) }
   }
   // The IPMI benchmark runs on the host's loopback and discovery in its own lab namespaces; only the others need the pair.
-  const needsPair = opts.ids.some(id => id !== 'ipmi' && id !== 'discovery' && id !== 'install')
+  const needsPair = opts.ids.some(id => id !== 'ipmi' && id !== 'discovery' && id !== 'install' && id !== 'node')
   const cleanup = async (): Promise<void> => {
     await stopDiscovery()
     await stopInstall()
+    await stopNode()
     killAll()
     if (needsPair) await deletePair()
     rmSync(ctx.scratch, { recursive: true, force: true })

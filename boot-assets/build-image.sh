@@ -11,7 +11,8 @@
 #   ... --keep                                  # keep the work directory (printed) to inspect the parts
 #
 # Environment: SOURCE_DATE_EPOCH (every time stored in the image and the manifest's `created`;
-# default: the commit time of HEAD, else 1980-01-01), ANVIL_IMAGE_SECURITY_VERSION (default 1),
+# default: the commit time of HEAD, else 1980-01-01), ANVIL_IMAGE_VERSION (default package.json's:
+# the lab builds a second version to upgrade to), ANVIL_IMAGE_SECURITY_VERSION (default 1),
 # ANVIL_IMAGE_NODE (default `command -v node`), ANVIL_DATA_DIR (default ./var, as the sign step:
 # its config.pub and image.pub, the public halves only, are baked into the root at /etc/anvil/keys/
 # when present; without them the node trusts the config key its STATE holds and says so).
@@ -51,8 +52,9 @@ while [ "$#" -gt 0 ]; do
 done
 
 name=anvil-node
-version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$repo/package.json" | head -n 1)"
+version="${ANVIL_IMAGE_VERSION:-$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$repo/package.json" | head -n 1)}"
 [ -n "$version" ] || die "no version in package.json"
+[[ "$version" =~ ^[0-9A-Za-z.+_~-]{1,64}$ ]] || die "ANVIL_IMAGE_VERSION: not an image version: $version"
 security_version="${ANVIL_IMAGE_SECURITY_VERSION:-1}"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
   SOURCE_DATE_EPOCH="$(git -C "$repo" log -1 --format=%ct 2>/dev/null || echo 315532800)"

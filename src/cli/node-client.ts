@@ -34,6 +34,8 @@ export type NodeClientOptions = {
   readonly address: NodeAddress
   readonly bundle: NodeBundle
   readonly deadlineMs?: number
+  /** More grpc-js channel options (a benchmark's own subchannel pool, so clients do not share a connection). */
+  readonly channelOptions?: Readonly<Record<string, number | string>>
 }
 
 /**
@@ -80,7 +82,8 @@ export class NodeApiClient {
     this.#client = new options.proto.anvil.node.v1.Node(this.#label, nodeCredentials(address, options.bundle), {
       ...(isIP(address.host) !== 0 ? { 'grpc.ssl_target_name_override': NODE_TLS_SERVER_NAME } : {}),
       // No retry of a mutating call behind the operator's back (a Reboot sent twice).
-      'grpc.enable_retries': 0
+      'grpc.enable_retries': 0,
+      ...options.channelOptions
     })
   }
 

@@ -39,22 +39,25 @@ export async function run (file: string, args: readonly string[], options: { tim
 /**
  * Builds the node image as a site does (`npm run build:image` with ANVIL_DATA_DIR): signed with
  * this key directory's image key, and with its public keys baked into the root. The keys are made
- * here once, so the lab's Anvil is started with the same ones (copyKeys).
+ * here once, so the lab's Anvil is started with the same ones (copyKeys). `version` (default
+ * package.json's) builds an image to upgrade to; `keysFrom` signs it with an image built before
+ * (and bakes the same keys in), as a site builds its next release.
  */
-export async function buildLabImage (): Promise<LabImage> {
+export async function buildLabImage (o: { version?: string, keysFrom?: LabImage } = {}): Promise<LabImage> {
   const started = performance.now()
-  const keysDir = mkdtempSync(join(tmpdir(), 'anvil-lab-keys-'))
+  const version = o.version ?? VERSION
+  const keysDir = o.keysFrom?.keysDir ?? mkdtempSync(join(tmpdir(), 'anvil-lab-keys-'))
   chmodSync(keysDir, 0o700)
   await ensureSigningKeys(keysDir)
   const dir = mkdtempSync(join(tmpdir(), 'anvil-lab-image-'))
-  const env = { ...process.env, ANVIL_DATA_DIR: keysDir, ANVIL_IMAGE_OUT: dir }
+  const env = { ...process.env, ANVIL_DATA_DIR: keysDir, ANVIL_IMAGE_OUT: dir, ANVIL_IMAGE_VERSION: version }
   await run('bash', ['boot-assets/build-image.sh', '--out', dir], { timeoutMs: 900_000, env })
   await run(process.execPath, ['--import', 'tsx', 'src/image/sign-step.ts'], { timeoutMs: 120_000, env })
-  const manifestFile = join(dir, `anvil-node-${VERSION}.manifest.json`)
+  const manifestFile = join(dir, `anvil-node-${version}.manifest.json`)
   return {
     dir,
     manifestFile,
-    artifactFile: join(dir, `anvil-node-${VERSION}.raw.zst`),
+    artifactFile: join(dir, `anvil-node-${version}.raw.zst`),
     manifest: decodeManifest(readFileSync(manifestFile)),
     keysDir,
     seconds: (performance.now() - started) / 1000
