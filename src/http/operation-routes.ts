@@ -13,12 +13,13 @@ export function operationJson (o: OperationView): OperationJson {
     finishedAt: iso(o.finishedAt),
     cancelRequestedAt: iso(o.cancelRequestedAt),
     progressAt: iso(o.progressAt),
-    progress: o.progress.map(p => ({ ...p, at: iso(p.at) as string }))
+    progress: o.progress.map(p => ({ ...p, at: iso(p.at) as string })),
+    ...(o.rollout === undefined ? {} : { rollout: { ...o.rollout, machines: o.rollout.machines.map(m => ({ ...m, startedAt: iso(m.startedAt), finishedAt: iso(m.finishedAt) })) } })
   }
 }
 
-// Operation ids are task ids (t-<uuid>); the same shape the cancel route accepts.
-const operationId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^t-[0-9a-f-]{1,62}$' } as const
+// Operation ids are task ids (t-<uuid>, the shape the cancel route accepts) or rollout ids (r-<uuid>).
+const operationId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[tr]-[0-9a-f-]{1,62}$' } as const
 
 type ListQuery = { machine?: string, state?: string, kind?: string, limit?: number, before?: string }
 

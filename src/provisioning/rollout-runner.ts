@@ -121,6 +121,7 @@ async function upgradeMachine (o: RunnerOptions, record: RolloutRecord, m: Store
   if (signal.aborted) return result
   const finished = o.clock.now()
   await o.store.updateMachine(rollout.id, m.machineId, { state: result.outcome, error: result.error, errorCode: result.errorCode, finishedAt: finished })
+  await o.store.updateRollout(rollout.id, { updatedAt: finished })
   o.events.record({
     source: 'api',
     type: EventType.rolloutMachine,
