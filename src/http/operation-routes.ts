@@ -6,15 +6,16 @@ const iso = (t: number | null): string | null => t === null ? null : new Date(t)
 
 /** An operation as the API shows it: times as ISO 8601 strings. */
 export function operationJson (o: OperationView): OperationJson {
+  const { rollout, ...rest } = o
   return {
-    ...o,
+    ...rest,
     createdAt: iso(o.createdAt) as string,
     startedAt: iso(o.startedAt),
     finishedAt: iso(o.finishedAt),
     cancelRequestedAt: iso(o.cancelRequestedAt),
     progressAt: iso(o.progressAt),
     progress: o.progress.map(p => ({ ...p, at: iso(p.at) as string })),
-    ...(o.rollout === undefined ? {} : { rollout: { ...o.rollout, machines: o.rollout.machines.map(m => ({ ...m, startedAt: iso(m.startedAt), finishedAt: iso(m.finishedAt) })) } })
+    ...(rollout === undefined ? {} : { rollout: { ...rollout, machines: rollout.machines.map(m => ({ ...m, startedAt: iso(m.startedAt), finishedAt: iso(m.finishedAt) })) } })
   }
 }
 

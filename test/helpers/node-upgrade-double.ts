@@ -62,7 +62,7 @@ export async function startNodeUpgradeDouble (ca: NodeCa, host: string, port: nu
   const walk = (): void => {
     if (op === undefined || op.state !== 'running') return
     step++
-    if (step < PHASES.length) { op = { ...op, phase: PHASES[step] }; return }
+    if (step < PHASES.length) { op = { ...op, phase: PHASES[step] as string }; return }
     if (script === 'rolls-back') {
       op = { ...op, state: 'rolled_back', error: 'the new slot was not healthy within 300 s: apid did not start', errorCode: '', finishedAtMs: Date.now() }
     } else {
