@@ -56,8 +56,8 @@ describe('anvil machines upgrade', () => {
       const byMachine = JSON.parse(await run(['-o', 'json', 'operations', 'list', '--machine', 'm-rollout-1'])) as OperationJson[]
       assert.deepEqual(byMachine.map(o => o.id), [id], 'a machine\'s operations include the rollouts it was in')
       const shown = await run(['operations', 'show', id])
-      assert.match(shown, /progress\s+2\/2 machines/)
-      assert.match(shown, /selector\s+state=provisioned/)
+      assert.match(shown, /progress:\s+2\/2 machines/)
+      assert.match(shown, /selector:\s+state=provisioned/)
       assert.match(shown, /m-rollout-0\s+succeeded\s+commit\s+0\.1\.0\s+0\.2\.0\s+op-127\.0\.0\.2-1/)
       await run(['operations', 'watch', id]) // done: exits 0
     })

@@ -98,21 +98,22 @@ export async function startNodeUpgradeDouble (ca: NodeCa, host: string, port: nu
       cb(null, { machineId: `node-${host}`, hostname: host, imageName: 'anvil-node', imageVersion: version, slot, configGeneration: 1, kernel: '6.1.0', nodeJs: 'v20.20.0', arch: 'amd64', bootId: 'b-2', uptimeSeconds: 10 })
     }
   }
-  const listen = async (): Promise<number> => {
+  const listen = async (at: number): Promise<number> => {
     server = new Server()
     server.addService(proto.anvil.node.v1.Node.service, handlers as never)
     return await new Promise<number>((resolve, reject) => {
-      server?.bindAsync(`${host}:${port}`, credentials, (err, p) => { if (err !== null) reject(err); else resolve(p) })
+      server?.bindAsync(`${host}:${at}`, credentials, (err, p) => { if (err !== null) reject(err); else resolve(p) })
     })
   }
-  const bound = await listen()
+  // Back after a reboot on the same address and port, as a node is.
+  const bound = await listen(port)
   return {
     host,
     port: bound,
     requests,
     calls,
     down: () => isDown,
-    comeBack: async () => { await listen(); isDown = false },
+    comeBack: async () => { await listen(bound); isDown = false },
     stop: () => { server?.forceShutdown() }
   }
 }
