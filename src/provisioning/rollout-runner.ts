@@ -52,7 +52,6 @@ export async function runRollout (o: RunnerOptions, record: RolloutRecord, relea
   const byId = new Map(record.machines.map(m => [m.machineId, m]))
   let plan: RolloutPlan = newPlan(record.machines.map(m => ({ machineId: m.machineId, state: m.state })), rollout.maxParallel)
   const running = new Map<string, Promise<{ machineId: string, result: MachineResult }>>()
-  let ended = false
 
   const apply = async (event: PlanEvent): Promise<void> => {
     const step = stepRollout(plan, event)
@@ -65,7 +64,6 @@ export async function runRollout (o: RunnerOptions, record: RolloutRecord, relea
       running.set(m.machineId, upgradeMachine(o, record, m, release, signal).then(result => ({ machineId: m.machineId, result })))
       return
     }
-    ended = true
     const now = o.clock.now()
     for (const id of action.notStarted) await o.store.updateMachine(rollout.id, id, { state: 'not_started' })
     const failed = action.failedMachine === null ? undefined : await o.store.get(rollout.id).then(r => r?.machines.find(x => x.machineId === action.failedMachine))
@@ -77,7 +75,8 @@ export async function runRollout (o: RunnerOptions, record: RolloutRecord, relea
   }
 
   await apply({ type: 'begin' })
-  while (!ended && running.size > 0) {
+  // The plan finishes only once nothing runs: the loop ends with it.
+  while (running.size > 0) {
     const { machineId, result } = await Promise.race(running.values())
     running.delete(machineId)
     if (signal.aborted) return

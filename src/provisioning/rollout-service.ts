@@ -110,10 +110,21 @@ export class RolloutService {
       const host = node === undefined ? undefined : dialAddress(node.addresses)
       if (node === undefined || host === undefined) { noAddress.push(m.id); continue }
       const current = node.imageName === release.name && node.imageVersion === release.version
+      const skip = current && !force
       machines.push({
-        rolloutId: id, machineId: m.id, position, state: current && !force ? 'skipped' : 'pending', address: `${host}:${this.#o.nodePort ?? 50000}`,
-        fromVersion: node.imageVersion, toVersion: release.version, nodeOperationId: null, phase: null,
-        error: current && !force ? `already runs ${release.name}:${release.version}` : null, errorCode: null, startedAt: null, finishedAt: current && !force ? now : null
+        rolloutId: id,
+        machineId: m.id,
+        position,
+        state: skip ? 'skipped' : 'pending',
+        address: `${host}:${this.#o.nodePort ?? 50000}`,
+        fromVersion: node.imageVersion,
+        toVersion: release.version,
+        nodeOperationId: null,
+        phase: null,
+        error: skip ? `already runs ${release.name}:${release.version}` : null,
+        errorCode: null,
+        startedAt: null,
+        finishedAt: skip ? now : null
       })
     }
     if (noAddress.length > 0) throw new CodedError('ERR_NODE_UNREACHABLE', `no node address reported by ${list(noAddress)} (a node reports its addresses once it runs from its disk): nothing started`, { machines: noAddress })

@@ -90,8 +90,7 @@ describe('rollout runner', () => {
   test('stop at the first failure, two at a time: the machine already upgrading finishes, no new one starts', async () => {
     let rolloutId = ''
     // m-1 is rebooting when m-0 rolls back; it comes back only once the rollout is stopping.
-    let rig: RolloutRig | undefined
-    rig = await makeRolloutRig(['rolls-back', 'reboots', 'succeeds'], {
+    const rig: RolloutRig = await makeRolloutRig(['rolls-back', 'reboots', 'succeeds'], {
       sleepHook: async () => {
         const d = rig?.doubles[1]
         if (d?.down() !== true || rolloutId === '') return
@@ -114,8 +113,7 @@ describe('rollout runner', () => {
 
   test('a node unreachable across its reboot: retried with backoff on the same operation, which then succeeds', async () => {
     let downSleeps = 0
-    let rig: RolloutRig | undefined
-    rig = await makeRolloutRig(['reboots', 'succeeds'], {
+    const rig: RolloutRig = await makeRolloutRig(['reboots', 'succeeds'], {
       sleepHook: async () => {
         const d = rig?.doubles[0]
         if (d?.down() === true && ++downSleeps >= 4) await d.comeBack()
@@ -134,8 +132,7 @@ describe('rollout runner', () => {
   })
 
   test('a node that never comes back: failed past the health timeout plus the margin, the rollout says where', async () => {
-    let rig: RolloutRig | undefined
-    rig = await makeRolloutRig(['vanishes', 'succeeds'], {
+    const rig: RolloutRig = await makeRolloutRig(['vanishes', 'succeeds'], {
       follow: { unreachableMarginMs: 60_000 },
       sleepHook: () => { if (rig?.doubles[0]?.down() === true) rig.inv.clock.advance(20_000) }
     })
@@ -167,10 +164,9 @@ describe('rollout runner', () => {
   })
 
   test('refused up front with a precise error and nothing recorded: no match, image not ready or unknown, bad selector, a machine not provisioned, one in a running rollout', async () => {
-    let rig: RolloutRig | undefined
     let release: (() => void) | undefined
     const held = new Promise<void>((resolve) => { release = resolve })
-    rig = await makeRolloutRig(['reboots', 'succeeds'], { sleepHook: async () => { if (rig?.doubles[0]?.down() === true) { await held; await rig.doubles[0].comeBack() } } })
+    const rig: RolloutRig = await makeRolloutRig(['reboots', 'succeeds'], { sleepHook: async () => { if (rig?.doubles[0]?.down() === true) { await held; await rig.doubles[0]?.comeBack() } } })
     try {
       await rejects(rig.rollouts.start({ selector: 'serial=NOPE-*', image: 'anvil-node:0.2.0' }), 'ERR_MACHINE_NOT_FOUND', /no machine matches the selector "serial=NOPE-\*": nothing started/)
       await rejects(rig.rollouts.start({ selector: 'state=provisioned', image: 'anvil-node:0.3.0' }), 'ERR_IMAGE_NOT_READY')
@@ -192,10 +188,9 @@ describe('rollout runner', () => {
   })
 
   test('a restart mid-rollout: ended failed, not resumed, naming the machine being upgraded and its node operation', async () => {
-    let rig: RolloutRig | undefined
     let rebooting: (() => void) | undefined
     const down = new Promise<void>((resolve) => { rebooting = resolve })
-    rig = await makeRolloutRig(['reboots', 'succeeds'], { sleepHook: () => { if (rig?.doubles[0]?.down() === true) rebooting?.() } })
+    const rig: RolloutRig = await makeRolloutRig(['reboots', 'succeeds'], { sleepHook: () => { if (rig?.doubles[0]?.down() === true) rebooting?.() } })
     try {
       const record = await rig.rollouts.start({ selector: 'state=provisioned', image: 'anvil-node:0.2.0' })
       await down
