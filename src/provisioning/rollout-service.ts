@@ -74,6 +74,8 @@ export class RolloutService {
   readonly #follow: FollowTimings
   readonly #ctl = new AbortController()
   readonly #running = new Map<string, Promise<void>>()
+  /** Starts one at a time: two requests selecting the same machine cannot both pass the busy check. */
+  #starting: Promise<unknown> = Promise.resolve()
 
   constructor (options: RolloutServiceOptions) {
     this.#o = options
@@ -86,6 +88,12 @@ export class RolloutService {
    * selected machine that is no running node or is in another running rollout: a precise error.
    */
   async start (req: RolloutRequest): Promise<RolloutRecord> {
+    const turn = this.#starting.then(async () => await this.#start(req))
+    this.#starting = turn.catch(() => {})
+    return await turn
+  }
+
+  async #start (req: RolloutRequest): Promise<RolloutRecord> {
     const selector = parseMachineSelector(req.selector)
     const maxParallel = intIn('maxParallel', req.maxParallel, 1, ROLLOUT_LIMITS.maxParallel, 1)
     const h = ROLLOUT_LIMITS.healthTimeoutS
