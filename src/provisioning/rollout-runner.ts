@@ -79,7 +79,11 @@ export async function runRollout (o: RunnerOptions, record: RolloutRecord, relea
   while (running.size > 0) {
     const { machineId, result } = await Promise.race(running.values())
     running.delete(machineId)
-    if (signal.aborted) return
+    if (signal.aborted) {
+      // Shutting down: the other machines stop following at their next wait; none may outlive the store.
+      await Promise.allSettled(running.values())
+      return
+    }
     if (plan.stoppedBy === null && result.outcome !== 'succeeded') {
       await o.store.updateRollout(rollout.id, { phase: 'stopping', updatedAt: o.clock.now() })
     }
