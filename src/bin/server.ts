@@ -46,6 +46,10 @@ import { NodeNoticeService } from '../provisioning/node-notices.ts'
 import { ensureServerCertificate } from '../grpc/tls.ts'
 import { ensureNodeCa } from '../pki/node-ca.ts'
 import { bindErrorMessage, detectServerAddress, fastifyService } from './listen.ts'
+import { loadNodeProto } from '../grpc/proto.ts'
+import { SqliteRolloutStore } from '../db/rollout-store.ts'
+import { RolloutService } from '../provisioning/rollout-service.ts'
+import { rolloutConnector } from '../node-client/rollout-connector.ts'
 
 /** A started server: what it bound, and how to stop it. */
 export type RunningServer = {
@@ -241,8 +245,25 @@ export async function startServer (config: Config, log: Logger): Promise<Running
     { name: 'anvil_agent_sessions', help: 'discovery agents connected over gRPC', type: 'gauge', samples: [{ value: agents.connectedAgents }] },
     { name: 'anvil_new_machines_rate_limited_total', help: 'boots of unknown MACs refused by discovery.newMachinesPerMinute', type: 'counter', samples: [{ value: machines.rateLimited }] }
   ]
-  const operations = new OperationsService({ store: new SqliteOperationStore(db), machine: async (key) => await machines.get(key), progress: (taskId) => agents.progressOf(taskId) })
-  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, bootBaseUrl: () => baseUrl(), provision, operations, nodeCa }), config.api.listen)
+  // Fleet upgrades: Anvil dials each node's apid as an admin client of its own node CA.
+  const rolloutStore = new SqliteRolloutStore(db)
+  const rollouts = new RolloutService({
+    store: rolloutStore,
+    machines,
+    node: async (machineId) => await configs.node(machineId),
+    release: async (ref) => {
+      const r = await images.release(ref)
+      return { ...r, artifactUrl: `${baseUrl()}/images/${encodeURIComponent(r.name)}/${encodeURIComponent(r.version)}` }
+    },
+    connector: rolloutConnector({ proto: await loadNodeProto(), ca: nodeCa }),
+    events: timeline,
+    clock: systemClock,
+    onError: (err, rolloutId) => { log.error({ err, rolloutId }, 'a rollout stopped on an internal error') }
+  })
+  const leftRunning = await rollouts.recover()
+  if (leftRunning > 0) log.warn({ rollouts: leftRunning }, 'rollouts a previous run left running were ended failed (not resumed): see anvil operations list --kind rollout')
+  const operations = new OperationsService({ store: new SqliteOperationStore(db), machine: async (key) => await machines.get(key), progress: (taskId) => agents.progressOf(taskId), rollouts: rolloutStore })
+  const api = fastifyService('api', buildApiApp({ machines, adminToken: token, log, metrics, power: { registry, service: power }, discovery, images, bootBaseUrl: () => baseUrl(), provision, operations, nodeCa, rollouts }), config.api.listen)
 
   const baseUrl = (): string => `http://${server.address}:${httpPort}`
   const host = (listen: string): string => listen.slice(0, listen.lastIndexOf(':'))
@@ -320,6 +341,7 @@ export async function startServer (config: Config, log: Logger): Promise<Running
   const stop = async (): Promise<void> => {
     stopping ??= (async () => {
       controller.abort()
+      await rollouts.stop()
       clearInterval(pruneTimer)
       clearInterval(agentTimer)
       for (const service of started.reverse()) {

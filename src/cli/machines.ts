@@ -5,6 +5,7 @@ import { readSecretFromStdin } from './stdin.ts'
 import { registerDiscoveryCommands } from './discovery.ts'
 import { installFields, registerProvisionCommand } from './provision.ts'
 import { registerMachineReset } from './reset.ts'
+import { registerRolloutCommand } from './rollout.ts'
 import { hardwareFields } from './hardware.ts'
 import { isCodedError } from '../lib/errors.ts'
 import type { HardwareView } from '../http/api-types.ts'
@@ -102,6 +103,7 @@ export function registerMachineCommands (program: Command, ctx: CliContext): voi
   registerDiscoveryCommands(machines, ctx)
   registerProvisionCommand(machines, ctx)
   registerMachineReset(machines, ctx)
+  registerRolloutCommand(machines, ctx)
 
   machines.command('timeline').alias('events').description('every step of the machine\'s boots, with the reason for each decision')
     .argument('<id>')

@@ -1,9 +1,5 @@
-import { isIP } from 'node:net'
-import { checkServerIdentity, type PeerCertificate } from 'node:tls'
-import { credentials, Metadata, status, type CallOptions, type ClientReadableStream, type ClientUnaryCall, type requestCallback, type ServiceError } from '@grpc/grpc-js'
-import { isErrorCode } from '../lib/error-codes.ts'
-import { CodedError } from '../lib/errors.ts'
-import { ERROR_CODE_TRAILER } from '../grpc/errors.ts'
+import { status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js'
+import { createNodeGrpcClient, DEFAULT_NODE_DEADLINE_MS, NODE_TLS_SERVER_NAME, nodeError, unaryCall, type UnaryMethod } from '../node-client/node-api-client.ts'
 import type { ProtoGrpcType } from '../proto/generated/node.ts'
 import type { NodeClient as GrpcNodeClient } from '../proto/generated/anvil/node/v1/Node.ts'
 import type { VersionReply } from '../proto/generated/anvil/node/v1/VersionReply.ts'
@@ -17,17 +13,8 @@ import type { LogLine } from '../proto/generated/anvil/node/v1/LogLine.ts'
 import type { NodeBundle } from './node-bundle.ts'
 import { formatAddress, type NodeAddress } from './node-targets.ts'
 
-/** Unary calls end within this unless told otherwise (a node that accepts and never answers). */
-export const DEFAULT_NODE_DEADLINE_MS = 10_000
-
-/**
- * The SNI name sent when dialling an IP: grpc-js would send the IP itself, which RFC 6066 §3
- * forbids and Node warns about (DEP0123). It is not what is verified (see nodeCredentials).
- */
-export const NODE_TLS_SERVER_NAME = 'anvil-node'
-
-/** Node messages are short; a longer status detail is cut so a hostile node cannot flood the terminal. */
-const MAX_DETAIL = 512
+// The shared part (credentials, errors, the channel) lives in src/node-client/, which Anvil's server uses too.
+export { DEFAULT_NODE_DEADLINE_MS, NODE_TLS_SERVER_NAME, nodeError }
 
 export type NodeClientOptions = {
   readonly proto: ProtoGrpcType
@@ -37,37 +24,6 @@ export type NodeClientOptions = {
   /** More grpc-js channel options (a benchmark's own subchannel pool, so clients do not share a connection). */
   readonly channelOptions?: Readonly<Record<string, number | string>>
 }
-
-/**
- * Mutual TLS to one node: the client certificate and key of the bundle, and its CA certificates as
- * the only roots. The server certificate must chain to them and name the dialled host in its SAN
- * (the node's IP, issued by trustd). grpc-js checks the SNI name when an override is set, so the
- * check is ours: Node's own checkServerIdentity against the dialled host, whatever name was sent.
- * Node runs it only after the chain verified, and refuses the connection when it fails.
- */
-function nodeCredentials (address: NodeAddress, bundle: NodeBundle): ReturnType<typeof credentials.createSsl> {
-  return credentials.createSsl(Buffer.from(bundle.caPem), Buffer.from(bundle.keyPem), Buffer.from(bundle.certPem), {
-    checkServerIdentity: (_sni: string, cert: PeerCertificate) => checkServerIdentity(address.host, cert)
-  })
-}
-
-/** A grpc-js failure as a coded error: the node's own code from the trailer when it sent one. */
-export function nodeError (err: ServiceError, node: string): CodedError {
-  // grpc-js appends "Resolution note: …" to a failed connection's details, often with nothing after it.
-  const details = (err.details ?? '').replace(/\s*Resolution note:\s*$/, '').slice(0, MAX_DETAIL)
-  const trailer = err.metadata?.get(ERROR_CODE_TRAILER)[0]
-  if (typeof trailer === 'string' && isErrorCode(trailer)) return new CodedError(trailer, details, { node, grpcStatus: err.code })
-  if (err.code === status.UNAVAILABLE || err.code === status.DEADLINE_EXCEEDED) {
-    // A refused TLS handshake (a server certificate from another CA, a wrong SAN) lands here too:
-    // the details say which.
-    return new CodedError('ERR_NODE_UNREACHABLE', `cannot reach the node API at ${node}: ${details}`, { node, grpcStatus: err.code })
-  }
-  if (err.code === status.PERMISSION_DENIED) return new CodedError('ERR_NODE_ROLE_DENIED', details, { node })
-  if (err.code === status.UNAUTHENTICATED) return new CodedError('ERR_NODE_CERT_INVALID', details, { node })
-  return new CodedError('ERR_INTERNAL', `the node API at ${node} answered ${status[err.code] ?? err.code}: ${details}`, { node, grpcStatus: err.code })
-}
-
-type Unary<Req, Res> = (req: Req, md: Metadata, options: CallOptions, cb: requestCallback<Res>) => ClientUnaryCall
 
 /** A client of anvil.node.v1.Node on one node; close() it when done. */
 export class NodeApiClient {
@@ -79,21 +35,11 @@ export class NodeApiClient {
     const { address } = options
     this.#label = formatAddress(address)
     this.#deadlineMs = options.deadlineMs ?? DEFAULT_NODE_DEADLINE_MS
-    this.#client = new options.proto.anvil.node.v1.Node(this.#label, nodeCredentials(address, options.bundle), {
-      ...(isIP(address.host) !== 0 ? { 'grpc.ssl_target_name_override': NODE_TLS_SERVER_NAME } : {}),
-      // No retry of a mutating call behind the operator's back (a Reboot sent twice).
-      'grpc.enable_retries': 0,
-      ...options.channelOptions
-    })
+    this.#client = createNodeGrpcClient(options.proto, address, options.bundle, options.channelOptions)
   }
 
-  async #unary<Req, Res> (call: Unary<Req, Res>, req: Req): Promise<Res> {
-    return await new Promise<Res>((resolve, reject) => {
-      call(req, new Metadata(), { deadline: Date.now() + this.#deadlineMs }, (err, res) => {
-        if (err !== null || res === undefined) reject(err === null ? new CodedError('ERR_INTERNAL', `the node API at ${this.#label} answered nothing`) : nodeError(err, this.#label))
-        else resolve(res)
-      })
-    })
+  async #unary<Req, Res> (call: UnaryMethod<Req, Res>, req: Req): Promise<Res> {
+    return await unaryCall(call, req, this.#label, this.#deadlineMs)
   }
 
   async version (): Promise<VersionReply> { return await this.#unary((r, m, o, cb) => this.#client.version(r, m, o, cb), {}) }

@@ -75,7 +75,7 @@ export async function watchOperation (client: ApiClient, id: string, print: (lin
 /** Throws ERR_OPERATION_FAILED (the CLI exits 1 with the error) unless the operation is done. */
 export function requireSucceeded (o: OperationJson): void {
   if (o.state === 'done') return
-  throw new CodedError('ERR_OPERATION_FAILED', `operation ${o.id} (${o.kind} of ${o.machineId}) ${o.state}${o.error === null ? '' : `: ${o.error}`}`, { id: o.id, state: o.state })
+  throw new CodedError('ERR_OPERATION_FAILED', `operation ${o.id} (${o.kind}${o.machineId === null ? '' : ` of ${o.machineId}`}) ${o.state}${o.error === null ? '' : `: ${o.error}`}`, { id: o.id, state: o.state })
 }
 
 /** Runs `fn` with a signal that Ctrl-C aborts, and puts SIGINT back as it was afterwards. */
@@ -89,6 +89,19 @@ export async function untilInterrupted<T> (fn: (signal: AbortSignal) => Promise<
     process.off('SIGINT', onSigint)
   }
 }
+
+type RolloutMachineJson = NonNullable<OperationJson['rollout']>['machines'][number]
+
+/** The machines of a rollout as a table: upgrade order, from → to, node operation, outcome. */
+export const ROLLOUT_MACHINE_COLUMNS: Column<RolloutMachineJson>[] = [
+  { header: 'MACHINE', get: m => m.machineId },
+  { header: 'STATE', get: m => m.state },
+  { header: 'PHASE', get: m => m.phase },
+  { header: 'FROM', get: m => m.fromVersion },
+  { header: 'TO', get: m => m.toVersion },
+  { header: 'NODE OPERATION', get: m => m.nodeOperationId },
+  { header: 'ERROR', get: m => m.error }
+]
 
 const COLUMNS = (now: number): Column<OperationJson>[] => [
   { header: 'ID', get: o => o.id },
@@ -112,21 +125,24 @@ function positiveInt (max: number) {
 function operationFields (o: OperationJson): string {
   const fields = renderFields([
     ['id', o.id], ['machine', o.machineId], ['kind', o.kind], ['state', o.state], ['phase', o.phase],
-    ['progress', progressCell(o)], ['error', o.error], ['result', o.result],
+    ['progress', o.rollout === undefined ? progressCell(o) : `${o.rollout.machinesDone}/${o.rollout.machinesTotal} machines`],
+    ...(o.rollout === undefined ? [] : [['image', o.rollout.image], ['selector', o.rollout.selector], ['max parallel', o.rollout.maxParallel]] as const),
+    ['error', o.error], ['result', o.rollout === undefined ? o.result : null],
     ['created', o.createdAt], ['started', o.startedAt], ['finished', o.finishedAt],
     ['cancel requested', o.cancelRequestedAt], ['progress at', o.progressAt]
   ])
-  return fields + o.progress.map(p => progressLine(p) + '\n').join('')
+  const machines = o.rollout === undefined ? '' : renderTable(o.rollout.machines, ROLLOUT_MACHINE_COLUMNS)
+  return fields + o.progress.map(p => progressLine(p) + '\n').join('') + machines
 }
 
 /** `anvil operations list|show|watch`. */
 export function registerOperationsCommands (program: Command, ctx: CliContext): void {
-  const ops = program.command('operations').alias('operation').alias('ops').description('long tasks (wipe, install) of every machine: state, phase, progress, result')
+  const ops = program.command('operations').alias('operation').alias('ops').description('long tasks (wipe, install) of every machine and fleet upgrades (rollouts): state, phase, progress, result')
 
   ops.command('list').alias('ls').description('operations, newest first')
     .option('--machine <id>', 'only this machine\'s (id, MAC, UUID or serial)')
     .option('--state <state>', 'queued, running, done, failed or cancelled')
-    .option('--kind <kind>', 'wipe, install, reboot or powerOff')
+    .option('--kind <kind>', 'wipe, install, reboot, powerOff or rollout')
     .option('--limit <n>', 'at most this many (1 to 500)', positiveInt(500), 50)
     .action(async (o: { machine?: string, state?: string, kind?: string, limit: number }) => {
       const q = new URLSearchParams({ limit: String(o.limit) })

@@ -270,3 +270,57 @@ export const machineNodes = sqliteTable('machine_nodes', {
   firstReportedAt: integer('first_reported_at').notNull(),
   reportedAt: integer('reported_at').notNull()
 })
+
+/**
+ * Fleet upgrades (`anvil machines upgrade`): one row per rollout, an operation of its own beside
+ * the tasks (a rollout is no one machine's task, and no agent may ever claim it); its machines are
+ * in rollout_machines. `anvil operations` reads both tables.
+ */
+export const rollouts = sqliteTable('rollouts', {
+  /** r-<uuid>: an operation id, as a task's t-<uuid>. */
+  id: text('id').primaryKey(),
+  /** The selector as given (key=value[,key=value]). */
+  selector: text('selector').notNull(),
+  imageName: text('image_name').notNull(),
+  imageVersion: text('image_version').notNull(),
+  maxParallel: integer('max_parallel').notNull(),
+  healthTimeoutS: integer('health_timeout_s').notNull(),
+  force: integer('force', { mode: 'boolean' }).notNull(),
+  /** running | done | failed */
+  state: text('state').notNull(),
+  /** upgrading | stopping | done | stopped */
+  phase: text('phase').notNull(),
+  error: text('error'),
+  errorCode: text('error_code'),
+  createdAt: integer('created_at').notNull(),
+  startedAt: integer('started_at'),
+  finishedAt: integer('finished_at'),
+  updatedAt: integer('updated_at').notNull()
+}, (t) => [
+  index('rollouts_created').on(t.createdAt),
+  index('rollouts_state').on(t.state)
+])
+
+/** The machines of a rollout in upgrade order, each with its node operation and outcome. */
+export const rolloutMachines = sqliteTable('rollout_machines', {
+  rolloutId: text('rollout_id').notNull().references(() => rollouts.id, { onDelete: 'cascade' }),
+  machineId: text('machine_id').notNull().references(() => machines.id, { onDelete: 'cascade' }),
+  position: integer('position').notNull(),
+  /** pending | running | succeeded | failed | rolled_back | skipped | not_started | interrupted */
+  state: text('state').notNull(),
+  /** The apid address dialled, host:port. */
+  address: text('address').notNull(),
+  fromVersion: text('from_version'),
+  toVersion: text('to_version').notNull(),
+  /** The node's own operation id (anvil -n MACHINE operations). */
+  nodeOperationId: text('node_operation_id'),
+  phase: text('phase'),
+  error: text('error'),
+  errorCode: text('error_code'),
+  startedAt: integer('started_at'),
+  finishedAt: integer('finished_at')
+}, (t) => [
+  primaryKey({ columns: [t.rolloutId, t.machineId] }),
+  // `anvil operations list --machine M`: the rollouts a machine was part of.
+  index('rollout_machines_machine').on(t.machineId)
+])

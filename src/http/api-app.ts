@@ -20,6 +20,8 @@ import { installJson, registerProvisionRoutes } from './provision-routes.ts'
 import type { OperationsService } from '../provisioning/operations.ts'
 import { registerOperationRoutes } from './operation-routes.ts'
 import { registerCertRoutes, type ClientCertIssuer } from './cert-routes.ts'
+import type { RolloutService } from '../provisioning/rollout-service.ts'
+import { registerRolloutRoutes } from './rollout-routes.ts'
 import { renderPrometheus, type MetricFamily } from './metrics.ts'
 
 export type ApiAppDeps = {
@@ -43,6 +45,8 @@ export type ApiAppDeps = {
   readonly operations?: OperationsService
   /** The node CA (client certificates for the node API); without it the /api/v1/certs routes are absent. */
   readonly nodeCa?: ClientCertIssuer
+  /** Fleet upgrades (POST /api/v1/machines/upgrade); without it that route is absent. */
+  readonly rollouts?: RolloutService
 }
 
 /** A machine as the API shows it: times as ISO 8601 strings, its BMC without the password. */
@@ -143,6 +147,7 @@ export function buildApiApp (deps: ApiAppDeps): FastifyInstance {
   if (deps.images !== undefined) registerImageRoutes(app, deps.images, deps.bootBaseUrl)
   if (deps.provision !== undefined) registerProvisionRoutes(app, { provision: deps.provision, view })
   if (deps.operations !== undefined) registerOperationRoutes(app, deps.operations)
+  if (deps.rollouts !== undefined) registerRolloutRoutes(app, deps.rollouts)
   if (deps.nodeCa !== undefined) registerCertRoutes(app, deps.nodeCa)
   if (deps.power !== undefined) registerPowerRoutes(app, { machines: deps.machines, registry: deps.power.registry, power: deps.power.service, view })
   return app

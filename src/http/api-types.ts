@@ -7,6 +7,7 @@ import type { Machine } from '../inventory/machine.ts'
 import type { HardwareReport } from '../provisioning/agent-gateway.ts'
 import type { EraseReportRecord, StoredTask } from '../provisioning/discovery-ports.ts'
 import type { OperationView } from '../provisioning/operations.ts'
+import type { RolloutDetail, RolloutMachineView } from '../provisioning/rollout-view.ts'
 
 /**
  * A machine: GET /api/v1/machines and /api/v1/machines/:id. The domain's Machine with its times as
@@ -106,13 +107,17 @@ export type TaskJson = Omit<StoredTask, 'createdAt' | 'startedAt' | 'finishedAt'
 export type QueuedTaskJson = TaskJson & { readonly operationId: string }
 
 /** An operation: GET /api/v1/operations[/:id]. Its times as ISO 8601 strings. */
-export type OperationJson = Omit<OperationView, 'createdAt' | 'startedAt' | 'finishedAt' | 'cancelRequestedAt' | 'progressAt' | 'progress'> & {
+export type OperationJson = Omit<OperationView, 'createdAt' | 'startedAt' | 'finishedAt' | 'cancelRequestedAt' | 'progressAt' | 'progress' | 'rollout'> & {
   readonly createdAt: string
   readonly startedAt: string | null
   readonly finishedAt: string | null
   readonly cancelRequestedAt: string | null
   readonly progressAt: string | null
   readonly progress: TaskJson['progress']
+  /** A rollout's machines and outcomes (times as ISO 8601); absent for a task. */
+  readonly rollout?: Omit<RolloutDetail, 'machines'> & {
+    readonly machines: ReadonlyArray<Omit<RolloutMachineView, 'startedAt' | 'finishedAt'> & { readonly startedAt: string | null, readonly finishedAt: string | null }>
+  }
 }
 
 /** POST /api/v1/machines/:id/tasks/:task/cancel (and /cancel): the machine after, and what was cancelled. */

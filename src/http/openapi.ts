@@ -134,11 +134,11 @@ export const openApiDocument = {
       },
       Operation: {
         type: 'object',
-        description: 'A long task (wipe, install, reboot, power off): its id is the task id',
+        description: 'A long task (wipe, install, reboot, power off): its id is the task id; or a rollout (r-…, kind rollout, docs/upgrades.md)',
         properties: {
           id: { type: 'string', example: 't-6f1c0d3e-…' },
-          machineId: { type: 'string' },
-          kind: { enum: ['wipe', 'install', 'reboot', 'powerOff'] },
+          machineId: { type: ['string', 'null'], description: 'null for a rollout' },
+          kind: { enum: ['wipe', 'install', 'reboot', 'powerOff', 'rollout'] },
           state: { enum: ['queued', 'running', 'done', 'failed', 'cancelled'] },
           phase: { type: ['string', 'null'], description: 'wipe: wipe | verify; install: download | write | verify | state | commit' },
           bytesDone: { type: ['integer', 'null'], description: 'summed over the disks reported so far' },
@@ -151,7 +151,8 @@ export const openApiDocument = {
           createdAt: { type: 'string', format: 'date-time' },
           startedAt: { type: ['string', 'null'], format: 'date-time' },
           finishedAt: { type: ['string', 'null'], format: 'date-time' },
-          cancelRequestedAt: { type: ['string', 'null'], format: 'date-time' }
+          cancelRequestedAt: { type: ['string', 'null'], format: 'date-time' },
+          rollout: { type: 'object', description: 'a rollout only: selector, image, maxParallel, healthTimeoutS, force, machinesDone, machinesTotal, errorCode, machines: [{ machineId, state, address, fromVersion, toVersion, nodeOperationId, phase, error, errorCode, startedAt, finishedAt }]' }
         }
       },
       ClientCertInput: {
@@ -329,6 +330,19 @@ export const openApiDocument = {
           404: errorResponse('ERR_MACHINE_NOT_FOUND, ERR_IMAGE_NOT_FOUND, ERR_NO_HARDWARE'),
           409: errorResponse('ERR_INVALID_STATE (the machine is not ready), ERR_IMAGE_UNAVAILABLE (only pending versions)'),
           422: errorResponse('ERR_INSTALL_DISK_NONE, ERR_INSTALL_DISK_AMBIGUOUS, ERR_INSTALL_DISK_TOO_SMALL')
+        }
+      }
+    },
+    '/api/v1/machines/upgrade': {
+      post: {
+        summary: 'Rolling upgrade of the provisioned machines a selector picks (key=value[,key=value]) to a ready image, maxParallel at a time, stopping at the first failure; everything is checked before anything starts',
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['selector', 'image'], additionalProperties: false, properties: { selector: { type: 'string', example: 'state=provisioned' }, image: { type: 'string', example: 'anvil-node:0.2.0' }, maxParallel: { type: 'integer', minimum: 1, maximum: 64 }, healthTimeoutS: { type: 'integer', minimum: 30, maximum: 3600 }, force: { type: 'boolean' } } } } } },
+        responses: {
+          202: { description: 'The rollout as an operation: { operation }; follow it with GET /api/v1/operations/{id}', content: { 'application/json': { schema: { type: 'object', properties: { operation: { $ref: '#/components/schemas/Operation' } } } } } },
+          400: errorResponse('ERR_VALIDATION'),
+          404: errorResponse('ERR_MACHINE_NOT_FOUND (nothing matches), ERR_IMAGE_NOT_FOUND'),
+          409: errorResponse('ERR_IMAGE_NOT_READY, ERR_INVALID_STATE (a selected machine is not provisioned), ERR_NODE_BUSY (one is in a running rollout)'),
+          502: errorResponse('ERR_NODE_UNREACHABLE (a selected machine reported no address)')
         }
       }
     },

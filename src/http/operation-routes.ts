@@ -6,19 +6,21 @@ const iso = (t: number | null): string | null => t === null ? null : new Date(t)
 
 /** An operation as the API shows it: times as ISO 8601 strings. */
 export function operationJson (o: OperationView): OperationJson {
+  const { rollout, ...rest } = o
   return {
-    ...o,
+    ...rest,
     createdAt: iso(o.createdAt) as string,
     startedAt: iso(o.startedAt),
     finishedAt: iso(o.finishedAt),
     cancelRequestedAt: iso(o.cancelRequestedAt),
     progressAt: iso(o.progressAt),
-    progress: o.progress.map(p => ({ ...p, at: iso(p.at) as string }))
+    progress: o.progress.map(p => ({ ...p, at: iso(p.at) as string })),
+    ...(rollout === undefined ? {} : { rollout: { ...rollout, machines: rollout.machines.map(m => ({ ...m, startedAt: iso(m.startedAt), finishedAt: iso(m.finishedAt) })) } })
   }
 }
 
-// Operation ids are task ids (t-<uuid>); the same shape the cancel route accepts.
-const operationId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^t-[0-9a-f-]{1,62}$' } as const
+// Operation ids are task ids (t-<uuid>, the shape the cancel route accepts) or rollout ids (r-<uuid>).
+const operationId = { type: 'string', minLength: 1, maxLength: 64, pattern: '^[tr]-[0-9a-f-]{1,62}$' } as const
 
 type ListQuery = { machine?: string, state?: string, kind?: string, limit?: number, before?: string }
 

@@ -155,7 +155,7 @@ test('list: every machine newest first; filters by machine key, state and kind; 
   assert.deepEqual(await ids({ state: 'queued', limit: 1 }), [wipeB.id])
   assert.deepEqual(await ids({ before: rebootB.id }), [wipeA.id])
   await assert.rejects(operations.list({ state: 'exploded' }), { code: 'ERR_VALIDATION', message: /state "exploded" is not one of queued, running, done, failed, cancelled/, details: { field: 'state', allowed: ['queued', 'running', 'done', 'failed', 'cancelled'] } })
-  await assert.rejects(operations.list({ kind: 'upgrade' }), { code: 'ERR_VALIDATION', details: { field: 'kind', allowed: ['wipe', 'install', 'reboot', 'powerOff'] } })
+  await assert.rejects(operations.list({ kind: 'upgrade' }), { code: 'ERR_VALIDATION', details: { field: 'kind', allowed: ['wipe', 'install', 'reboot', 'powerOff', 'rollout'] } })
   for (const limit of [0, 501, 1.5]) await assert.rejects(operations.list({ limit }), { code: 'ERR_VALIDATION', details: { field: 'limit' } })
   assert.equal((await operations.list({ limit: 500 })).length, 3)
   await assert.rejects(operations.list({ machine: 'nobody' }), { code: 'ERR_MACHINE_NOT_FOUND' })

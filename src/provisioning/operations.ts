@@ -1,15 +1,22 @@
 import { CodedError } from '../lib/errors.ts'
 import type { StoredTask, TaskKind, TaskResultJson, TaskState } from './discovery-ports.ts'
 import { aggregateProgress, type DiskProgress } from './progress-board.ts'
+import type { RolloutFilter, RolloutStore } from './rollout-ports.ts'
+import { rolloutOperationView, type RolloutDetail } from './rollout-view.ts'
 
 /*
  * Every long operation of the product (a wipe, an install, later an upgrade) is a task row: the
- * operation id is the task id, and one table holds its state, phase, bytes and result. This module
- * is the read side that `GET /api/v1/operations` and `anvil operations` serve.
+ * operation id is the task id, and one table holds its state, phase, bytes and result. A fleet
+ * upgrade (a rollout, r-<uuid>) is no one machine's task: it has its own rows (rollout-ports.ts)
+ * and is listed here beside the tasks. This module is the read side that `GET /api/v1/operations`
+ * and `anvil operations` serve.
  */
 
+/** What an operation is: a machine's task, or a rollout over machines. */
+export type OperationKind = TaskKind | 'rollout'
+
 export const OPERATION_STATES: readonly TaskState[] = ['queued', 'running', 'done', 'failed', 'cancelled']
-export const OPERATION_KINDS: readonly TaskKind[] = ['wipe', 'install', 'reboot', 'powerOff']
+export const OPERATION_KINDS: readonly OperationKind[] = ['wipe', 'install', 'reboot', 'powerOff', 'rollout']
 export const DEFAULT_OPERATION_LIMIT = 50
 export const MAX_OPERATION_LIMIT = 500
 
@@ -19,8 +26,9 @@ export const MAX_OPERATION_LIMIT = 500
  */
 export type OperationView = {
   readonly id: string
-  readonly machineId: string
-  readonly kind: TaskKind
+  /** The machine of a task; null for a rollout (its machines are in `rollout`). */
+  readonly machineId: string | null
+  readonly kind: OperationKind
   readonly state: TaskState
   /** The phase it is in (or ended in); null before its first progress report. */
   readonly phase: string | null
@@ -35,6 +43,8 @@ export type OperationView = {
   readonly progress: readonly DiskProgress[]
   readonly error: string | null
   readonly result: TaskResultJson | null
+  /** A rollout's selector, image, machines and their outcomes; absent for a task. */
+  readonly rollout?: RolloutDetail
   readonly createdAt: number
   readonly startedAt: number | null
   readonly finishedAt: number | null
@@ -78,7 +88,12 @@ export type OperationsOptions = {
   readonly machine: (key: string) => Promise<{ readonly id: string }>
   /** Live per-disk progress of a running task (AgentService.progressOf). */
   readonly progress: (taskId: string) => readonly DiskProgress[]
+  /** Rollouts (fleet upgrades); without it only tasks are operations. */
+  readonly rollouts?: Pick<RolloutStore, 'get' | 'list'>
 }
+
+const isRolloutId = (id: string): boolean => id.startsWith('r-')
+const ROLLOUT_STATES: ReadonlySet<string> = new Set(['running', 'done', 'failed'])
 
 /** 0–100 from the bytes; a finished operation is 100 whatever it reported last. */
 export function operationPercent (state: TaskState, bytesDone: number | null, bytesTotal: number | null): number | null {
@@ -132,6 +147,10 @@ export class OperationsService {
   }
 
   async get (id: string): Promise<OperationView> {
+    if (isRolloutId(id) && this.#o.rollouts !== undefined) {
+      const r = await this.#o.rollouts.get(id)
+      if (r !== undefined) return rolloutOperationView(r)
+    }
     const t = await this.#o.store.operation(id)
     if (t === undefined) throw new CodedError('ERR_OPERATION_NOT_FOUND', `no operation ${JSON.stringify(id.slice(0, 128))}`, { id })
     return operationView(t, this.#o.progress(t.id))
@@ -147,17 +166,31 @@ export class OperationsService {
     const machineId = q.machine === undefined ? undefined : (await this.#o.machine(q.machine)).id
     let before: OperationFilter['before']
     if (q.before !== undefined) {
-      const cursor = await this.#o.store.operation(q.before)
+      const cursor = isRolloutId(q.before) ? (await this.#o.rollouts?.get(q.before))?.rollout : await this.#o.store.operation(q.before)
       if (cursor === undefined) throw new CodedError('ERR_OPERATION_NOT_FOUND', `no operation ${JSON.stringify(q.before.slice(0, 128))} to list from (before)`, { id: q.before, field: 'before' })
       before = { createdAt: cursor.createdAt, id: cursor.id }
     }
-    const rows = await this.#o.store.operations({
-      limit,
-      ...(machineId === undefined ? {} : { machineId }),
-      ...(state === undefined ? {} : { state }),
-      ...(kind === undefined ? {} : { kind }),
-      ...(before === undefined ? {} : { before })
-    })
-    return rows.map(t => operationView(t, this.#o.progress(t.id)))
+    const taskKind = kind === 'rollout' ? undefined : kind
+    const tasks = kind === 'rollout'
+      ? []
+      : (await this.#o.store.operations({
+          limit,
+          ...(machineId === undefined ? {} : { machineId }),
+          ...(state === undefined ? {} : { state }),
+          ...(taskKind === undefined ? {} : { kind: taskKind }),
+          ...(before === undefined ? {} : { before })
+        })).map(t => operationView(t, this.#o.progress(t.id)))
+    const rollouts = await this.#rollouts(kind, state, { limit, ...(machineId === undefined ? {} : { machineId }), ...(before === undefined ? {} : { before }) })
+    if (rollouts.length === 0) return tasks
+    // Both newest first by (createdAt, id): merged, the first `limit` are the page.
+    const newer = (a: OperationView, b: OperationView): number => b.createdAt - a.createdAt || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0)
+    return [...tasks, ...rollouts].sort(newer).slice(0, limit)
+  }
+
+  async #rollouts (kind: OperationKind | undefined, state: TaskState | undefined, f: Omit<RolloutFilter, 'state'>): Promise<OperationView[]> {
+    if (this.#o.rollouts === undefined || (kind !== undefined && kind !== 'rollout')) return []
+    if (state !== undefined && !ROLLOUT_STATES.has(state)) return []
+    const records = await this.#o.rollouts.list({ ...f, ...(state === undefined ? {} : { state: state as NonNullable<RolloutFilter['state']> }) })
+    return records.map(rolloutOperationView)
   }
 }
