@@ -133,7 +133,7 @@ function render (f: Figures, qemu: string, minutes: number): string {
   const out = [`Lab: QEMU ${qemu} (TCG, \`-m 512 -smp 1\`), one BIOS VM installed with anvil-node 0.1.0 (Anvil authoritative DHCP, the VM behind an ipmi_sim BMC); the whole run took ${minutes.toFixed(1)} minutes.`, '']
   if (f.rss !== undefined) {
     const sum = f.rss.daemons.reduce((n, d) => n + d.bytes, 0)
-    out.push(`**Memory at rest**, ${REST_MS / 1000} s after the node API first answered (\`anvil -n NODE processes\` RSS, \`anvil -n NODE memory\`), against Talos's published minimum for a worker node (1 GiB RAM; Talos documents no figure for its own daemons):`, '',
+    out.push(`**Memory at rest**, ${REST_MS / 1000} s after the node API first answered (\`anvil -n NODE processes\` RSS, \`anvil -n NODE memory\`), against Talos's published minimum for a worker node (1 GiB RAM; Talos documents no figure for its own daemons). RSS counts shared pages (the one Node binary and bundle the three processes map), so the three RSS add up to more than the whole node uses:`, '',
       table(['what', 'MiB'], [...f.rss.daemons.map(d => [`${d.name} RSS`, fmt(d.bytes / MiB)]), ['machined + trustd + apid', fmt(sum / MiB)], ['the whole node in use (MemTotal − MemAvailable)', fmt(f.rss.nodeUsedBytes / MiB)], ['the VM\'s memory (MemTotal)', fmt(f.rss.totalBytes / MiB)], ['Talos worker minimum', fmt(TALOS_WORKER_MIN_BYTES / MiB)]]), '')
   }
   if (f.load !== undefined) {
