@@ -8,14 +8,20 @@
  * and is told to reload (SIGHUP) whenever trustd writes a renewed one.
  */
 import { existsSync, unwatchFile, watchFile } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PartitionName } from '../../image/layout.ts'
 import type { StatePayload } from '../../node-state/record.ts'
 import { BUNDLE_FILES } from '../trustd/bundle-files.ts'
 import { ServiceLog } from './api/service-log.ts'
 import { sysrqPower } from './api/power.ts'
-import { findPartition, readState, type DiskRoots } from './disk-io.ts'
+import { zstdDecompress } from '../../agent/install-decompress.ts'
+import { kernelZeroOut } from '../../agent/install-zero.ts'
+import { parseNodeCmdline } from './cmdline.ts'
+import { findPartition, readState, writeState, type DiskRoots } from './disk-io.ts'
+import { NodeOperations, settleAfterBoot } from './operations.ts'
+import { healthProblem } from './upgrade/health.ts'
+import { Upgrader, type NodeNotice } from './upgrade/upgrader.ts'
 import { startNodeApi, type NodeApi } from './node-api.ts'
 import { Supervisor } from './supervisor.ts'
 
@@ -36,6 +42,8 @@ export type RunNodeOptions = {
   /** machined's own console lines, for Logs("machined"). */
   readonly ownLog: ServiceLog
   readonly runDir?: string
+  /** Tells Anvil of an upgrade's end (helper "reset": sendNodeNotice); failures are logged and ignored. */
+  readonly notify?: (n: NodeNotice) => Promise<void>
 }
 
 export type RunningNode = { readonly api: NodeApi, readonly supervisor: Supervisor, stop: () => Promise<void> }
@@ -47,15 +55,22 @@ export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
   await mkdir(runDir, { recursive: true, mode: 0o700 })
   const partition = await findPartition(o.roots, PartitionName.state)
   let state: StatePayload | undefined
-  if (partition !== undefined) state = (await readState(partition.device)).payload
+  const record = partition === undefined ? undefined : await readState(partition.device)
+  if (record !== undefined) state = record.payload
   const supervisor = new Supervisor({ log: o.say })
-  const api = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto })
+  const cert = join(apidDir, BUNDLE_FILES.certificate)
+  const switching = partition === undefined || record === undefined
+    ? undefined
+    : await upgrades({ ...o, device: partition.device, record, supervisor, cert, reboot: async () => { await api.reboot() } })
+  const api: NodeApi = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto, ...switching?.api })
   if (partition === undefined || state === undefined) {
     o.say('no STATE: no trustd, no apid (an image booted without an install)')
     return { api, supervisor, stop: async () => { await supervisor.stopAll(); await api.stop() } }
   }
+  const gate = new AbortController()
+  // The health gate of a slot on trial runs beside the daemons it waits for.
+  switching?.upgrader.afterBoot(gate.signal).catch((err: unknown) => { o.say(`after the reboot: ${(err as Error).message}`) })
   supervisor.start({ id: 'trustd', argv: [process.execPath, o.bundle, 'trustd', '--state', partition.device, '--out', apidDir, '--proto', o.provisioningProto] })
-  const cert = join(apidDir, BUNDLE_FILES.certificate)
   let apidStarted = false
   const startApid = (): void => {
     apidStarted = true
@@ -75,9 +90,32 @@ export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
     api,
     supervisor,
     stop: async () => {
+      gate.abort()
       unwatchFile(cert)
       await supervisor.stopAll()
       await api.stop()
     }
   }
+}
+
+/** STATE's owner and the upgrader, once STATE was read; the reboot is the node API's power path. */
+async function upgrades (o: RunNodeOptions & { device: string, record: Awaited<ReturnType<typeof readState>>, supervisor: Supervisor, cert: string, reboot: () => Promise<void> }): Promise<{ upgrader: Upgrader, api: { operations: NodeOperations, upgrader: Upgrader } }> {
+  const cmdline = parseNodeCmdline(await readFile(join(o.roots.proc, 'cmdline'), 'utf8').catch(() => ''))
+  const bootId = async (): Promise<string> => (await readFile(join(o.roots.proc, 'sys/kernel/random/boot_id'), 'utf8')).trim()
+  const operations = new NodeOperations({ store: { write: async (p, seq, copy) => await writeState(o.device, p, seq, copy) }, record: o.record })
+  const settled = settleAfterBoot(operations.list(), await bootId().catch(() => ''), operations.state.pending?.operationId, Date.now())
+  if (JSON.stringify(settled) !== JSON.stringify(operations.list())) await operations.update(p => ({ ...p, operations: settled }))
+  const upgrader = new Upgrader({
+    roots: o.roots,
+    cmdline,
+    operations,
+    reboot: o.reboot,
+    health: async () => healthProblem(o.supervisor.list(), existsSync(o.cert), Date.now()),
+    ...(o.notify === undefined ? {} : { notify: o.notify }),
+    decompress: () => zstdDecompress(),
+    zeroOut: kernelZeroOut(),
+    log: o.console,
+    bootId
+  })
+  return { upgrader, api: { operations, upgrader } }
 }
