@@ -13,12 +13,16 @@ import type { DisksReply } from '../proto/generated/anvil/node/v1/DisksReply.ts'
 import type { MountsReply } from '../proto/generated/anvil/node/v1/MountsReply.ts'
 import type { ProcessesReply } from '../proto/generated/anvil/node/v1/ProcessesReply.ts'
 import type { OperationReply } from '../proto/generated/anvil/node/v1/OperationReply.ts'
+import type { OperationsReply } from '../proto/generated/anvil/node/v1/OperationsReply.ts'
+import type { UpgradeRequest } from '../proto/generated/anvil/node/v1/UpgradeRequest.ts'
 import type { LogLine } from '../proto/generated/anvil/node/v1/LogLine.ts'
 import type { NodeBundle } from './node-bundle.ts'
 import { formatAddress, type NodeAddress } from './node-targets.ts'
 
 /** Unary calls end within this unless told otherwise (a node that accepts and never answers). */
 export const DEFAULT_NODE_DEADLINE_MS = 10_000
+/** An Upgrade answers once its slot is written and read back: minutes on a slow disk or link. */
+export const UPGRADE_DEADLINE_MS = 30 * 60_000
 
 /**
  * The SNI name sent when dialling an IP: grpc-js would send the IP itself, which RFC 6066 §3
@@ -100,6 +104,11 @@ export class NodeApiClient {
   async mounts (): Promise<MountsReply> { return await this.#unary((r, m, o, cb) => this.#client.mounts(r, m, o, cb), {}) }
   async processes (): Promise<ProcessesReply> { return await this.#unary((r, m, o, cb) => this.#client.processes(r, m, o, cb), {}) }
   async reboot (mode: 'default' | 'force'): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.reboot(r, m, o, cb), { mode }) }
+  /** Upgrade: the node fetches, writes and verifies the slot before it answers, hence its own deadline. */
+  async upgrade (req: UpgradeRequest, deadlineMs = UPGRADE_DEADLINE_MS): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.upgrade(r, m, { ...o, deadline: Date.now() + deadlineMs }, cb), req) }
+  async rollback (): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.rollback(r, m, o, cb), {}) }
+  async operations (): Promise<OperationsReply> { return await this.#unary((r, m, o, cb) => this.#client.operations(r, m, o, cb), {}) }
+  async getOperation (id: string): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.getOperation(r, m, o, cb), { id }) }
   async shutdown (force: boolean): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.shutdown(r, m, o, cb), { force }) }
 
   /** The kernel log: the last `tail` lines (0: all kept), then, with `follow`, new ones until `signal` aborts. */
