@@ -176,7 +176,7 @@ function registerUpgradeCommands (program: Command, ctx: NodeCliContext, on: str
       await runUnary(ctx, async (c, node) => await follow(c, node, await c.rollback(), o), OPERATION_VIEW)
     })
   // `anvil operations` is Anvil's own (list | show | watch): the node's are `node-operations`.
-  program.command('node-operations').alias('ops').description('the node\'s own operations, newest first (kept across reboots in STATE), or one by id' + on)
+  program.command('node-operations').description('the node\'s own operations, newest first (kept across reboots in STATE), or one by id' + on)
     .argument('[id]')
     .action(async (id: string | undefined) => {
       if (id === undefined) await runUnary(ctx, async c => await c.operations(), OPERATIONS_VIEW)
