@@ -51,8 +51,10 @@ while [ "$#" -gt 0 ]; do
 done
 
 name=anvil-node
-version="$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$repo/package.json" | head -n 1)"
+version="${ANVIL_IMAGE_VERSION:-$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$repo/package.json" | head -n 1)}"
 [ -n "$version" ] || die "no version in package.json"
+# ANVIL_IMAGE_VERSION: another version of the same build (the upgrade tests build 0.2.0).
+printf '%s' "$version" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$' || die "version $version is not semver"
 security_version="${ANVIL_IMAGE_SECURITY_VERSION:-1}"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
   SOURCE_DATE_EPOCH="$(git -C "$repo" log -1 --format=%ct 2>/dev/null || echo 315532800)"

@@ -28,7 +28,8 @@ async function imageKey (): Promise<{ key: SecretKey, from: string }> {
 }
 
 async function main (): Promise<void> {
-  const { version } = JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string }
+  // ANVIL_IMAGE_VERSION as build-image.sh takes it: another version of the same build.
+  const version = process.env.ANVIL_IMAGE_VERSION ?? (JSON.parse(await readFile(join(repo, 'package.json'), 'utf8')) as { version: string }).version
   const dir = resolve(process.env.ANVIL_IMAGE_OUT ?? join(repo, 'boot-assets', 'images'))
   const manifestFile = join(dir, `anvil-node-${version}.manifest.json`)
   const signatureFile = join(dir, `anvil-node-${version}.minisig`)
