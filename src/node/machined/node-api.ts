@@ -58,6 +58,8 @@ export type NodeApiOptions = {
   readonly operations?: NodeOperations
   /** Upgrade and Rollback (absent: refused, ERR_INVALID_STATE). */
   readonly upgrader?: Upgrader
+  /** An Upgrade still writing after this long is answered with its operation as it is (default 90 s). */
+  readonly upgradeAnswerMs?: number
 }
 
 /** The running node API. */
@@ -68,6 +70,9 @@ export type NodeApi = {
   /** Ends the follow streams, stops the server and removes the socket. */
   stop (): Promise<void>
 }
+
+/** Within apid's unary deadline (120 s, src/node/apid/server.ts), with room for the relay. */
+const UPGRADE_ANSWER_MS = 90_000
 
 /** Requests are a few bytes (a service id, two flags); nothing bigger is read from the socket. */
 const MAX_REQUEST_BYTES = 64 * 1024
@@ -168,7 +173,23 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): { handlers
     run().then(op => { callback(null, { operation: toOperationInput(op) }) }, (err: unknown) => { callback(fail(err, method)) })
   }
   const handlers: ServedHandlers = {
-    Upgrade: (call, callback) => { switching('Upgrade', call.metadata, async () => await upgrader().upgrade(call.request), callback) },
+    Upgrade: (call, callback) => {
+      // Answered when the slot is selected, or with the operation as it is (fetch/write/verify)
+      // once that takes longer than apid's unary deadline allows: the client follows it by id.
+      let begun: StoredOperation | undefined
+      let answered = false
+      const timer = setTimeout(() => {
+        if (begun === undefined || answered) return
+        answered = true
+        callback(null, { operation: toOperationInput(o.upgrader?.operation(begun.id) ?? begun) })
+      }, o.upgradeAnswerMs ?? UPGRADE_ANSWER_MS)
+      switching('Upgrade', call.metadata, async () => await upgrader().upgrade(call.request, op => { begun = op }), (err, value) => {
+        clearTimeout(timer)
+        if (answered) return
+        answered = true
+        callback(err, value)
+      })
+    },
     Rollback: (call, callback) => { switching('Rollback', call.metadata, async () => await upgrader().rollback(), callback) },
     Operations: unary('Operations', async () => ({ operations: listOps().map(toOperationInput) })),
     GetOperation: (call, callback) => {

@@ -80,8 +80,12 @@ export class Upgrader {
     return slot
   }
 
-  /** Upgrade: resolves once the slot is written, verified and selected, with the operation (phase reboot); the reboot follows. */
-  async upgrade (req: UpgradeRequest): Promise<StoredOperation> {
+  /**
+   * Upgrade: resolves once the slot is written, verified and selected, with the operation (phase
+   * reboot); the reboot follows. `onBegun` gets the operation once the checks passed and it is
+   * recorded (the node API answers with it when the write outlasts apid's unary deadline).
+   */
+  async upgrade (req: UpgradeRequest, onBegun?: (op: StoredOperation) => void): Promise<StoredOperation> {
     this.#claim('an upgrade')
     let op: StoredOperation | undefined
     try {
@@ -98,6 +102,8 @@ export class Upgrader {
       const healthTimeoutS = req.healthTimeoutS === 0 ? DEFAULT_HEALTH_TIMEOUT_S : Math.min(req.healthTimeoutS, MAX_HEALTH_TIMEOUT_S)
       op = { id: `op-${randomUUID()}`, kind: 'upgrade', state: 'running', phase: 'fetch', startedAtMs: this.#now, bootIdBefore: await this.#o.bootId().catch(() => ''), fromSlot: from, toSlot: to, fromVersion: running.imageVersion, toVersion: manifest.version, bytesDone: 0, bytesTotal: window.end - window.start }
       await this.#o.operations.put(op)
+      this.#memo(op)
+      onBegun?.(op)
       this.#say(`upgrade ${op.id}: ${manifest.name} ${running.imageVersion} → ${manifest.version} into slot ${to} (${target.device}); slot ${from} keeps running`)
       // Half-written, the target must never boot: not even as a committed fallback.
       await rewriteGrubenv(esp.device, env => disableSlot(env, to))
