@@ -30,6 +30,7 @@ import { startNodeApi } from '../node-api.ts'
 import { NodeOperations } from '../operations.ts'
 import { Supervisor } from '../supervisor.ts'
 import { Upgrader, type NodeNotice } from './upgrader.ts'
+import { armWatchdog } from './watchdog.ts'
 
 const skip = skipReason('the node upgrade test', { programs: ['zstd', 'mkfs.vfat', 'mmd', 'mcopy', 'mtype'] })
 const root = mkdtempSync(join(tmpdir(), 'anvil-upgrade-'))
@@ -101,6 +102,7 @@ function machine (over: Partial<StatePayload> = {}): Machine {
   mkdirSync(join(dir, 'proc/sys/kernel/random'), { recursive: true })
   writeFileSync(join(dir, 'proc/sys/kernel/random/boot_id'), 'boot-1\n')
   mkdirSync(join(dir, 'etc/anvil/keys'), { recursive: true })
+  writeFileSync(join(dir, 'watchdog'), '')
   return { dir, roots: { sys, dev, proc: join(dir, 'proc'), etcAnvil: join(dir, 'etc/anvil') }, esp: join(dev, 'vda2'), slotB: join(dev, 'vda4'), state: fd }
 }
 
@@ -125,7 +127,9 @@ async function boot (m: Machine, slot: 'A' | 'B', health: () => Promise<string |
     fetch: { backoff: async () => {} },
     log: () => {},
     bootId: async () => 'boot-1',
-    healthPollMs: 20
+    healthPollMs: 20,
+    // A file stands in for /dev/watchdog (never the host's: opening it would arm it).
+    watchdog: async () => await armWatchdog(join(m.dir, 'watchdog'), 5)
   })
   const api = await startNodeApi({ socket: join(root, 'run/machined.sock'), roots: { ...m.roots }, state: record.payload, supervisor: new Supervisor({}), power: { reboot: async () => {}, powerOff: async () => {} }, log: (l) => { if (process.env.UPGRADE_TEST_LOG !== undefined) process.stderr.write(`${l}\n`) }, operations, upgrader, ...apiOptions })
   closeApi = async () => { await api.stop(); closeApi = async () => {} }
@@ -191,6 +195,8 @@ test('Upgrade writes exactly the image\'s slot into B, verifies it, selects B fo
   assert.equal(after.slots?.B?.committed, true)
   assert.deepEqual(second.notices.map(x => [x.kind, x.operationId, x.imageVersion, x.slot]), [['upgraded', op.id, '0.2.0', 'B']], 'told Anvil once; its being down changed nothing')
   assert.deepEqual(second.reboots, [])
+  const petted = readFileSync(join(m.dir, 'watchdog'), 'latin1')
+  assert.match(petted, /^\0+V$/, 'the watchdog was petted during the trial, then closed with the magic V')
   const list = await call<OperationsReply>(cb => client.Operations({}, cb))
   assert.equal(list.operations[0]?.id, op.id)
   await refused(call(cb => client.GetOperation({ id: 'op-none' }, cb)), 'ERR_OPERATION_NOT_FOUND')
@@ -231,6 +237,7 @@ test('the health gate fails by its deadline: failed, a reboot; back on the old s
   assert.equal(trial.operations.get(op?.id ?? '')?.state, 'failed')
   assert.deepEqual(trial.reboots, ['reboot'])
   assert.equal((await readGrubenv(m.esp)).B_OK, '0', 'never committed')
+  assert.ok(!readFileSync(join(m.dir, 'watchdog'), 'latin1').endsWith('V'), 'the watchdog stays armed: a hung reboot still resets')
   const back = await boot(m, 'A')
   await back.upgrader.afterBoot()
   const got = back.operations.get(op?.id ?? '')

@@ -27,6 +27,7 @@ import type { NodeCmdline } from '../cmdline.ts'
 import { findPartition, readGrubenv, rewriteGrubenv, type DiskRoots } from '../disk-io.ts'
 import { upsert, type NodeOperations } from '../operations.ts'
 import { bootOutcome, checkUpgradeVersion, commitTrial, disableSlot, isCommitted, otherSlot, preferSlot, selectTrial, slotImageRange, type Slot } from './plan.ts'
+import { armWatchdog, type Watchdog } from './watchdog.ts'
 import { writeSlot } from './write-slot.ts'
 
 /** What the node tells Anvil (helper "reset" sends it as a signed NodeNotice). */
@@ -49,6 +50,8 @@ export type UpgraderOptions = {
   readonly now?: () => number
   /** How often the health gate looks (default 2 s). */
   readonly healthPollMs?: number
+  /** Armed while a trial boot is pending (default: /dev/watchdog when it exists); null: none. */
+  readonly watchdog?: (() => Promise<Watchdog | undefined>) | null
 }
 
 export const DEFAULT_HEALTH_TIMEOUT_S = 300
@@ -198,11 +201,14 @@ export class Upgrader {
     }
     this.#say(`upgrade ${pending.operationId}: booted slot ${pending.toSlot} (${pending.toVersion}) on trial; health gate for ${pending.healthTimeoutS} s`)
     this.#memo({ ...this.#o.operations.get(pending.operationId) ?? stub(pending, this.#now), phase: 'health' })
+    const dog = this.#o.watchdog === null ? undefined : await (this.#o.watchdog ?? (async () => await armWatchdog(undefined, undefined, (l) => { this.#say(l) })))()
+    if (dog !== undefined) this.#say(`watchdog ${dog.device} armed for the trial boot`)
     const why = await this.#gate(pending.healthTimeoutS * 1000, signal)
     if (signal?.aborted === true) return
     if (why === undefined) {
       const esp = await this.#partition(PartitionName.efi)
       await rewriteGrubenv(esp.device, env => commitTrial(env, pending.toSlot))
+      await dog?.disarm().catch((err: unknown) => { this.#say(`watchdog: ${(err as Error).message}`) })
       await this.#finish(pending, { state: 'succeeded', phase: 'commit' }, p => ({ ...p, slots: commitImage(p.slots, pending.toSlot) }))
       this.#say(`upgrade ${pending.operationId}: healthy; slot ${pending.toSlot} committed (${pending.toSlot}_OK=1)`)
       await this.#tell('upgraded', pending, `committed slot ${pending.toSlot} after the health gate`)
