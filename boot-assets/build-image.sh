@@ -54,7 +54,8 @@ done
 name=anvil-node
 version="${ANVIL_IMAGE_VERSION:-$(sed -n 's/^  "version": "\(.*\)",$/\1/p' "$repo/package.json" | head -n 1)}"
 [ -n "$version" ] || die "no version in package.json"
-[[ "$version" =~ ^[0-9A-Za-z.+_~-]{1,64}$ ]] || die "ANVIL_IMAGE_VERSION: not an image version: $version"
+# ANVIL_IMAGE_VERSION: another version of the same build (the upgrade tests build 0.2.0).
+printf '%s' "$version" | grep -Eq '^[0-9]+\.[0-9]+\.[0-9]+(-[0-9A-Za-z.-]+)?$' || die "version $version is not semver"
 security_version="${ANVIL_IMAGE_SECURITY_VERSION:-1}"
 if [ -z "${SOURCE_DATE_EPOCH:-}" ]; then
   SOURCE_DATE_EPOCH="$(git -C "$repo" log -1 --format=%ct 2>/dev/null || echo 315532800)"

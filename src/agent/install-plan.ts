@@ -143,21 +143,33 @@ export type FramePlan = {
 }
 
 /**
- * Splits the image into what is written from zeroes and what is fetched. The artifact is one zstd
+ * Splits the image (or the chunks of `window`, image bytes [a, b) written to target bytes
+ * [0, b - a): a node upgrade writes one slot partition) into what is written from zeroes and what
+ * is fetched. Chunk indexes stay the image's, frames the artifact's. The artifact is one zstd
  * frame per chunk (manifest `artifact.frames`), so the frames of the data chunks, concatenated in
  * order, are a valid zstd stream of exactly those chunks: one decompressor, no byte of the zero
  * chunks fetched or decompressed (on the node image, 1,052 of its 1,112 MiB).
  */
-export function framePlan (artifact: ImageManifest['artifact']): FramePlan {
+export function framePlan (artifact: ImageManifest['artifact'], window?: Range): FramePlan {
   const zero: Range[] = []
   const data: DataChunk[] = []
+  const from = window?.start ?? 0
+  const to = window?.end ?? artifact.size
+  if (from % artifact.chunkSize !== 0 || (to % artifact.chunkSize !== 0 && to !== artifact.size) || from > to || to > artifact.size) {
+    throw new RangeError(`image window ${from}-${to} is not a run of whole chunks of the ${artifact.size}-byte image`)
+  }
   let frameAt = 0
   for (const [index, hash] of artifact.chunks.entries()) {
-    const start = index * artifact.chunkSize
-    const end = Math.min(start + artifact.chunkSize, artifact.size)
+    const imageStart = index * artifact.chunkSize
+    const imageEnd = Math.min(imageStart + artifact.chunkSize, artifact.size)
     const frameLength = artifact.frames[index] ?? 0
-    if (isZeroChunk(hash, end - start)) zero.push({ start, end })
-    else data.push({ index, start, end, frame: { start: frameAt, end: frameAt + frameLength } })
+    if (imageStart >= from && imageEnd <= to) {
+      // Target offsets: a window's first byte lands on the target's byte 0 (a slot partition).
+      const start = imageStart - from
+      const end = imageEnd - from
+      if (isZeroChunk(hash, end - start)) zero.push({ start, end })
+      else data.push({ index, start, end, frame: { start: frameAt, end: frameAt + frameLength } })
+    }
     frameAt += frameLength
   }
   const fetch = merge(data.map((d) => d.frame))

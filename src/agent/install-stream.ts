@@ -39,6 +39,11 @@ export type StreamArgs = {
   log?: ((line: string) => void) | undefined
   fetch?: Pick<FetchOptions, 'backoff' | 'maxAttempts' | 'idleTimeoutMs'> | undefined
   progress: StreamProgress
+  /**
+   * Only these image bytes (whole chunks), written from the target's byte 0: a node upgrade's
+   * slot partition. No table bytes are held then (a slot holds none). Default: the whole image.
+   */
+  window?: Range | undefined
   /** Bytes per disk write batch: a whole number of chunks (default 16 MiB). */
   batchBytes?: number | undefined
   /** fdatasync after this many bytes written (default 128 MiB), so progress means bytes on the medium. */
@@ -51,24 +56,27 @@ export type StreamArgs = {
 export type HeldTables = { readonly primary: Buffer, readonly backup: Buffer }
 
 const MIB = 1024 * 1024
+/** A window (a slot) holds no partition table: nothing is held back. */
+const NO_TABLES = { primary: { start: 0, end: 0 }, backup: { start: 0, end: 0 } } as const
 
 /** Writes, verifies and syncs the image; resolves with the held tables once every byte is verified and on the disk. */
 export async function streamImage (a: StreamArgs): Promise<HeldTables> {
   const { artifact } = a.manifest
-  const plan = framePlan(artifact)
-  const tables = tableRanges(a.manifest)
+  const plan = framePlan(artifact, a.window)
+  const tables = a.window === undefined ? tableRanges(a.manifest) : NO_TABLES
   const held = { primary: Buffer.alloc(tables.primary.end - tables.primary.start), backup: Buffer.alloc(tables.backup.end - tables.backup.start) }
   const inner = new AbortController()
   const onAbort = (): void => { inner.abort() }
   a.signal?.addEventListener('abort', onAbort, { once: true })
-  const writtenTotal = artifact.size - (tables.primary.end - tables.primary.start) - (tables.backup.end - tables.backup.start)
+  const size = a.window === undefined ? artifact.size : a.window.end - a.window.start
+  const writtenTotal = size - (tables.primary.end - tables.primary.start) - (tables.backup.end - tables.backup.start)
   let written = 0
   const wrote = (n: number): void => {
     written += n
     a.onWritten(written)
     a.progress('write', written, writtenTotal)
   }
-  a.log?.(`install: ${plan.data.length} of ${artifact.chunks.length} chunks to fetch (${plan.fetchBytes} compressed bytes for ${plan.dataBytes}), ${artifact.size - plan.dataBytes} bytes of zero chunks never fetched`)
+  a.log?.(`install: ${plan.data.length} of ${artifact.chunks.length} chunks to fetch (${plan.fetchBytes} compressed bytes for ${plan.dataBytes}), ${size - plan.dataBytes} bytes of zero chunks never fetched`)
   let first: unknown
   const fail = (err: unknown): undefined => {
     first ??= err

@@ -7,7 +7,7 @@ import type { InstallReportInput } from '../proto/generated/anvil/provisioning/v
 import type { InstallTask } from '../proto/generated/anvil/provisioning/v1/InstallTask.ts'
 import { verifyConfig } from '../signing/config-signature.ts'
 import { verifyManifest } from '../signing/manifest-signature.ts'
-import { decodePublicKey } from '../signing/minisign.ts'
+import { decodePublicKey, type PublicKey } from '../signing/minisign.ts'
 import { openBlockDevice, openReadBack, type BlockDevice, type ReadBack } from './block-device.ts'
 import { zstdDecompress, type Decompress } from './install-decompress.ts'
 import { kernelZeroOut, type ZeroOut } from './install-zero.ts'
@@ -145,12 +145,19 @@ export async function installImage (task: InstallTask, disks: readonly DiskInput
 
 /** a. The manifest's signature over its exact bytes, then its content; the labels must agree. */
 function checkManifest (task: InstallTask): ImageManifest {
-  const keys = task.imageKeys.map((k) => decodePublicKey(k))
-  const label = verifyManifest(task.manifest, task.manifestSignature, keys)
-  const manifest = decodeManifest(task.manifest)
-  const want = `${task.imageName} ${task.imageVersion}`
-  if (label.name !== task.imageName || label.version !== task.imageVersion) {
-    throw new CodedError('ERR_SIGNATURE_COMMENT_UNEXPECTED', `the signature is for image ${label.name} ${label.version}, the task installs ${want}`)
+  return checkSignedManifest(task.manifest, task.manifestSignature, task.imageKeys.map((k) => decodePublicKey(k)), task.imageName, task.imageVersion, 'the task installs')
+}
+
+/**
+ * A manifest's signature over its exact bytes with one of `keys`, then its content: the name and
+ * version asked for must be the signature's trusted comment and the manifest's own (the install
+ * and a node upgrade both refuse an image signed as another).
+ */
+export function checkSignedManifest (bytes: Uint8Array, signature: string, keys: readonly PublicKey[], name: string, version: string, asked = 'asked for'): ImageManifest {
+  const label = verifyManifest(bytes, signature, keys)
+  const manifest = decodeManifest(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength))
+  if (label.name !== name || label.version !== version) {
+    throw new CodedError('ERR_SIGNATURE_COMMENT_UNEXPECTED', `the signature is for image ${label.name} ${label.version}, ${asked} ${name} ${version}`)
   }
   if (manifest.name !== label.name || manifest.version !== label.version) {
     throw new CodedError('ERR_SIGNATURE_COMMENT_UNEXPECTED', `the manifest describes ${manifest.name} ${manifest.version}, its signature says ${label.name} ${label.version}`)

@@ -9,12 +9,17 @@ import type { DisksReply } from '../proto/generated/anvil/node/v1/DisksReply.ts'
 import type { MountsReply } from '../proto/generated/anvil/node/v1/MountsReply.ts'
 import type { ProcessesReply } from '../proto/generated/anvil/node/v1/ProcessesReply.ts'
 import type { OperationReply } from '../proto/generated/anvil/node/v1/OperationReply.ts'
+import type { OperationsReply } from '../proto/generated/anvil/node/v1/OperationsReply.ts'
+import type { UpgradeRequest } from '../proto/generated/anvil/node/v1/UpgradeRequest.ts'
 import type { LogLine } from '../proto/generated/anvil/node/v1/LogLine.ts'
 import type { NodeBundle } from './node-bundle.ts'
 import { formatAddress, type NodeAddress } from './node-targets.ts'
 
 // The shared part (credentials, errors, the channel) lives in src/node-client/, which Anvil's server uses too.
 export { DEFAULT_NODE_DEADLINE_MS, NODE_TLS_SERVER_NAME, nodeError }
+
+/** An Upgrade answers once its slot is written and read back: minutes on a slow disk or link. */
+export const UPGRADE_DEADLINE_MS = 30 * 60_000
 
 export type NodeClientOptions = {
   readonly proto: ProtoGrpcType
@@ -49,6 +54,11 @@ export class NodeApiClient {
   async mounts (): Promise<MountsReply> { return await this.#unary((r, m, o, cb) => this.#client.mounts(r, m, o, cb), {}) }
   async processes (): Promise<ProcessesReply> { return await this.#unary((r, m, o, cb) => this.#client.processes(r, m, o, cb), {}) }
   async reboot (mode: 'default' | 'force'): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.reboot(r, m, o, cb), { mode }) }
+  /** Upgrade: the node fetches, writes and verifies the slot before it answers, hence its own deadline. */
+  async upgrade (req: UpgradeRequest, deadlineMs = UPGRADE_DEADLINE_MS): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.upgrade(r, m, { ...o, deadline: Date.now() + deadlineMs }, cb), req) }
+  async rollback (): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.rollback(r, m, o, cb), {}) }
+  async operations (): Promise<OperationsReply> { return await this.#unary((r, m, o, cb) => this.#client.operations(r, m, o, cb), {}) }
+  async getOperation (id: string): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.getOperation(r, m, o, cb), { id }) }
   async shutdown (force: boolean): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.shutdown(r, m, o, cb), { force }) }
   async reset (req: { graceful: boolean, wipe: string }): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.reset(r, m, o, cb), req) }
 

@@ -233,4 +233,15 @@ describe('node verbs', () => {
       await useContext(nodeA, pki.bundleFile)
     }
   })
+  test('rollback --wait follows the operation through the reboot (the node unreachable, then final); node-operations lists the node\'s own', async () => {
+    const { out, err } = await run(['-n', nodeB, '-o', 'json', 'rollback', '--wait'])
+    assert.equal(err, undefined, err?.message)
+    const [outcome] = JSON.parse(out) as Array<{ node: string, result: { operation: { id: string, kind: string, state: string } } }>
+    assert.deepEqual([outcome?.node, outcome?.result.operation.id, outcome?.result.operation.state], [nodeB, 'op-rb', 'succeeded'])
+    assert.deepEqual(b.calls.filter(c => c.method === 'GetOperation').length, 3, 'asked again after two UNAVAILABLE answers')
+    const ops = await run(['-n', nodeB, 'node-operations'])
+    assert.equal(ops.err, undefined)
+    assert.deepEqual(table(ops.out)[0], ['NODE', 'OPERATION', 'KIND', 'STATE', 'PHASE', 'SLOT', 'VERSION', 'STARTED', 'ERROR'])
+    assert.deepEqual(table(ops.out)[1]?.slice(0, 7), [nodeB, 'op-up', 'upgrade', 'succeeded', 'commit', 'A→B', '0.1.0→0.2.0'])
+  })
 })

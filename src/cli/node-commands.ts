@@ -2,10 +2,13 @@ import { InvalidArgumentError, Option, type Command } from 'commander'
 import { CodedError } from '../lib/errors.ts'
 import { terminalSafe } from '../lib/text.ts'
 import type { LogLine } from '../proto/generated/anvil/node/v1/LogLine.ts'
+import type { OperationReply } from '../proto/generated/anvil/node/v1/OperationReply.ts'
+import type { UpgradeRequest } from '../proto/generated/anvil/node/v1/UpgradeRequest.ts'
+import { operationFailure, waitForOperation } from './node-wait.ts'
 import type { CliContext } from './machines.ts'
 import type { NodeApiClient } from './node-client.ts'
 import { failureOf, fanOut, openNodeSession, type NodeOutcome, type NodeSession } from './node-fanout.ts'
-import { DISKS_VIEW, logLineText, MEMORY_VIEW, MOUNTS_VIEW, OPERATION_VIEW, PROCESSES_VIEW, renderNodeTable, servicesView, VERSION_VIEW, type TableView } from './node-views.ts'
+import { DISKS_VIEW, logLineText, MEMORY_VIEW, MOUNTS_VIEW, OPERATION_VIEW, OPERATIONS_VIEW, PROCESSES_VIEW, renderNodeTable, servicesView, VERSION_VIEW, type TableView } from './node-views.ts'
 import { untilInterrupted } from './operations.ts'
 import { DEFAULT_RESET_WAIT, resetTimeout, waitForReady } from './reset.ts'
 import { renderData, type OutputFormat } from './output.ts'
@@ -18,7 +21,7 @@ async function session (ctx: NodeCliContext): Promise<NodeSession> {
 }
 
 /** One call on every node; a table with a NODE column, or the outcomes as they are; exit 1 if any failed. */
-async function runUnary<R, Row> (ctx: NodeCliContext, call: (client: NodeApiClient) => Promise<R>, view: TableView<R, Row>): Promise<void> {
+async function runUnary<R, Row> (ctx: NodeCliContext, call: (client: NodeApiClient, node: string) => Promise<R>, view: TableView<R, Row>): Promise<void> {
   const format = ctx.output()
   const outcomes = await fanOut(await session(ctx), call)
   ctx.print(format === 'table' ? renderNodeTable(outcomes, view) : renderData(outcomes, format))
@@ -107,7 +110,7 @@ async function resetAndWait (ctx: NodeCliContext, req: { graceful: boolean, wipe
   if (failure !== undefined) throw failure
 }
 
-/** The node verbs: `anvil [-n NODE]... version|services|memory|disks|mounts|processes|dmesg|logs|reboot|reset|shutdown`. */
+/** The node verbs: `anvil [-n NODE]... version|services|memory|disks|mounts|processes|dmesg|logs|reboot|reset|shutdown|upgrade|rollback|node-operations`. */
 export function registerNodeCommands (program: Command, ctx: NodeCliContext): void {
   const on = ' (on every -n NODE, else the current context\'s endpoint)'
   program.command('version').description('the node\'s machine id, host name, image, slot, config generation, kernel and uptime' + on)
@@ -157,7 +160,66 @@ export function registerNodeCommands (program: Command, ctx: NodeCliContext): vo
       }
       await resetAndWait(ctx, req, timeoutMs)
     })
+  registerUpgradeCommands(program, ctx, on)
   program.command('shutdown').description('stop the services, sync the disks and power off; prints the operation' + on)
     .option('--force', 'at once, without stopping the services first')
     .action(async (o: { force?: boolean }) => { await runUnary(ctx, async c => await c.shutdown(o.force === true), OPERATION_VIEW) })
+}
+
+/** What GET /api/v1/images/:ref/release answers (src/http/image-routes.ts). */
+type Release = { name: string, version: string, manifest: string, signature: string, artifactUrl: string }
+
+function duration (v: string): number {
+  const m = /^(\d{1,5})(s|m|h)?$/.exec(v)
+  if (m === null) throw new InvalidArgumentError('a duration: 90s, 5m, 1h')
+  const n = Number(m[1]) * (m[2] === 'h' ? 3600 : m[2] === 'm' ? 60 : 1)
+  if (n < 1 || n > 3600) throw new InvalidArgumentError('from 1 s to 1 h')
+  return n
+}
+
+/** upgrade / rollback / operations on every -n node; --wait follows each across its reboot. */
+function registerUpgradeCommands (program: Command, ctx: NodeCliContext, on: string): void {
+  const follow = async (client: NodeApiClient, node: string, reply: OperationReply, o: { wait?: boolean, timeout: number }): Promise<OperationReply> => {
+    const op = reply.operation
+    if (o.wait !== true || op === null) return reply
+    const done = await waitForOperation(async () => (await client.getOperation(op.id)).operation, {
+      timeoutMs: o.timeout * 1000,
+      onPhase: (phase) => { process.stderr.write(`${node}: ${op.kind} ${op.id}: ${phase}\n`) }
+    })
+    const failure = operationFailure(done)
+    if (failure !== undefined) throw failure
+    return { operation: done }
+  }
+  program.command('upgrade').description('write an image into the slot that is not running, boot it for one try, commit it once healthy; prints the operation' + on)
+    .requiredOption('--image <name[:version]>', 'an image Anvil holds (GET /api/v1/images/:ref/release)')
+    .option('--force', 'allow the same or an older version (never a lower security version)')
+    .option('--wait', 'follow the operation across the reboot until it is final; exit 1 unless it succeeded')
+    .option('--health-timeout <duration>', 'the new slot\'s time to come up healthy', duration, 300)
+    .option('--timeout <duration>', 'how long --wait waits', duration, 1800)
+    .action(async (o: { image: string, force?: boolean, wait?: boolean, healthTimeout: number, timeout: number }) => {
+      const release = await ctx.client().get<Release>(`/api/v1/images/${encodeURIComponent(o.image)}/release`)
+      const req: UpgradeRequest = {
+        imageName: release.name,
+        imageVersion: release.version,
+        manifest: Buffer.from(release.manifest, 'utf8'),
+        manifestSignature: release.signature,
+        imageUrl: release.artifactUrl,
+        force: o.force === true,
+        healthTimeoutS: o.healthTimeout
+      }
+      await runUnary(ctx, async (c, node) => await follow(c, node, await c.upgrade(req), o), OPERATION_VIEW)
+    })
+  program.command('rollback').description('boot the other, committed slot from the next boot on, then reboot; prints the operation' + on)
+    .option('--wait', 'follow the operation across the reboot until it is final')
+    .option('--timeout <duration>', 'how long --wait waits', duration, 900)
+    .action(async (o: { wait?: boolean, timeout: number }) => {
+      await runUnary(ctx, async (c, node) => await follow(c, node, await c.rollback(), o), OPERATION_VIEW)
+    })
+  // `anvil operations` is Anvil's own (list | show | watch): the node's are `node-operations`.
+  program.command('node-operations').description('the node\'s own operations, newest first (kept across reboots in STATE), or one by id' + on)
+    .argument('[id]')
+    .action(async (id: string | undefined) => {
+      if (id === undefined) await runUnary(ctx, async c => await c.operations(), OPERATIONS_VIEW)
+      else await runUnary(ctx, async c => { const r = await c.getOperation(id); return { operations: r.operation === null ? [] : [r.operation] } }, OPERATIONS_VIEW)
+    })
 }

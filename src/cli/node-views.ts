@@ -9,6 +9,7 @@ import type { MountsReply } from '../proto/generated/anvil/node/v1/MountsReply.t
 import type { Mount } from '../proto/generated/anvil/node/v1/Mount.ts'
 import type { ProcessesReply } from '../proto/generated/anvil/node/v1/ProcessesReply.ts'
 import type { Process } from '../proto/generated/anvil/node/v1/Process.ts'
+import type { OperationsReply } from '../proto/generated/anvil/node/v1/OperationsReply.ts'
 import type { OperationReply } from '../proto/generated/anvil/node/v1/OperationReply.ts'
 import type { Operation } from '../proto/generated/anvil/node/v1/Operation.ts'
 import type { LogLine } from '../proto/generated/anvil/node/v1/LogLine.ts'
@@ -120,6 +121,21 @@ export const OPERATION_VIEW: TableView<OperationReply, Operation> = {
     { header: 'KIND', get: o => o.kind },
     { header: 'STATE', get: o => o.state },
     { header: 'PHASE', get: o => o.phase },
+    { header: 'ERROR', get: o => o.error }
+  ]
+}
+
+/** A node's operations (Operations), or one (GetOperation), with slots and versions. */
+export const OPERATIONS_VIEW: TableView<OperationsReply, Operation> = {
+  rows: r => [...r.operations],
+  columns: [
+    { header: 'OPERATION', get: o => o.id },
+    { header: 'KIND', get: o => o.kind },
+    { header: 'STATE', get: o => o.state },
+    { header: 'PHASE', get: o => o.phase },
+    { header: 'SLOT', get: o => o.fromSlot === '' ? '' : `${o.fromSlot}→${o.toSlot}` },
+    { header: 'VERSION', get: o => o.fromVersion === '' && o.toVersion === '' ? '' : `${o.fromVersion}→${o.toVersion}` },
+    { header: 'STARTED', get: o => Number(o.startedAtMs) > 0 ? new Date(Number(o.startedAtMs)).toISOString() : '' },
     { header: 'ERROR', get: o => o.error }
   ]
 }

@@ -58,7 +58,59 @@ export type StatePayload = {
   readonly identity?: { readonly privateKeyPkcs8: string, readonly publicKeySpki: string, readonly createdAt: number }
   /** The node's last accepted report. */
   readonly reported?: { readonly at: number, readonly configGeneration: number }
+  /** The node's operations, newest first, at most MAX_STORED_OPERATIONS (machined/operations.ts). */
+  readonly operations?: readonly StoredOperation[]
+  /** What each boot slot holds, as the node last wrote or committed it (absent: only `install` is known). */
+  readonly slots?: { readonly A?: SlotImage, readonly B?: SlotImage }
+  /** The upgrade or rollback that spans the reboot under way: decided on the next boot. */
+  readonly pending?: PendingSwitch
 }
+
+/** One slot's image. */
+export type SlotImage = {
+  readonly imageName: string
+  readonly imageVersion: string
+  readonly manifestSha256: string
+  readonly securityVersion: number
+  /** false while written but not yet committed by the health gate. */
+  readonly committed: boolean
+}
+
+/** An operation as STATE keeps it (the node.proto Operation's fields, plain JSON). */
+export type StoredOperation = {
+  readonly id: string
+  readonly kind: string
+  readonly state: 'pending' | 'running' | 'succeeded' | 'failed' | 'rolled_back'
+  readonly phase: string
+  readonly startedAtMs: number
+  readonly finishedAtMs?: number
+  readonly error?: string
+  readonly errorCode?: string
+  readonly bootIdBefore?: string
+  readonly bytesDone?: number
+  readonly bytesTotal?: number
+  readonly fromSlot?: string
+  readonly toSlot?: string
+  readonly fromVersion?: string
+  readonly toVersion?: string
+}
+
+/** A slot switch that the next boot settles: an upgrade's trial, or a rollback. */
+export type PendingSwitch = {
+  readonly kind: 'upgrade' | 'rollback'
+  readonly operationId: string
+  readonly fromSlot: 'A' | 'B'
+  readonly toSlot: 'A' | 'B'
+  readonly fromVersion: string
+  readonly toVersion: string
+  readonly imageName: string
+  /** The health gate's time, counted from machined's start on the new slot. */
+  readonly healthTimeoutS: number
+  /** Why the new slot was given up (set by a failed health gate before its reboot). */
+  readonly failure?: string
+}
+
+export const MAX_STORED_OPERATIONS = 16
 
 export type StateRecord = { readonly seq: bigint, readonly payload: StatePayload }
 

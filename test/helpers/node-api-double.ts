@@ -46,6 +46,7 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
     // Left open until the client cancels it; only a waiting test writes more.
     for (const w of waiting.splice(0)) w((text) => { call.write({ timeMs: T0 + 2000, source, text, priority: 6 }) })
   }
+  const UPGRADE_OP = { id: 'op-up', kind: 'upgrade', state: 'running', phase: 'reboot', startedAtMs: T0, bootIdBefore: 'b-1', fromSlot: 'A', toSlot: 'B', fromVersion: '0.1.0', toVersion: '0.2.0' }
   const handlers: ServedHandlers = {
     Version: (call, cb) => { seen('Version', call); cb(null, versionOf(hostname, options.machineId)) },
     Services: (call, cb) => { seen('Services', call); cb(null, { services: [{ id: 'apid', state: 'running', pid: 42, restarts: 1, startedAtMs: Date.now() - 60_000, health: 'healthy', lastExit: 'exit 1' }] }) },
@@ -67,7 +68,17 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
       options.onReset?.()
     },
     Dmesg: stream('Dmesg', 'kernel'),
-    Logs: stream('Logs', 'apid')
+    Logs: stream('Logs', 'apid'),
+    Upgrade: (call, cb) => { seen('Upgrade', call); streamRequests.push(call.request); cb(null, { operation: { ...UPGRADE_OP, toVersion: call.request.imageVersion } }) },
+    Rollback: (call, cb) => { seen('Rollback', call); cb(null, { operation: { ...UPGRADE_OP, id: 'op-rb', kind: 'rollback' } }) },
+    Operations: (call, cb) => { seen('Operations', call); cb(null, { operations: [{ ...UPGRADE_OP, state: 'succeeded', phase: 'commit' }] }) },
+    // The node is away for its reboot on the first two asks (UNAVAILABLE), then reports the upgrade committed.
+    GetOperation: (call, cb) => {
+      seen('GetOperation', call)
+      const n = calls.filter(c => c.method === 'GetOperation').length
+      if (n <= 2) { cb({ code: status.UNAVAILABLE, details: 'rebooting' }); return }
+      cb(null, { operation: { ...UPGRADE_OP, id: call.request.id, state: call.request.id === 'op-fails' ? 'rolled_back' : 'succeeded', phase: call.request.id === 'op-fails' ? 'health' : 'commit', error: call.request.id === 'op-fails' ? 'health gate: apid is backoff' : '' } })
+    }
   }
   server.addService(proto.anvil.node.v1.Node.service, handlers)
   const credentials = ServerCredentials.createSsl(Buffer.from(tls.clientCa), [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem) }], true)

@@ -79,20 +79,39 @@ export async function writeState (device: string, payload: StatePayload, seq: bi
 }
 
 /**
- * Commits `slot` in grubenv: `<slot>_OK=1`, every other variable as it was. Only the block's
- * first 512-byte sector is written (where the build put every variable): one sector, which a disk
- * writes whole or not at all, as GRUB's save_env does. Returns false when it was committed already.
+ * Commits `slot` in grubenv: `<slot>_OK=1`, every other variable as it was. Returns false when
+ * it was committed already.
  */
 export async function commitSlot (esp: string, slot: 'A' | 'B'): Promise<boolean> {
+  return await rewriteGrubenv(esp, vars => vars[`${slot}_OK`] === '1' ? undefined : { ...vars, [`${slot}_OK`]: '1' })
+}
+
+/** grubenv's variables as they are on the ESP now. */
+export async function readGrubenv (esp: string): Promise<Record<string, string>> {
+  const { offset } = await grubenvAt(esp)
+  return decodeGrubenv(await readAt(esp, offset, GRUBENV_SIZE))
+}
+
+/**
+ * Rewrites grubenv's variables with `change` (undefined: leave it as it is; returns false then).
+ * Only the block's first 512-byte sector is written (where the build put every variable): one
+ * sector, which a disk writes whole or not at all, as GRUB's save_env does; then read back.
+ */
+export async function rewriteGrubenv (esp: string, change: (vars: Readonly<Record<string, string>>) => Readonly<Record<string, string>> | undefined): Promise<boolean> {
+  const { offset } = await grubenvAt(esp)
+  const block = await readAt(esp, offset, GRUBENV_SIZE)
+  const next = change(decodeGrubenv(block))
+  if (next === undefined) return false
+  const bytes = encodeGrubenv(next)
+  if (!bytes.subarray(512).equals(block.subarray(512))) throw new CodedError('ERR_STATE_INVALID', 'grubenv: the variables do not fit its first sector')
+  await writeVerified(esp, offset, bytes.subarray(0, 512), 'grubenv')
+  return true
+}
+
+async function grubenvAt (esp: string): Promise<{ offset: number }> {
   const { offset, size } = locateGrubenv(readSync(await readAll(esp)))
   if (size !== GRUBENV_SIZE) throw new CodedError('ERR_STATE_INVALID', `grub/grubenv is ${size} bytes, not ${GRUBENV_SIZE}`)
-  const block = await readAt(esp, offset, GRUBENV_SIZE)
-  const vars = decodeGrubenv(block)
-  if (vars[`${slot}_OK`] === '1') return false
-  const next = encodeGrubenv({ ...vars, [`${slot}_OK`]: '1' })
-  if (!next.subarray(512).equals(block.subarray(512))) throw new CodedError('ERR_STATE_INVALID', 'grubenv: the variables do not fit its first sector')
-  await writeVerified(esp, offset, next.subarray(0, 512), 'grubenv')
-  return true
+  return { offset }
 }
 
 /** The ESP's first MiBs (boot sector, FATs, the first directories) as one buffer. */
@@ -108,21 +127,6 @@ function readSync (buf: Buffer): (offset: number, length: number) => Buffer {
     if (offset + length > buf.length) throw new CodedError('ERR_STATE_INVALID', `grubenv: the ESP's structures lie beyond its first ${buf.length} bytes`)
     return buf.subarray(offset, offset + length)
   }
-}
-
-/**
- * Rewrites grubenv's variables with `change` (the rest kept), in its first sector only, as
- * commitSlot does; returns the variables now on disk. For a reset that leaves no slot bootable.
- */
-export async function rewriteGrubenv (esp: string, change: (vars: Readonly<Record<string, string>>) => Record<string, string>): Promise<Record<string, string>> {
-  const { offset, size } = locateGrubenv(readSync(await readAll(esp)))
-  if (size !== GRUBENV_SIZE) throw new CodedError('ERR_STATE_INVALID', `grub/grubenv is ${size} bytes, not ${GRUBENV_SIZE}`)
-  const block = await readAt(esp, offset, GRUBENV_SIZE)
-  const vars = change(decodeGrubenv(block))
-  const next = encodeGrubenv(vars)
-  if (!next.subarray(512).equals(block.subarray(512))) throw new CodedError('ERR_STATE_INVALID', 'grubenv: the variables do not fit its first sector')
-  await writeVerified(esp, offset, next.subarray(0, 512), 'grubenv')
-  return vars
 }
 
 /** Writes zeroes over [offset, offset + length) of `device` in 1 MiB writes, then fdatasync. */

@@ -13,6 +13,7 @@
  *      has no token left and skips this.
  *   6. The slot is committed in grubenv (`<slot>_OK=1`): GRUB stops counting tries. Only now: a
  *      node that never reaches its server runs out of tries and falls back (docs/image.md).
+ *      Not while an upgrade or rollback is pending in STATE: then the health gate commits.
  * The outcome decides what the stage-2 init does next (main.ts: exit codes).
  */
 import { sign } from 'node:crypto'
@@ -140,7 +141,9 @@ async function firstBoot (d: FirstBootDeps, say: (line: string) => void): Promis
 
   const esp = await findPartition(d.roots, PartitionName.efi)
   if (esp === undefined) throw new Error(`no ${PartitionName.efi} partition: cannot commit slot ${slot}`)
-  say(await commitSlot(esp.device, slot) ? `slot ${slot} committed in grubenv (${slot}_OK=1)` : `slot ${slot} was committed already`)
+  // A slot on trial after an upgrade is committed only by the health gate (upgrade/upgrader.ts).
+  if (state.pending !== undefined) say(`slot ${slot}: the ${state.pending.kind} ${state.pending.operationId} is pending: the health gate decides, not the report`)
+  else say(await commitSlot(esp.device, slot) ? `slot ${slot} committed in grubenv (${slot}_OK=1)` : `slot ${slot} was committed already`)
   say(`reported in as ${state.machineId} (slot ${slot}, config generation ${trusted.generation})`)
   return 'reported'
 }

@@ -15,7 +15,7 @@ import { loadNodeProto } from '../../grpc/proto.ts'
 import { CodedError } from '../../lib/errors.ts'
 import { sanitizeText } from '../../lib/text.ts'
 import type { Logger } from '../../log/logger.ts'
-import type { StatePayload } from '../../node-state/record.ts'
+import type { StatePayload, StoredOperation } from '../../node-state/record.ts'
 import type { LogLineInput } from '../../proto/generated/anvil/node/v1/LogLine.ts'
 import type { OperationReplyInput } from '../../proto/generated/anvil/node/v1/OperationReply.ts'
 import type { NodeHandlers } from '../../proto/generated/anvil/node/v1/Node.ts'
@@ -30,11 +30,13 @@ import { readProcesses } from './api/processes.ts'
 import { readTrimmed, type NodeRoots } from './api/roots.ts'
 import type { ServiceLog } from './api/service-log.ts'
 import { parseUptime, readVersion } from './api/version.ts'
+import { fromOperationInput, toOperationInput, type NodeOperations } from './operations.ts'
 import type { Supervisor } from './supervisor.ts'
 import { BusyGuard } from './busy.ts'
 import { findPartition, rewriteGrubenv, zeroRange } from './disk-io.ts'
 import { sendNodeNotice, type NodeNoticePort } from './node-notice.ts'
 import { NO_BOOTABLE_SLOT, ResetOperations } from './reset.ts'
+import type { Upgrader } from './upgrade/upgrader.ts'
 
 export type NodeApiOptions = {
   /** `unix:///run/anvil/machined.sock`, or the path alone. */
@@ -60,14 +62,25 @@ export type NodeApiOptions = {
   readonly busy?: BusyGuard
   /** How the node tells Anvil (default: sendNodeNotice with STATE; none without STATE). */
   readonly notice?: NodeNoticePort
+  /** STATE's owner after the first boot: Operations/GetOperation, and Reboot/Shutdown recorded (absent: no STATE). */
+  readonly operations?: NodeOperations
+  /** Upgrade and Rollback (absent: refused, ERR_INVALID_STATE). */
+  readonly upgrader?: Upgrader
+  /** An Upgrade still writing after this long is answered with its operation as it is (default 90 s). */
+  readonly upgradeAnswerMs?: number
 }
 
 /** The running node API. */
 export type NodeApi = {
   readonly socketPath: string
+  /** A reboot through the power path (services stopped, disks synced), as Reboot does: the upgrade's. */
+  reboot (): Promise<void>
   /** Ends the follow streams, stops the server and removes the socket. */
   stop (): Promise<void>
 }
+
+/** Within apid's unary deadline (120 s, src/node/apid/server.ts), with room for the relay. */
+const UPGRADE_ANSWER_MS = 90_000
 
 /** Requests are a few bytes (a service id, two flags); nothing bigger is read from the socket. */
 const MAX_REQUEST_BYTES = 64 * 1024
@@ -78,7 +91,8 @@ export async function startNodeApi (o: NodeApiOptions): Promise<NodeApi> {
   const proto = await loadNodeProto(o.protoFile)
   const streams = new Set<AbortController>()
   const server = new Server({ 'grpc.max_receive_message_length': MAX_REQUEST_BYTES })
-  server.addService(proto.anvil.node.v1.Node.service, handlers(o, streams))
+  const served = handlers(o, streams)
+  server.addService(proto.anvil.node.v1.Node.service, served.handlers)
   await prepareSocket(socketPath, o.socketOwner)
   await new Promise<void>((resolve, reject) => {
     server.bindAsync(`unix:${socketPath}`, ServerCredentials.createInsecure(), err => { if (err === null) resolve(); else reject(err) })
@@ -88,6 +102,7 @@ export async function startNodeApi (o: NodeApiOptions): Promise<NodeApi> {
   o.log(`anvil-node: node API on unix:${socketPath}`)
   return {
     socketPath,
+    reboot: async () => { await served.ops.begin('reboot', false) },
     stop: async () => {
       for (const c of streams) c.abort()
       await new Promise<void>(resolve => {
@@ -119,12 +134,11 @@ async function prepareSocket (path: string, owner: NodeApiOptions['socketOwner']
 }
 
 /**
- * The methods this file serves; grpc-js answers the rest (Upgrade, Rollback, Operations,
- * GetOperation: issue 11, in progress) UNIMPLEMENTED.
+ * The methods this file serves; grpc-js answers the rest (ApplyConfig: issue 11, in progress) UNIMPLEMENTED.
  */
-export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown' | 'Reset'>
+export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown' | 'Reset' | 'Upgrade' | 'Rollback' | 'Operations' | 'GetOperation'>
 
-function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHandlers {
+function handlers (o: NodeApiOptions, streams: Set<AbortController>): { handlers: ServedHandlers, ops: PowerOperations } {
   const statusLog = consoleLogger(o.log)
   const fail = (err: unknown, method: string): ReturnType<typeof toStatus> => toStatus(err, statusLog, { method })
   const unary = <T>(method: string, answer: () => Promise<T>) => (_call: unknown, callback: sendUnaryData<T>): void => {
@@ -142,9 +156,13 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHand
   const resets = resetOperations(o, bootId)
   const power = (kind: PowerKind, force: boolean, metadata: Metadata, callback: sendUnaryData<OperationReplyInput>): void => {
     o.log(`anvil-node: ${kind}${force ? ' (force)' : ''} asked by ${caller(metadata)}`)
-    ops.begin(kind, force).then(op => {
+    ops.begin(kind, force).then(async op => {
       if (op === undefined) callback(fail(new CodedError('ERR_INVALID_STATE', `another power operation is under way; ${kind} refused`), kind))
-      else callback(null, { operation: op })
+      else {
+        // Recorded so that Operations still shows it after the reboot (best effort: the reboot goes on).
+        await o.operations?.put(fromOperationInput(op)).catch((err: unknown) => { o.log(`anvil-node: ${kind}: not recorded in STATE: ${(err as Error).message}`) })
+        callback(null, { operation: op })
+      }
     }, (err: unknown) => { callback(fail(err, kind)) })
   }
   const stream = (call: ServerWritableStream<unknown, LogLineInput>, method: string, lines: (signal: AbortSignal) => Promise<AsyncIterable<LogLineInput>>): void => {
@@ -154,7 +172,41 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHand
     pipeLines(call, lines, controller.signal).then(() => { call.end() }, (err: unknown) => { call.emit('error', fail(err, method)) })
       .finally(() => { streams.delete(controller) })
   }
-  return {
+  const upgrader = (): Upgrader => {
+    if (o.upgrader === undefined) throw new CodedError('ERR_INVALID_STATE', 'this node has no STATE (an image booted without an install): nothing to upgrade or roll back')
+    return o.upgrader
+  }
+  const listOps = (): readonly StoredOperation[] => o.upgrader?.operations() ?? o.operations?.list() ?? []
+  const switching = (method: 'Upgrade' | 'Rollback', metadata: Metadata, run: () => Promise<StoredOperation>, callback: sendUnaryData<OperationReplyInput>): void => {
+    o.log(`anvil-node: ${method.toLowerCase()} asked by ${caller(metadata)}`)
+    run().then(op => { callback(null, { operation: toOperationInput(op) }) }, (err: unknown) => { callback(fail(err, method)) })
+  }
+  const handlers: ServedHandlers = {
+    Upgrade: (call, callback) => {
+      // Answered when the slot is selected, or with the operation as it is (fetch/write/verify)
+      // once that takes longer than apid's unary deadline allows: the client follows it by id.
+      let begun: StoredOperation | undefined
+      let answered = false
+      const timer = setTimeout(() => {
+        if (begun === undefined || answered) return
+        answered = true
+        callback(null, { operation: toOperationInput(o.upgrader?.operation(begun.id) ?? begun) })
+      }, o.upgradeAnswerMs ?? UPGRADE_ANSWER_MS)
+      switching('Upgrade', call.metadata, async () => await upgrader().upgrade(call.request, op => { begun = op }), (err, value) => {
+        clearTimeout(timer)
+        if (answered) return
+        answered = true
+        callback(err, value)
+      })
+    },
+    Rollback: (call, callback) => { switching('Rollback', call.metadata, async () => await upgrader().rollback(), callback) },
+    Operations: unary('Operations', async () => ({ operations: listOps().map(toOperationInput) })),
+    GetOperation: (call, callback) => {
+      const id = call.request.id
+      const op = o.upgrader?.operation(id) ?? listOps().find(x => x.id === id)
+      if (op === undefined) callback(fail(new CodedError('ERR_OPERATION_NOT_FOUND', `no operation ${JSON.stringify(sanitizeText(id).slice(0, 64))} on this node`), 'GetOperation'))
+      else callback(null, { operation: toOperationInput(op) })
+    },
     Version: unary('Version', async () => await readVersion({ roots: o.roots, state: o.state })),
     Services: unary('Services', async () => ({ services: [machinedService(), ...o.supervisor.list()] })),
     Memory: unary('Memory', async () => await readMemory(o.roots)),
@@ -190,6 +242,7 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHand
       resets.begin(call.request).then(op => { callback(null, { operation: op }) }, (err: unknown) => { callback(fail(err, 'Reset')) })
     }
   }
+  return { handlers, ops }
 }
 
 /** Reset over the node's real disk (partitions by GPT name under the roots), its services and power. */

@@ -8,14 +8,20 @@
  * and is told to reload (SIGHUP) whenever trustd writes a renewed one.
  */
 import { existsSync, unwatchFile, watchFile } from 'node:fs'
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { PartitionName } from '../../image/layout.ts'
 import type { StatePayload } from '../../node-state/record.ts'
 import { BUNDLE_FILES } from '../trustd/bundle-files.ts'
 import { ServiceLog } from './api/service-log.ts'
 import { sysrqPower } from './api/power.ts'
-import { findPartition, readState, type DiskRoots } from './disk-io.ts'
+import { zstdDecompress } from '../../agent/install-decompress.ts'
+import { kernelZeroOut } from '../../agent/install-zero.ts'
+import { parseNodeCmdline } from './cmdline.ts'
+import { findPartition, readState, writeState, type DiskRoots } from './disk-io.ts'
+import { NodeOperations, settleAfterBoot } from './operations.ts'
+import { healthProblem } from './upgrade/health.ts'
+import { Upgrader } from './upgrade/upgrader.ts'
 import { startNodeApi, type NodeApi } from './node-api.ts'
 import { sendNodeNotice, type NodeNotice } from './node-notice.ts'
 import { Supervisor } from './supervisor.ts'
@@ -48,18 +54,26 @@ export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
   await mkdir(runDir, { recursive: true, mode: 0o700 })
   const partition = await findPartition(o.roots, PartitionName.state)
   let state: StatePayload | undefined
-  if (partition !== undefined) state = (await readState(partition.device)).payload
+  const record = partition === undefined ? undefined : await readState(partition.device)
+  if (record !== undefined) state = record.payload
   const supervisor = new Supervisor({ log: o.say })
+  // Reset and the upgrade's outcome tell Anvil through the provisioning proto beside the bundle, as trustd does.
   const notice = state === undefined ? undefined : { state, protoFile: o.provisioningProto }
-  // Reset tells Anvil through the provisioning proto beside the bundle, as trustd does.
-  const noticePort = notice === undefined ? {} : { notice: async (n: NodeNotice) => await sendNodeNotice({ ...notice, notice: n }) }
-  const api = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto, ...noticePort })
+  const notify = notice === undefined ? undefined : async (n: NodeNotice) => await sendNodeNotice({ ...notice, notice: n })
+  const upgradeNotify = notify === undefined ? undefined : async (n: NodeNotice): Promise<void> => { await notify(n) }
+  const cert = join(apidDir, BUNDLE_FILES.certificate)
+  const switching = partition === undefined || record === undefined
+    ? undefined
+    : await upgrades({ ...o, device: partition.device, record, supervisor, cert, reboot: async () => { await api.reboot() }, ...(upgradeNotify === undefined ? {} : { notify: upgradeNotify }) })
+  const api: NodeApi = await startNodeApi({ socket: `unix://${join(runDir, 'machined.sock')}`, roots: o.roots, state, supervisor, power: sysrqPower(), log: o.console, ownLog: o.ownLog, protoFile: o.nodeProto, ...(notify === undefined ? {} : { notice: notify }), ...switching?.api })
   if (partition === undefined || state === undefined) {
     o.say('no STATE: no trustd, no apid (an image booted without an install)')
     return { api, supervisor, stop: async () => { await supervisor.stopAll(); await api.stop() } }
   }
+  const gate = new AbortController()
+  // The health gate of a slot on trial runs beside the daemons it waits for.
+  switching?.upgrader.afterBoot(gate.signal).catch((err: unknown) => { o.say(`after the reboot: ${(err as Error).message}`) })
   supervisor.start({ id: 'trustd', argv: [process.execPath, o.bundle, 'trustd', '--state', partition.device, '--out', apidDir, '--proto', o.provisioningProto] })
-  const cert = join(apidDir, BUNDLE_FILES.certificate)
   let apidStarted = false
   const startApid = (): void => {
     apidStarted = true
@@ -79,9 +93,32 @@ export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
     api,
     supervisor,
     stop: async () => {
+      gate.abort()
       unwatchFile(cert)
       await supervisor.stopAll()
       await api.stop()
     }
   }
+}
+
+/** STATE's owner and the upgrader, once STATE was read; the reboot is the node API's power path. */
+async function upgrades (o: RunNodeOptions & { notify?: (n: NodeNotice) => Promise<void>, device: string, record: Awaited<ReturnType<typeof readState>>, supervisor: Supervisor, cert: string, reboot: () => Promise<void> }): Promise<{ upgrader: Upgrader, api: { operations: NodeOperations, upgrader: Upgrader } }> {
+  const cmdline = parseNodeCmdline(await readFile(join(o.roots.proc, 'cmdline'), 'utf8').catch(() => ''))
+  const bootId = async (): Promise<string> => (await readFile(join(o.roots.proc, 'sys/kernel/random/boot_id'), 'utf8')).trim()
+  const operations = new NodeOperations({ store: { write: async (p, seq, copy) => await writeState(o.device, p, seq, copy) }, record: o.record })
+  const settled = settleAfterBoot(operations.list(), await bootId().catch(() => ''), operations.state.pending?.operationId, Date.now())
+  if (JSON.stringify(settled) !== JSON.stringify(operations.list())) await operations.update(p => ({ ...p, operations: settled }))
+  const upgrader = new Upgrader({
+    roots: o.roots,
+    cmdline,
+    operations,
+    reboot: o.reboot,
+    health: async () => healthProblem(o.supervisor.list(), existsSync(o.cert), Date.now()),
+    ...(o.notify === undefined ? {} : { notify: o.notify }),
+    decompress: () => zstdDecompress(),
+    zeroOut: kernelZeroOut(),
+    log: o.console,
+    bootId
+  })
+  return { upgrader, api: { operations, upgrader } }
 }

@@ -21,12 +21,15 @@ export async function readVersion (o: VersionOptions): Promise<VersionReplyInput
     readTrimmed(join(o.roots.proc, 'cmdline'), 64 * 1024), proc('sys/kernel/osrelease'),
     proc('sys/kernel/random/boot_id'), proc('uptime'), proc('sys/kernel/hostname')
   ])
+  const slot = parseNodeCmdline(cmdline ?? '').slot
+  // After an upgrade STATE's slots say what each slot holds; before one, the install's record.
+  const running = slot === undefined ? undefined : o.state?.slots?.[slot]
   return {
     machineId: o.state?.machineId ?? '',
     hostname: hostname ?? '',
-    imageName: o.state?.install.imageName ?? '',
-    imageVersion: o.state?.install.imageVersion ?? (await releaseVersion(o.roots)),
-    slot: parseNodeCmdline(cmdline ?? '').slot ?? '',
+    imageName: running?.imageName ?? o.state?.install.imageName ?? '',
+    imageVersion: running?.imageVersion ?? o.state?.install.imageVersion ?? (await releaseVersion(o.roots)),
+    slot: slot ?? '',
     configGeneration: o.state?.config.generation ?? 0,
     kernel: osrelease ?? '',
     nodeJs: process.version,
