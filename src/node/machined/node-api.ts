@@ -8,7 +8,7 @@
  */
 import { Server, ServerCredentials, type Metadata, type sendUnaryData, type ServerWritableStream } from '@grpc/grpc-js'
 import { once } from 'node:events'
-import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, readFile, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { toStatus } from '../../grpc/errors.ts'
 import { loadNodeProto } from '../../grpc/proto.ts'
@@ -35,6 +35,8 @@ import { BusyGuard } from './busy.ts'
 import { findPartition, rewriteGrubenv, zeroRange } from './disk-io.ts'
 import { sendNodeNotice, type NodeNoticePort } from './node-notice.ts'
 import { NO_BOOTABLE_SLOT, ResetOperations } from './reset.ts'
+import { ApplyConfigOperations, type LivePort } from './apply-config.ts'
+import { execArgv, nodeLivePort, nodeStatePort } from './apply-ports.ts'
 
 export type NodeApiOptions = {
   /** `unix:///run/anvil/machined.sock`, or the path alone. */
@@ -60,6 +62,11 @@ export type NodeApiOptions = {
   readonly busy?: BusyGuard
   /** How the node tells Anvil (default: sendNodeNotice with STATE; none without STATE). */
   readonly notice?: NodeNoticePort
+  /** What ApplyConfig changes live (default: execFile for ip/udhcpc, files under the roots, resolv.conf in /run). */
+  readonly live?: Partial<LivePort>
+  /** ApplyConfig's clock and try timer (tests). */
+  readonly now?: () => number
+  readonly timer?: (fn: () => void, ms: number) => () => void
 }
 
 /** The running node API. */
@@ -69,8 +76,8 @@ export type NodeApi = {
   stop (): Promise<void>
 }
 
-/** Requests are a few bytes (a service id, two flags); nothing bigger is read from the socket. */
-const MAX_REQUEST_BYTES = 64 * 1024
+/** Requests are a few bytes (a service id, two flags) but ApplyConfig's: a config of at most 256 KiB and its signature. */
+const MAX_REQUEST_BYTES = 320 * 1024
 
 /** Binds the node API to its socket and serves it until stop(). */
 export async function startNodeApi (o: NodeApiOptions): Promise<NodeApi> {
@@ -122,7 +129,7 @@ async function prepareSocket (path: string, owner: NodeApiOptions['socketOwner']
  * The methods this file serves; grpc-js answers the rest (Upgrade, Rollback, Operations,
  * GetOperation: issue 11, in progress) UNIMPLEMENTED.
  */
-export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown' | 'Reset'>
+export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown' | 'Reset' | 'ApplyConfig'>
 
 function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHandlers {
   const statusLog = consoleLogger(o.log)
@@ -139,7 +146,9 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHand
     log: o.log,
     ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
   })
-  const resets = resetOperations(o, bootId)
+  const busy = o.busy ?? new BusyGuard()
+  const resets = resetOperations(o, bootId, busy)
+  const applies = applyOperations(o, bootId, busy)
   const power = (kind: PowerKind, force: boolean, metadata: Metadata, callback: sendUnaryData<OperationReplyInput>): void => {
     o.log(`anvil-node: ${kind}${force ? ' (force)' : ''} asked by ${caller(metadata)}`)
     ops.begin(kind, force).then(op => {
@@ -155,7 +164,7 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHand
       .finally(() => { streams.delete(controller) })
   }
   return {
-    Version: unary('Version', async () => await readVersion({ roots: o.roots, state: o.state })),
+    Version: unary('Version', async () => await readVersion({ roots: o.roots, state: applies.writtenState() ?? o.state })),
     Services: unary('Services', async () => ({ services: [machinedService(), ...o.supervisor.list()] })),
     Memory: unary('Memory', async () => await readMemory(o.roots)),
     Disks: unary('Disks', async () => ({ disks: await readDisks(o.roots) })),
@@ -188,19 +197,25 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): ServedHand
     Reset: (call, callback) => {
       o.log(`anvil-node: reset${call.request.graceful ? ' (graceful)' : ''}, wipe ${JSON.stringify(sanitizeText(call.request.wipe).slice(0, 32))}, asked by ${caller(call.metadata)}`)
       resets.begin(call.request).then(op => { callback(null, { operation: op }) }, (err: unknown) => { callback(fail(err, 'Reset')) })
+    },
+    ApplyConfig: (call, callback) => {
+      const r = call.request
+      // The mode and flags only: the config's text may hold secrets.
+      o.log(`anvil-node: apply-config (${r.config.length} bytes), mode ${JSON.stringify(sanitizeText(r.mode).slice(0, 32))}${r.dryRun ? ', dry run' : ''}, asked by ${caller(call.metadata)}`)
+      applies.begin(r).then(a => { callback(null, a) }, (err: unknown) => { callback(fail(err, 'ApplyConfig')) })
     }
   }
 }
 
 /** Reset over the node's real disk (partitions by GPT name under the roots), its services and power. */
-function resetOperations (o: NodeApiOptions, bootId: () => Promise<string>): ResetOperations {
+function resetOperations (o: NodeApiOptions, bootId: () => Promise<string>, busy: BusyGuard): ResetOperations {
   const state = o.state
   const notice: NodeNoticePort = o.notice ?? (async (n) => {
     if (state === undefined) throw new CodedError('ERR_STATE_INVALID', 'no STATE: this node never was installed, so Anvil knows no key of it')
     return await sendNodeNotice({ state, notice: n })
   })
   return new ResetOperations({
-    busy: o.busy ?? new BusyGuard(),
+    busy,
     findPartition: async (name) => await findPartition(o.roots, name),
     notice,
     running: async () => {
@@ -214,6 +229,24 @@ function resetOperations (o: NodeApiOptions, bootId: () => Promise<string>): Res
     sync: o.sync ?? (async () => { await runSync() }),
     bootId,
     log: o.log,
+    ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
+  })
+}
+
+/** ApplyConfig over the node's STATE partition, its links and files, its services and power. */
+function applyOperations (o: NodeApiOptions, bootId: () => Promise<string>, busy: BusyGuard): ApplyConfigOperations {
+  return new ApplyConfigOperations({
+    busy,
+    state: nodeStatePort(o.roots),
+    bakedKey: async () => await readFile(join(o.roots.etcAnvil, 'keys/config.pub'), 'utf8').catch(() => undefined),
+    live: { ...nodeLivePort(o.roots, { exec: execArgv }), ...o.live },
+    stopServices: async () => { await o.supervisor.stopAll() },
+    power: o.power,
+    sync: o.sync ?? (async () => { await runSync() }),
+    bootId,
+    log: o.log,
+    ...(o.now === undefined ? {} : { now: o.now }),
+    ...(o.timer === undefined ? {} : { timer: o.timer }),
     ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
   })
 }
