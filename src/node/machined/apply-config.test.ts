@@ -50,7 +50,7 @@ const sign = (text: string, generation: number, o: { machineId?: string, expires
   signConfig(Buffer.from(text), o.key ?? key, { machineId: o.machineId ?? MACHINE, generation, expiresAt: new Date(o.expiresAt ?? NOW + 3_600_000) })
 
 let n = 0
-async function node () {
+async function node (o: { failing?: string } = {}) {
   const dir = join(root, `n${n++}`)
   const sys = join(dir, 'sys')
   const dev = join(dir, 'dev')
@@ -98,7 +98,10 @@ async function node () {
       return () => { t.cancelled = true }
     },
     live: {
-      exec: async (argv) => { argvs.push([...argv]) },
+      exec: async (argv) => {
+        argvs.push([...argv])
+        if (o.failing !== undefined && argv.includes(o.failing)) throw new Error('RTNETLINK answers: File exists')
+      },
       writeResolvConf: async () => { events.push('resolv.conf') }
     }
   })
@@ -119,7 +122,7 @@ async function node () {
   const forward = (): string => readFileSync(join(proc, 'sys/net/ipv4/ip_forward'), 'utf8')
   // Settled: the work after the reply (settleMs 0) has run.
   const settled = async (): Promise<void> => { for (let i = 0; i < 50 && busy.holder !== undefined; i++) await new Promise(resolve => setTimeout(resolve, 10)) }
-  return { apply, version, readState, hostname, forward, argvs, events, lines, timers, busy, settled, stateFile: state }
+  return { apply, version, readState, hostname, forward, argvs, events, lines, timers, busy, settled, client, stateFile: state }
 }
 
 const codeOf = (err: unknown): unknown => (err as ServiceError).metadata?.get(ERROR_CODE_TRAILER)[0]
@@ -271,4 +274,25 @@ test('try, then confirmed by the same generation in another mode: kept and writt
   assert.equal(s.payload.config.generation, 4)
   assert.equal(nd.hostname(), 'node-11')
   assert.deepEqual(nd.events, [])
+})
+
+test('a live step that fails is reported and the rest go on; the operation fails, STATE keeps the new generation for the next boot', async () => {
+  const nd = await node({ failing: 'add' })
+  const text = yaml({ hostname: 'node-12', address: '10.0.0.7/24' })
+  await nd.apply(text, sign(text, 4), 'no-reboot')
+  await nd.settled()
+  assert.equal(nd.hostname(), 'node-12')
+  assert.deepEqual(nd.argvs.map(a => a.join(' ')), ['ip link set dev eth0 up', 'ip -4 addr add 10.0.0.7/24 dev eth0', 'ip -4 addr del 10.0.0.5/24 dev eth0'])
+  assert.ok(nd.lines.some(l => /failed: 1 live step\(s\) failed: ip -4 addr add 10\.0\.0\.7\/24 dev eth0: RTNETLINK answers: File exists; STATE holds generation 4/.test(l)), nd.lines.join('\n'))
+  assert.equal(nd.readState().payload.config.generation, 4)
+})
+
+test('a config that is not UTF-8 is refused before it is verified', async () => {
+  const nd = await node()
+  const bytes = Buffer.from([0x68, 0x6f, 0xc3, 0x28])
+  const raw = await new Promise<unknown>((resolve) => {
+    nd.client.ApplyConfig({ config: bytes, configSignature: 'x', mode: '', dryRun: false, tryTimeoutS: 0 }, (err: ServiceError | null) => { resolve(codeOf(err)) })
+  })
+  assert.equal(raw, 'ERR_VALIDATION')
+  assert.equal(nd.readState().seq, 1n)
 })

@@ -168,7 +168,7 @@ export class ApplyConfigOperations {
       } finally {
         release()
       }
-    })
+    }).catch((err: unknown) => { this.#unexpected(op, err) })
     return { operation: { ...op }, changes, appliedAs: decision.appliedAs, generation: trusted.generation }
   }
 
@@ -217,7 +217,7 @@ export class ApplyConfigOperations {
     }
     op.phase = 'trying'
     say(`on trial for ${Math.round(w.timeoutMs / 1000)} s: apply generation ${w.signed.generation} again with another mode to keep it`)
-    const cancel = (this.#o.timer ?? defaultTimer)(() => { this.#running = this.#revert() }, w.timeoutMs)
+    const cancel = (this.#o.timer ?? defaultTimer)(() => { this.#running = this.#revert().catch((err: unknown) => { this.#unexpected(op, err) }) }, w.timeoutMs)
     this.#trial = { generation: w.signed.generation, yaml: w.signed.yaml, signature: w.signed.signature, config: w.next, previous: w.live, op, cancel }
   }
 
@@ -246,6 +246,12 @@ export class ApplyConfigOperations {
     } finally {
       release()
     }
+  }
+
+  /** A failure no step caught (the NICs unreadable): the operation fails, machined goes on. */
+  #unexpected (op: Op, err: unknown): void {
+    Object.assign(op, { state: 'failed', finishedAtMs: this.#now(), error: messageOf(err), errorCode: codeOf(err) })
+    this.#o.log(`anvil-node: apply-config ${op.id}: failed: ${messageOf(err)}`)
   }
 
   /** Applies live what changes from `from` to `to`; returns the steps that failed (never a value). */
