@@ -79,6 +79,7 @@ async function node (o: { failing?: string } = {}) {
   const lines: string[] = []
   const timers: Array<{ ms: number, fire: () => void, cancelled: boolean }> = []
   const busy = new BusyGuard()
+  const recorded: Array<{ id: string | undefined, state: string | undefined, phase: string | undefined }> = []
   const supervisor = new Supervisor({ graceMs: 1000 })
   const socket = join(dir, 'run/machined.sock')
   const api = await startNodeApi({
@@ -91,6 +92,7 @@ async function node (o: { failing?: string } = {}) {
     sync: async () => { events.push('sync') },
     settleMs: 0,
     busy,
+    recordOperation: async (op) => { recorded.push({ id: op.id, state: op.state, phase: op.phase }) },
     now: () => NOW,
     timer: (fire, ms) => {
       const t = { ms, fire, cancelled: false }
@@ -122,7 +124,7 @@ async function node (o: { failing?: string } = {}) {
   const forward = (): string => readFileSync(join(proc, 'sys/net/ipv4/ip_forward'), 'utf8')
   // Settled: the work after the reply (settleMs 0) has run.
   const settled = async (): Promise<void> => { for (let i = 0; i < 50 && busy.holder !== undefined; i++) await new Promise(resolve => setTimeout(resolve, 10)) }
-  return { apply, version, readState, hostname, forward, argvs, events, lines, timers, busy, settled, client, stateFile: state }
+  return { apply, version, readState, hostname, forward, argvs, events, lines, timers, busy, settled, client, recorded, stateFile: state }
 }
 
 const codeOf = (err: unknown): unknown => (err as ServiceError).metadata?.get(ERROR_CODE_TRAILER)[0]
@@ -253,6 +255,8 @@ test('try: live with STATE untouched; the timer restores the previous config by 
   ])
   assert.equal(nd.readState().seq, 1n)
   assert.ok(nd.lines.some(l => l.includes('rolled back')))
+  assert.deepEqual(nd.recorded.map(o => `${o.state ?? ''} ${o.phase ?? ''}`), ['running verify', 'running trying', 'rolled_back reverted'], 'the operations list hears each step')
+  assert.ok(nd.recorded.every(o => o.id === r.operation?.id))
   // The trial is over: the same generation may be tried or applied again.
   const again = await nd.apply(text, sign(text, 4), 'no-reboot')
   assert.equal(again.appliedAs, 'live')
@@ -269,6 +273,7 @@ test('try, then confirmed by the same generation in another mode: kept and writt
   assert.deepEqual(c.changes, [], 'nothing left to change: it is live already')
   await nd.settled()
   assert.equal(nd.timers[0]?.cancelled, true)
+  assert.deepEqual(nd.recorded.map(o => `${o.state ?? ''} ${o.phase ?? ''}`), ['running verify', 'running trying', 'running verify', 'succeeded confirmed', 'succeeded apply'])
   const s = nd.readState()
   assert.equal(s.seq, 2n)
   assert.equal(s.payload.config.generation, 4)

@@ -63,6 +63,11 @@ export type ApplyConfigOptions = {
   readonly timer?: (fn: () => void, ms: number) => () => void
   /** Between the answer and the work (default 250 ms). */
   readonly settleMs?: number
+  /**
+   * Keeps the operation where Operations/GetOperation read it (STATE's list, kept by the node's
+   * STATE owner): called when it begins and whenever it ends; a failure is logged, never fatal.
+   */
+  readonly recordOperation?: (op: OperationInput) => Promise<void>
 }
 
 export type ApplyConfigRequest = {
@@ -155,12 +160,14 @@ export class ApplyConfigOperations {
     const release = this.#o.busy.take({ id: op.id, kind: 'apply-config' })
     op.bootIdBefore = await this.#o.bootId().catch(() => '')
     this.#last = op
+    await this.#record(op)
     const signed = { yaml, signature: req.configSignature, generation: trusted.generation }
     const confirming = trial !== undefined
     if (confirming) {
       trial.cancel()
       this.#trial = undefined
       Object.assign(trial.op, { state: 'succeeded', phase: 'confirmed', finishedAtMs: this.#now() })
+      await this.#record(trial.op)
     }
     this.#running = delay(this.#o.settleMs ?? 250).then(async () => {
       try {
@@ -179,6 +186,7 @@ export class ApplyConfigOperations {
     const finish = (state: 'succeeded' | 'failed' | 'rolled_back', error?: { code: string, why: string }): void => {
       Object.assign(op, { state, finishedAtMs: this.#now() }, error === undefined ? {} : { error: error.why, errorCode: error.code })
       say(error === undefined ? state : `${state}: ${error.why}`)
+      void this.#record(op)
     }
     say(`generation ${w.signed.generation}, mode ${mode}, ${appliedAs}${w.confirming ? ' (confirms the try)' : ''}; changes: ${w.changes.join(', ') || 'none'}`)
     if (mode !== 'try') {
@@ -219,6 +227,7 @@ export class ApplyConfigOperations {
     say(`on trial for ${Math.round(w.timeoutMs / 1000)} s: apply generation ${w.signed.generation} again with another mode to keep it`)
     const cancel = (this.#o.timer ?? defaultTimer)(() => { this.#running = this.#revert().catch((err: unknown) => { this.#unexpected(op, err) }) }, w.timeoutMs)
     this.#trial = { generation: w.signed.generation, yaml: w.signed.yaml, signature: w.signed.signature, config: w.next, previous: w.live, op, cancel }
+    await this.#record(op)
   }
 
   /** The try's timer fired: the previous config back live (STATE never changed). */
@@ -235,6 +244,7 @@ export class ApplyConfigOperations {
       // Another operation holds the disk (a reset, an upgrade): it ends this boot, and the next boots STATE's config.
       say(`not reverted live: ${messageOf(err)}; STATE still holds the previous config`)
       Object.assign(op, { state: 'rolled_back', phase: 'reverted', finishedAtMs: this.#now(), error: 'the try timed out; the revert waits for the next boot' })
+      await this.#record(op)
       return
     }
     try {
@@ -243,6 +253,7 @@ export class ApplyConfigOperations {
       const failures = await this.#applyLive(trial.config, trial.previous, configChanges(trial.config, trial.previous), say)
       Object.assign(op, { state: 'rolled_back', phase: 'reverted', finishedAtMs: this.#now(), error: failures.length === 0 ? 'not confirmed in time: the previous config was restored' : `not confirmed in time; restoring the previous config: ${failures.join('; ')}` })
       say('rolled back')
+      await this.#record(op)
     } finally {
       release()
     }
@@ -252,6 +263,13 @@ export class ApplyConfigOperations {
   #unexpected (op: Op, err: unknown): void {
     Object.assign(op, { state: 'failed', finishedAtMs: this.#now(), error: messageOf(err), errorCode: codeOf(err) })
     this.#o.log(`anvil-node: apply-config ${op.id}: failed: ${messageOf(err)}`)
+    void this.#record(op)
+  }
+
+  /** The operation as it is now, to the operations list (if there is one); never throws. */
+  async #record (op: Op): Promise<void> {
+    if (this.#o.recordOperation === undefined) return
+    await this.#o.recordOperation({ ...op }).catch((err: unknown) => { this.#o.log(`anvil-node: apply-config ${op.id}: not recorded in the operations list: ${messageOf(err)}`) })
   }
 
   /** Applies live what changes from `from` to `to`; returns the steps that failed (never a value). */

@@ -17,6 +17,7 @@ import { sanitizeText } from '../../lib/text.ts'
 import type { Logger } from '../../log/logger.ts'
 import type { StatePayload } from '../../node-state/record.ts'
 import type { LogLineInput } from '../../proto/generated/anvil/node/v1/LogLine.ts'
+import type { OperationInput } from '../../proto/generated/anvil/node/v1/Operation.ts'
 import type { OperationReplyInput } from '../../proto/generated/anvil/node/v1/OperationReply.ts'
 import type { NodeHandlers } from '../../proto/generated/anvil/node/v1/Node.ts'
 import type { ServiceInput } from '../../proto/generated/anvil/node/v1/Service.ts'
@@ -67,6 +68,8 @@ export type NodeApiOptions = {
   /** ApplyConfig's clock and try timer (tests). */
   readonly now?: () => number
   readonly timer?: (fn: () => void, ms: number) => () => void
+  /** Where ApplyConfig's operations are kept for Operations/GetOperation (default: this boot's last one only). */
+  readonly recordOperation?: (op: OperationInput) => Promise<void>
 }
 
 /** The running node API. */
@@ -247,6 +250,7 @@ function applyOperations (o: NodeApiOptions, bootId: () => Promise<string>, busy
     log: o.log,
     ...(o.now === undefined ? {} : { now: o.now }),
     ...(o.timer === undefined ? {} : { timer: o.timer }),
+    ...(o.recordOperation === undefined ? {} : { recordOperation: o.recordOperation }),
     ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
   })
 }
