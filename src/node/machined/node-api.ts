@@ -36,7 +36,7 @@ import { BusyGuard } from './busy.ts'
 import { findPartition, rewriteGrubenv, zeroRange } from './disk-io.ts'
 import { sendNodeNotice, type NodeNoticePort } from './node-notice.ts'
 import { NO_BOOTABLE_SLOT, ResetOperations } from './reset.ts'
-import { ApplyConfigOperations, type LivePort } from './apply-config.ts'
+import { ApplyConfigOperations, type LivePort, type StatePort } from './apply-config.ts'
 import { execArgv, nodeLivePort, nodeStatePort } from './apply-ports.ts'
 
 export type NodeApiOptions = {
@@ -68,6 +68,11 @@ export type NodeApiOptions = {
   /** ApplyConfig's clock and try timer (tests). */
   readonly now?: () => number
   readonly timer?: (fn: () => void, ms: number) => () => void
+  /**
+   * How ApplyConfig reads and changes STATE (default: the ANVIL-STATE partition, read fresh each
+   * time). Where machined has one owner of STATE, pass it here: two writers would race for the copy.
+   */
+  readonly statePort?: StatePort
   /** Where ApplyConfig's operations are kept for Operations/GetOperation (default: this boot's last one only). */
   readonly recordOperation?: (op: OperationInput) => Promise<void>
 }
@@ -240,7 +245,7 @@ function resetOperations (o: NodeApiOptions, bootId: () => Promise<string>, busy
 function applyOperations (o: NodeApiOptions, bootId: () => Promise<string>, busy: BusyGuard): ApplyConfigOperations {
   return new ApplyConfigOperations({
     busy,
-    state: nodeStatePort(o.roots),
+    state: o.statePort ?? nodeStatePort(o.roots),
     bakedKey: async () => await readFile(join(o.roots.etcAnvil, 'keys/config.pub'), 'utf8').catch(() => undefined),
     live: { ...nodeLivePort(o.roots, { exec: execArgv }), ...o.live },
     stopServices: async () => { await o.supervisor.stopAll() },
