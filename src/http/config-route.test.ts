@@ -56,6 +56,7 @@ test('errors: not provisioned ERR_INVALID_STATE; an invalid config ERR_VALIDATIO
   assert.equal(err.code, 'ERR_VALIDATION')
   assert.match(err.message, /^ {2}hostname: /m)
   assert.match(err.message, /^ {2}bogus: unknown key/m)
+  assert.deepEqual(err.details?.issues?.map(i => i.path).sort(), ['bogus', 'hostname'])
   assert.equal(await w.configs.get(machine.id, 1), undefined, 'nothing stored')
   const missing = await post('m-none', { config: configYaml() })
   assert.deepEqual([missing.statusCode, missing.json().error.code], [404, 'ERR_MACHINE_NOT_FOUND'])

@@ -94,7 +94,7 @@ export class ProvisionService {
     const text = renderMachineConfig(config)
     const taskId = `t-${randomUUID()}`
     const now = this.#o.clock.now()
-    const stored = await storeNextConfig(this.#signer(), machine.id, text, taskId)
+    const stored = await storeNextConfig(this.#signer(), machine.id, text, taskId, now)
     const params: InstallParams = { image: { name: image.name, version: image.version }, disk, configGeneration: stored.generation }
     const task: StoredTask = { id: taskId, machineId: machine.id, kind: 'install', params, state: 'queued', error: null, createdAt: now, startedAt: null, finishedAt: null, sessionId: null, cancelRequestedAt: null, ...NO_PROGRESS }
     let applied: Applied

@@ -19,8 +19,7 @@ export type ConfigSigner = {
  * generation and expiry, and stored sealed, in one transaction. What an install carries
  * (`taskId`) and what ApplyConfig sends a running node (no task) are made the same way.
  */
-export async function storeNextConfig (s: ConfigSigner, machineId: string, text: string, taskId: string | null): Promise<StoredMachineConfig> {
-  const now = s.clock.now()
+export async function storeNextConfig (s: ConfigSigner, machineId: string, text: string, taskId: string | null, now = s.clock.now()): Promise<StoredMachineConfig> {
   const expires = new Date(now + s.ttlMs)
   return await s.configs.addNext(machineId, (generation) => ({
     configSealed: s.secrets.seal(text, configSealContext(machineId, generation)),
