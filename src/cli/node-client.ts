@@ -8,6 +8,7 @@ import type { MemoryReply } from '../proto/generated/anvil/node/v1/MemoryReply.t
 import type { DisksReply } from '../proto/generated/anvil/node/v1/DisksReply.ts'
 import type { MountsReply } from '../proto/generated/anvil/node/v1/MountsReply.ts'
 import type { ProcessesReply } from '../proto/generated/anvil/node/v1/ProcessesReply.ts'
+import type { ApplyConfigReply } from '../proto/generated/anvil/node/v1/ApplyConfigReply.ts'
 import type { OperationReply } from '../proto/generated/anvil/node/v1/OperationReply.ts'
 import type { OperationsReply } from '../proto/generated/anvil/node/v1/OperationsReply.ts'
 import type { UpgradeRequest } from '../proto/generated/anvil/node/v1/UpgradeRequest.ts'
@@ -61,6 +62,7 @@ export class NodeApiClient {
   async getOperation (id: string): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.getOperation(r, m, o, cb), { id }) }
   async shutdown (force: boolean): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.shutdown(r, m, o, cb), { force }) }
   async reset (req: { graceful: boolean, wipe: string }): Promise<OperationReply> { return await this.#unary((r, m, o, cb) => this.#client.reset(r, m, o, cb), req) }
+  async applyConfig (req: { config: Buffer, configSignature: string, mode: string, tryTimeoutS: number, dryRun: boolean }): Promise<ApplyConfigReply> { return await this.#unary((r, m, o, cb) => this.#client.applyConfig(r, m, o, cb), req) }
 
   /** The kernel log: the last `tail` lines (0: all kept), then, with `follow`, new ones until `signal` aborts. */
   dmesg (req: { follow: boolean, tail: number }, signal?: AbortSignal): AsyncGenerator<LogLine> {

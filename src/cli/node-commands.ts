@@ -11,6 +11,8 @@ import { failureOf, fanOut, openNodeSession, type NodeOutcome, type NodeSession 
 import { DISKS_VIEW, logLineText, MEMORY_VIEW, MOUNTS_VIEW, OPERATION_VIEW, OPERATIONS_VIEW, PROCESSES_VIEW, renderNodeTable, servicesView, VERSION_VIEW, type TableView } from './node-views.ts'
 import { untilInterrupted } from './operations.ts'
 import { DEFAULT_RESET_WAIT, resetTimeout, waitForReady } from './reset.ts'
+import { APPLY_MODES, appliedText, applyOnNode, DEFAULT_TRY_TIMEOUT, tryTimeoutSeconds, type ApplyMode } from './apply-config.ts'
+import { readConfigFile } from './config.ts'
 import { renderData, type OutputFormat } from './output.ts'
 
 /** The CLI context with what the node verbs add: the `-n` values and $ANVIL_HOME. */
@@ -110,7 +112,7 @@ async function resetAndWait (ctx: NodeCliContext, req: { graceful: boolean, wipe
   if (failure !== undefined) throw failure
 }
 
-/** The node verbs: `anvil [-n NODE]... version|services|memory|disks|mounts|processes|dmesg|logs|reboot|reset|shutdown|upgrade|rollback|node-operations`. */
+/** The node verbs: `anvil [-n NODE]... version|services|memory|disks|mounts|processes|dmesg|logs|reboot|reset|apply-config|shutdown|upgrade|rollback|node-operations`. */
 export function registerNodeCommands (program: Command, ctx: NodeCliContext): void {
   const on = ' (on every -n NODE, else the current context\'s endpoint)'
   program.command('version').description('the node\'s machine id, host name, image, slot, config generation, kernel and uptime' + on)
@@ -161,6 +163,20 @@ export function registerNodeCommands (program: Command, ctx: NodeCliContext): vo
       await resetAndWait(ctx, req, timeoutMs)
     })
   registerUpgradeCommands(program, ctx, on)
+  program.command('apply-config').description('a new machine config for the node: Anvil signs it for the node\'s machine (its next generation), the node verifies it and applies it by --mode; prints the key paths that change (never their values) and the operation' + on)
+    .argument('<file>', 'machine config YAML')
+    .addOption(new Option('--mode <mode>', 'auto: live when it can, else written and rebooted; no-reboot: live or refused; reboot: written, then a reboot; try: live until --timeout, then the previous config is restored unless applied again in another mode').choices([...APPLY_MODES]).default('auto'))
+    .option('--timeout <duration>', 'with --mode try: how long the new config is on trial', DEFAULT_TRY_TIMEOUT)
+    .option('--dry-run', 'only verified and compared on the node: prints what would change, applies nothing')
+    .action(async (file: string, o: { mode: ApplyMode, timeout: string, dryRun?: boolean }) => {
+      const req = { mode: o.mode, tryTimeoutS: o.mode === 'try' ? tryTimeoutSeconds(o.timeout) : 0, dryRun: o.dryRun === true }
+      const text = readConfigFile(file)
+      const format = ctx.output()
+      const outcomes = await fanOut(await session(ctx), async (client) => await applyOnNode(ctx.client(), client, text, req))
+      ctx.print(format === 'table' ? appliedText(outcomes) : renderData(outcomes, format))
+      const failure = failureOf(outcomes)
+      if (failure !== undefined) throw failure
+    })
   program.command('shutdown').description('stop the services, sync the disks and power off; prints the operation' + on)
     .option('--force', 'at once, without stopping the services first')
     .action(async (o: { force?: boolean }) => { await runUnary(ctx, async c => await c.shutdown(o.force === true), OPERATION_VIEW) })

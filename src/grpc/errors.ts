@@ -55,7 +55,13 @@ const STATUS: Partial<Record<ErrorCode, status>> = {
   ERR_IMAGE_SIZE_MISMATCH: status.DATA_LOSS,
   ERR_IMAGE_FETCH: status.UNAVAILABLE,
   ERR_INSTALL_READBACK: status.DATA_LOSS,
-  ERR_CERT_KEY_INVALID: status.INVALID_ARGUMENT
+  ERR_CERT_KEY_INVALID: status.INVALID_ARGUMENT,
+  // A signed config the node refuses (ApplyConfig), nothing changed.
+  ERR_CONFIG_WRONG_MACHINE: status.PERMISSION_DENIED,
+  ERR_CONFIG_REPLAYED: status.FAILED_PRECONDITION,
+  ERR_CONFIG_EXPIRED: status.FAILED_PRECONDITION,
+  ERR_MACHINE_CONFIG_INVALID: status.INVALID_ARGUMENT,
+  ERR_STATE_INVALID: status.FAILED_PRECONDITION
 }
 
 /** Trailer that carries the stable code, so an agent can tell a used token from an unknown one. */

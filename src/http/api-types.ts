@@ -35,6 +35,14 @@ export type ProvisionView = {
   readonly configGeneration: number
 }
 
+/** POST /api/v1/machines/:id/config: the signed next config (the text is exactly what was signed). */
+export type SignedConfigView = {
+  readonly machineId: string
+  readonly generation: number
+  readonly config: string
+  readonly signature: string
+}
+
 /** A machine's newest install, with what its node last reported of itself (machine_nodes). */
 export type InstallJson = {
   readonly operationId: string

@@ -346,6 +346,19 @@ export const openApiDocument = {
         }
       }
     },
+    '/api/v1/machines/{id}/config': {
+      post: {
+        summary: 'Sign a new machine config for a provisioned machine\'s running node (its next generation, stored sealed as an install\'s): the node applies it when handed both (`anvil -n NODE apply-config FILE`)',
+        parameters: [idParam],
+        requestBody: { required: true, content: { 'application/json': { schema: { type: 'object', required: ['config'], properties: { config: { type: 'string', description: 'the machine config YAML (docs/machine-config.md)' } } } } } },
+        responses: {
+          201: { description: '{ machineId, generation, config (the canonical text that was signed: send its exact bytes), signature (minisign file) }' },
+          400: errorResponse('ERR_VALIDATION (details.issues: every problem with its key path, as `anvil config validate` lists them)'),
+          404: errorResponse('ERR_MACHINE_NOT_FOUND'),
+          409: errorResponse('ERR_INVALID_STATE (the machine is not provisioned)')
+        }
+      }
+    },
     '/api/v1/images': {
       get: { summary: 'Every imported image and version', responses: { 200: { description: '{ items: Image[] }' } } },
       post: {

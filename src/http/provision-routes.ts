@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify'
 import { MAX_DOCUMENT_BYTES } from '../machine-config/parse.ts'
 import type { InstallView, ProvisionService } from '../provisioning/provision-service.ts'
-import type { InstallJson, MachineView, ProvisionView } from './api-types.ts'
+import type { InstallJson, MachineView, ProvisionView, SignedConfigView } from './api-types.ts'
 
 export type ProvisionRouteDeps = {
   readonly provision: ProvisionService
@@ -51,5 +51,31 @@ export function registerProvisionRoutes (app: FastifyInstance, deps: ProvisionRo
     const r = await deps.provision.provision(req.params.id, { image: req.body.image, config: req.body.config, ...(req.body.disk === undefined ? {} : { disk: req.body.disk }) })
     const answer: ProvisionView = { operationId: r.task.id, machine: await deps.view(r.machine.id), image: r.image, disk: r.disk, configGeneration: r.configGeneration }
     return await reply.code(202).send(answer)
+  })
+  registerConfigRoutes(app, deps)
+}
+
+/**
+ * POST /api/v1/machines/:id/config: a new config for a provisioned machine's running node, signed
+ * for its next generation (ProvisionService.nextConfig) → 201 { generation, config, signature }:
+ * the canonical text that was signed (its exact bytes are what the node verifies) and the
+ * signature file. The node applies it when handed both (anvil -n NODE apply-config).
+ */
+export function registerConfigRoutes (app: FastifyInstance, deps: Pick<ProvisionRouteDeps, 'provision'>): void {
+  app.post<{ Params: { id: string }, Body: { config: string } }>('/api/v1/machines/:id/config', {
+    bodyLimit: BODY_LIMIT,
+    schema: {
+      params: idParams,
+      body: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['config'],
+        properties: { config: { type: 'string', minLength: 1, maxLength: MAX_DOCUMENT_BYTES } }
+      }
+    }
+  }, async (req, reply) => {
+    const r = await deps.provision.nextConfig(req.params.id, req.body.config)
+    const answer: SignedConfigView = { machineId: r.machineId, generation: r.generation, config: r.config, signature: r.signature }
+    return await reply.code(201).send(answer)
   })
 }

@@ -4,7 +4,7 @@ import type { SecretBox } from '../lib/secret-box.ts'
 import type { BootEventSink } from '../inventory/events.ts'
 import { EventType } from '../inventory/event-types.ts'
 import type { MachineService } from '../inventory/machine-service.ts'
-import type { Machine } from '../inventory/machine.ts'
+import { MachineState, type Machine } from '../inventory/machine.ts'
 import type { Clock } from '../inventory/ports.ts'
 import { decodeManifest } from '../image/manifest.ts'
 import { parseImageRef, pickInstallImage } from '../images/image-pick.ts'
@@ -14,13 +14,13 @@ import { invalidMachineConfig, type MachineConfigIssue } from '../machine-config
 import { parseMachineConfig, validateMachineConfig } from '../machine-config/parse.ts'
 import { renderMachineConfig } from '../machine-config/render.ts'
 import type { MachineConfig } from '../machine-config/schema.ts'
-import { signConfig } from '../signing/config-signature.ts'
 import type { SecretKey } from '../signing/minisign.ts'
 import type { AgentService } from './agent-service.ts'
 import { NO_PROGRESS, type DiscoveryStore, type StoredTask } from './discovery-ports.ts'
-import { configSealContext, type ConfigStore, type InstallParams, type NodeView } from './install-ports.ts'
+import { type ConfigStore, type InstallParams, type NodeView } from './install-ports.ts'
 import type { Applied, LifecycleService } from './lifecycle-service.ts'
 import { step } from './lifecycle.ts'
+import { storeNextConfig, type ConfigSigner } from './signed-config.ts'
 import { describeTask } from './tasks.ts'
 
 export type ProvisionOptions = {
@@ -94,14 +94,7 @@ export class ProvisionService {
     const text = renderMachineConfig(config)
     const taskId = `t-${randomUUID()}`
     const now = this.#o.clock.now()
-    const expires = new Date(now + (this.#o.configTtlMs ?? DEFAULT_CONFIG_TTL_MS))
-    const stored = await this.#o.configs.addNext(machine.id, (generation) => ({
-      configSealed: this.#o.secrets.seal(text, configSealContext(machine.id, generation)),
-      signature: signConfig(Buffer.from(text, 'utf8'), this.#o.configKey, { machineId: machine.id, generation, expiresAt: expires }),
-      expiresAt: Math.floor(expires.getTime() / 1000),
-      taskId,
-      createdAt: now
-    }))
+    const stored = await storeNextConfig(this.#signer(), machine.id, text, taskId, now)
     const params: InstallParams = { image: { name: image.name, version: image.version }, disk, configGeneration: stored.generation }
     const task: StoredTask = { id: taskId, machineId: machine.id, kind: 'install', params, state: 'queued', error: null, createdAt: now, startedAt: null, finishedAt: null, sessionId: null, cancelRequestedAt: null, ...NO_PROGRESS }
     let applied: Applied
@@ -122,6 +115,34 @@ export class ProvisionService {
     })
     await this.#after(applied, taskId)
     return { task, machine: applied.machine, image: params.image, disk, configGeneration: stored.generation }
+  }
+
+  /**
+   * A new config for a provisioned machine's running node (ApplyConfig): validated as `anvil
+   * config validate` validates (ERR_VALIDATION with each issue's key path), rendered canonical,
+   * signed for the next generation and stored sealed as provision() does. ERR_INVALID_STATE when
+   * the machine is not provisioned. The text is the caller's own: it is returned, never logged.
+   */
+  async nextConfig (key: string, yaml: string): Promise<{ machineId: string, generation: number, config: string, signature: string }> {
+    const machine = await this.#o.machines.get(key)
+    if (machine.state !== MachineState.provisioned) {
+      throw new CodedError('ERR_INVALID_STATE', `machine ${machine.id} is ${machine.state}: only a provisioned machine's node takes a new config (else provision it)`, { id: machine.id, state: machine.state })
+    }
+    let config: MachineConfig
+    try {
+      config = parseMachineConfig(yaml)
+    } catch (err) {
+      if (!isCodedError(err) || err.code !== 'ERR_MACHINE_CONFIG_INVALID') throw err
+      const issues = (err.details?.issues ?? []) as MachineConfigIssue[]
+      throw new CodedError('ERR_VALIDATION', err.message, { issues })
+    }
+    const text = renderMachineConfig(config)
+    const stored = await storeNextConfig(this.#signer(), machine.id, text, null)
+    return { machineId: machine.id, generation: stored.generation, config: text, signature: stored.signature }
+  }
+
+  #signer (): ConfigSigner {
+    return { configs: this.#o.configs, secrets: this.#o.secrets, configKey: this.#o.configKey, clock: this.#o.clock, ttlMs: this.#o.configTtlMs ?? DEFAULT_CONFIG_TTL_MS }
   }
 
   /** The machine's newest install and its node's last report; null when it was never provisioned. */

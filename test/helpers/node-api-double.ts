@@ -16,6 +16,8 @@ export type NodeApiDouble = {
   readonly streamRequests: unknown[]
   /** Reset requests, in order (answered with a running reset operation). */
   readonly resetRequests: unknown[]
+  /** ApplyConfig requests, in order (answered with changes hostname and network.interfaces[0].addresses, live). */
+  readonly applyRequests: Array<{ config: Buffer, configSignature: string, mode: string, tryTimeoutS: number, dryRun: boolean }>
   /** Resolves when the next follow stream opens (after its first two lines), with a writer of one more line to it. */
   readonly nextFollower: () => Promise<(text: string) => void>
   readonly stop: () => void
@@ -33,6 +35,7 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
   const calls: Array<{ method: string, role: unknown }> = []
   const streamRequests: unknown[] = []
   const resetRequests: unknown[] = []
+  const applyRequests: NodeApiDouble['applyRequests'] = []
   const waiting: Array<(write: (text: string) => void) => void> = []
   const seen = (method: string, call: { getAuthContext: () => { sslPeerCertificate?: { subject?: { O?: unknown } } } }): void => {
     calls.push({ method, role: call.getAuthContext().sslPeerCertificate?.subject?.O })
@@ -67,6 +70,13 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
       cb(null, { operation: { id: 'op-2', kind: 'reset', state: 'running', phase: 'plan', startedAtMs: T0, finishedAtMs: 0, error: '', bootIdBefore: 'b-1' } })
       options.onReset?.()
     },
+    ApplyConfig: (call, cb) => {
+      seen('ApplyConfig', call)
+      applyRequests.push(call.request)
+      const changes = ['hostname', 'network.interfaces[0].addresses']
+      if (call.request.dryRun) { cb(null, { changes, appliedAs: 'dry-run', generation: 4 }); return }
+      cb(null, { operation: { id: 'op-3', kind: 'apply-config', state: 'running', phase: 'verify', startedAtMs: T0, finishedAtMs: 0, error: '', bootIdBefore: 'b-1' }, changes, appliedAs: 'live', generation: 4 })
+    },
     Dmesg: stream('Dmesg', 'kernel'),
     Logs: stream('Logs', 'apid'),
     Upgrade: (call, cb) => { seen('Upgrade', call); streamRequests.push(call.request); cb(null, { operation: { ...UPGRADE_OP, toVersion: call.request.imageVersion } }) },
@@ -90,6 +100,7 @@ export async function startNodeApiDouble (tls: { clientCa: string, keyPem: strin
     calls,
     streamRequests,
     resetRequests,
+    applyRequests,
     nextFollower: async () => await new Promise((resolve) => { waiting.push(resolve) }),
     stop: () => { server.forceShutdown() }
   }

@@ -30,7 +30,7 @@ export type ApidLimits = {
   readonly handshakeTimeoutMs: number
   /** Streams per connection (HTTP/2 SETTINGS_MAX_CONCURRENT_STREAMS). */
   readonly maxConcurrentStreams: number
-  /** Every node API request is a few fields; nothing legitimate comes near this. */
+  /** The biggest request is ApplyConfig's: a machine config (at most 256 KiB) and its signature. */
   readonly maxRequestBytes: number
   /** A Processes reply of a busy node (64 arguments of 256 characters each per process) fits. */
   readonly maxResponseBytes: number
@@ -43,7 +43,7 @@ export type ApidLimits = {
 export const DEFAULT_LIMITS: ApidLimits = {
   handshakeTimeoutMs: 10_000,
   maxConcurrentStreams: 32,
-  maxRequestBytes: 64 * 1024,
+  maxRequestBytes: 320 * 1024,
   maxResponseBytes: 16 * 1024 * 1024,
   maxUnaryMs: 120_000,
   maxSessionMemoryMb: 32

@@ -172,7 +172,7 @@ async function applyNetwork (d: FirstBootDeps, config: ReturnType<typeof trusted
 }
 
 /** The machine's NICs: every /sys/class/net entry with a MAC, loopback aside. */
-async function listLinks (sys: string): Promise<Link[]> {
+export async function listLinks (sys: string): Promise<Link[]> {
   const base = join(sys, 'class/net')
   const links: Link[] = []
   for (const name of (await readdir(base).catch(() => [])).sort()) {

@@ -8,7 +8,7 @@
  */
 import { Server, ServerCredentials, type Metadata, type sendUnaryData, type ServerWritableStream } from '@grpc/grpc-js'
 import { once } from 'node:events'
-import { chmod, chown, lstat, mkdir, unlink } from 'node:fs/promises'
+import { chmod, chown, lstat, mkdir, readFile, unlink } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { toStatus } from '../../grpc/errors.ts'
 import { loadNodeProto } from '../../grpc/proto.ts'
@@ -17,6 +17,7 @@ import { sanitizeText } from '../../lib/text.ts'
 import type { Logger } from '../../log/logger.ts'
 import type { StatePayload, StoredOperation } from '../../node-state/record.ts'
 import type { LogLineInput } from '../../proto/generated/anvil/node/v1/LogLine.ts'
+import type { OperationInput } from '../../proto/generated/anvil/node/v1/Operation.ts'
 import type { OperationReplyInput } from '../../proto/generated/anvil/node/v1/OperationReply.ts'
 import type { NodeHandlers } from '../../proto/generated/anvil/node/v1/Node.ts'
 import type { ServiceInput } from '../../proto/generated/anvil/node/v1/Service.ts'
@@ -37,6 +38,8 @@ import { findPartition, rewriteGrubenv, zeroRange } from './disk-io.ts'
 import { sendNodeNotice, type NodeNoticePort } from './node-notice.ts'
 import { NO_BOOTABLE_SLOT, ResetOperations } from './reset.ts'
 import type { Upgrader } from './upgrade/upgrader.ts'
+import { ApplyConfigOperations, type LivePort, type StatePort } from './apply-config.ts'
+import { execArgv, nodeLivePort, nodeStatePort } from './apply-ports.ts'
 
 export type NodeApiOptions = {
   /** `unix:///run/anvil/machined.sock`, or the path alone. */
@@ -68,6 +71,18 @@ export type NodeApiOptions = {
   readonly upgrader?: Upgrader
   /** An Upgrade still writing after this long is answered with its operation as it is (default 90 s). */
   readonly upgradeAnswerMs?: number
+  /** What ApplyConfig changes live (default: execFile for ip/udhcpc, files under the roots, resolv.conf in /run). */
+  readonly live?: Partial<LivePort>
+  /** ApplyConfig's clock and try timer (tests). */
+  readonly now?: () => number
+  readonly timer?: (fn: () => void, ms: number) => () => void
+  /**
+   * How ApplyConfig reads and changes STATE (default: the ANVIL-STATE partition, read fresh each
+   * time). Where machined has one owner of STATE, pass it here: two writers would race for the copy.
+   */
+  readonly statePort?: StatePort
+  /** Where ApplyConfig's operations are kept for Operations/GetOperation (default: this boot's last one only). */
+  readonly recordOperation?: (op: OperationInput) => Promise<void>
 }
 
 /** The running node API. */
@@ -82,8 +97,8 @@ export type NodeApi = {
 /** Within apid's unary deadline (120 s, src/node/apid/server.ts), with room for the relay. */
 const UPGRADE_ANSWER_MS = 90_000
 
-/** Requests are a few bytes (a service id, two flags); nothing bigger is read from the socket. */
-const MAX_REQUEST_BYTES = 64 * 1024
+/** Requests are a few bytes (a service id, two flags) but ApplyConfig's: a config of at most 256 KiB and its signature. */
+const MAX_REQUEST_BYTES = 320 * 1024
 
 /** Binds the node API to its socket and serves it until stop(). */
 export async function startNodeApi (o: NodeApiOptions): Promise<NodeApi> {
@@ -134,9 +149,9 @@ async function prepareSocket (path: string, owner: NodeApiOptions['socketOwner']
 }
 
 /**
- * The methods this file serves; grpc-js answers the rest (ApplyConfig: issue 11, in progress) UNIMPLEMENTED.
+ * Every method of anvil.node.v1.Node (a Pick, so that a method added to node.proto fails to compile here until it is served).
  */
-export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown' | 'Reset' | 'Upgrade' | 'Rollback' | 'Operations' | 'GetOperation'>
+export type ServedHandlers = Pick<NodeHandlers, 'Version' | 'Services' | 'Memory' | 'Disks' | 'Mounts' | 'Processes' | 'Dmesg' | 'Logs' | 'Reboot' | 'Shutdown' | 'Reset' | 'ApplyConfig' | 'Upgrade' | 'Rollback' | 'Operations' | 'GetOperation'>
 
 function handlers (o: NodeApiOptions, streams: Set<AbortController>): { handlers: ServedHandlers, ops: PowerOperations } {
   const statusLog = consoleLogger(o.log)
@@ -153,7 +168,9 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): { handlers
     log: o.log,
     ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
   })
-  const resets = resetOperations(o, bootId)
+  const busy = o.busy ?? new BusyGuard()
+  const resets = resetOperations(o, bootId, busy)
+  const applies = applyOperations(o, bootId, busy)
   const power = (kind: PowerKind, force: boolean, metadata: Metadata, callback: sendUnaryData<OperationReplyInput>): void => {
     o.log(`anvil-node: ${kind}${force ? ' (force)' : ''} asked by ${caller(metadata)}`)
     ops.begin(kind, force).then(async op => {
@@ -207,7 +224,7 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): { handlers
       if (op === undefined) callback(fail(new CodedError('ERR_OPERATION_NOT_FOUND', `no operation ${JSON.stringify(sanitizeText(id).slice(0, 64))} on this node`), 'GetOperation'))
       else callback(null, { operation: toOperationInput(op) })
     },
-    Version: unary('Version', async () => await readVersion({ roots: o.roots, state: o.state })),
+    Version: unary('Version', async () => await readVersion({ roots: o.roots, state: applies.writtenState() ?? o.state })),
     Services: unary('Services', async () => ({ services: [machinedService(), ...o.supervisor.list()] })),
     Memory: unary('Memory', async () => await readMemory(o.roots)),
     Disks: unary('Disks', async () => ({ disks: await readDisks(o.roots) })),
@@ -240,20 +257,26 @@ function handlers (o: NodeApiOptions, streams: Set<AbortController>): { handlers
     Reset: (call, callback) => {
       o.log(`anvil-node: reset${call.request.graceful ? ' (graceful)' : ''}, wipe ${JSON.stringify(sanitizeText(call.request.wipe).slice(0, 32))}, asked by ${caller(call.metadata)}`)
       resets.begin(call.request).then(op => { callback(null, { operation: op }) }, (err: unknown) => { callback(fail(err, 'Reset')) })
+    },
+    ApplyConfig: (call, callback) => {
+      const r = call.request
+      // The mode and flags only: the config's text may hold secrets.
+      o.log(`anvil-node: apply-config (${r.config.length} bytes), mode ${JSON.stringify(sanitizeText(r.mode).slice(0, 32))}${r.dryRun ? ', dry run' : ''}, asked by ${caller(call.metadata)}`)
+      applies.begin(r).then(a => { callback(null, a) }, (err: unknown) => { callback(fail(err, 'ApplyConfig')) })
     }
   }
   return { handlers, ops }
 }
 
 /** Reset over the node's real disk (partitions by GPT name under the roots), its services and power. */
-function resetOperations (o: NodeApiOptions, bootId: () => Promise<string>): ResetOperations {
+function resetOperations (o: NodeApiOptions, bootId: () => Promise<string>, busy: BusyGuard): ResetOperations {
   const state = o.state
   const notice: NodeNoticePort = o.notice ?? (async (n) => {
     if (state === undefined) throw new CodedError('ERR_STATE_INVALID', 'no STATE: this node never was installed, so Anvil knows no key of it')
     return await sendNodeNotice({ state, notice: n })
   })
   return new ResetOperations({
-    busy: o.busy ?? new BusyGuard(),
+    busy,
     findPartition: async (name) => await findPartition(o.roots, name),
     notice,
     running: async () => {
@@ -267,6 +290,25 @@ function resetOperations (o: NodeApiOptions, bootId: () => Promise<string>): Res
     sync: o.sync ?? (async () => { await runSync() }),
     bootId,
     log: o.log,
+    ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
+  })
+}
+
+/** ApplyConfig over the node's STATE partition, its links and files, its services and power. */
+function applyOperations (o: NodeApiOptions, bootId: () => Promise<string>, busy: BusyGuard): ApplyConfigOperations {
+  return new ApplyConfigOperations({
+    busy,
+    state: o.statePort ?? nodeStatePort(o.roots),
+    bakedKey: async () => await readFile(join(o.roots.etcAnvil, 'keys/config.pub'), 'utf8').catch(() => undefined),
+    live: { ...nodeLivePort(o.roots, { exec: execArgv }), ...o.live },
+    stopServices: async () => { await o.supervisor.stopAll() },
+    power: o.power,
+    sync: o.sync ?? (async () => { await runSync() }),
+    bootId,
+    log: o.log,
+    ...(o.now === undefined ? {} : { now: o.now }),
+    ...(o.timer === undefined ? {} : { timer: o.timer }),
+    ...(o.recordOperation === undefined ? {} : { recordOperation: o.recordOperation }),
     ...(o.settleMs === undefined ? {} : { settleMs: o.settleMs })
   })
 }

@@ -19,10 +19,11 @@ import { zstdDecompress } from '../../agent/install-decompress.ts'
 import { kernelZeroOut } from '../../agent/install-zero.ts'
 import { parseNodeCmdline } from './cmdline.ts'
 import { findPartition, readState, writeState, type DiskRoots } from './disk-io.ts'
-import { NodeOperations, settleAfterBoot } from './operations.ts'
+import { fromOperationInput, NodeOperations, settleAfterBoot } from './operations.ts'
+import type { OperationInput } from '../../proto/generated/anvil/node/v1/Operation.ts'
 import { healthProblem } from './upgrade/health.ts'
 import { Upgrader } from './upgrade/upgrader.ts'
-import { startNodeApi, type NodeApi } from './node-api.ts'
+import { startNodeApi, type NodeApi, type NodeApiOptions } from './node-api.ts'
 import { sendNodeNotice, type NodeNotice } from './node-notice.ts'
 import { Supervisor } from './supervisor.ts'
 
@@ -102,7 +103,7 @@ export async function runNode (o: RunNodeOptions): Promise<RunningNode> {
 }
 
 /** STATE's owner and the upgrader, once STATE was read; the reboot is the node API's power path. */
-async function upgrades (o: RunNodeOptions & { notify?: (n: NodeNotice) => Promise<void>, device: string, record: Awaited<ReturnType<typeof readState>>, supervisor: Supervisor, cert: string, reboot: () => Promise<void> }): Promise<{ upgrader: Upgrader, api: { operations: NodeOperations, upgrader: Upgrader } }> {
+async function upgrades (o: RunNodeOptions & { notify?: (n: NodeNotice) => Promise<void>, device: string, record: Awaited<ReturnType<typeof readState>>, supervisor: Supervisor, cert: string, reboot: () => Promise<void> }): Promise<{ upgrader: Upgrader, api: Pick<NodeApiOptions, 'operations' | 'upgrader' | 'statePort' | 'recordOperation'> }> {
   const cmdline = parseNodeCmdline(await readFile(join(o.roots.proc, 'cmdline'), 'utf8').catch(() => ''))
   const bootId = async (): Promise<string> => (await readFile(join(o.roots.proc, 'sys/kernel/random/boot_id'), 'utf8')).trim()
   const operations = new NodeOperations({ store: { write: async (p, seq, copy) => await writeState(o.device, p, seq, copy) }, record: o.record })
@@ -120,5 +121,9 @@ async function upgrades (o: RunNodeOptions & { notify?: (n: NodeNotice) => Promi
     log: o.console,
     bootId
   })
-  return { upgrader, api: { operations, upgrader } }
+  // The one writer of STATE: apply-config goes through it too (two writers would race for the copy),
+  // and its operations join the same list as the upgrade's.
+  const statePort = { read: async () => operations.state, update: async (f: (p: StatePayload) => StatePayload) => { await operations.update(f); return operations.state } }
+  const recordOperation = async (op: OperationInput): Promise<void> => { await operations.put(fromOperationInput(op)) }
+  return { upgrader, api: { operations, upgrader, statePort, recordOperation } }
 }

@@ -24,13 +24,20 @@ export type TrustedConfig = {
  * when the image has none. Throws the CodedError of the first check that fails.
  */
 export function trustedConfig (state: StatePayload, bakedKey: string | undefined, now: Date): TrustedConfig {
+  return verifyNodeConfig(state, { yaml: state.config.yaml, signature: state.config.signature, minGeneration: state.reported?.configGeneration ?? 0 }, bakedKey, now)
+}
+
+/**
+ * The same checks for a config that is not (yet) STATE's: ApplyConfig's, which must be above the
+ * running generation (`minGeneration` its successor). The key and machine are STATE's.
+ */
+export function verifyNodeConfig (state: StatePayload, candidate: { readonly yaml: string, readonly signature: string, readonly minGeneration: number }, bakedKey: string | undefined, now: Date): TrustedConfig {
   const keySource = bakedKey === undefined ? 'state' : 'image'
   const key = decodePublicKey(bakedKey ?? state.trust.configKey)
-  const yaml = Buffer.from(state.config.yaml, 'utf8')
-  const binding = verifyConfig(yaml, state.config.signature, key, {
+  const binding = verifyConfig(Buffer.from(candidate.yaml, 'utf8'), candidate.signature, key, {
     machineId: state.machineId,
-    minGeneration: state.reported?.configGeneration ?? 0,
+    minGeneration: candidate.minGeneration,
     now
   })
-  return { config: parseMachineConfig(state.config.yaml), generation: binding.generation, keyId: binding.keyId, keySource }
+  return { config: parseMachineConfig(candidate.yaml), generation: binding.generation, keyId: binding.keyId, keySource }
 }
