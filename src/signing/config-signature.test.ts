@@ -30,6 +30,9 @@ test('another machine, an older generation, an expired config: each its own code
   assert.throws(() => verifyConfig(yaml, signed, configKey.publicKey, { ...expect, minGeneration: 8 }), { code: 'ERR_CONFIG_REPLAYED', message: /generation 7, older than generation 8/ })
   assert.throws(() => verifyConfig(yaml, signed, configKey.publicKey, { ...expect, now: expiresAt }), { code: 'ERR_CONFIG_EXPIRED' }, 'expired at the second itself')
   assert.doesNotThrow(() => verifyConfig(yaml, signed, configKey.publicKey, { ...expect, now: new Date(expiresAt.getTime() - 1) }))
+  // A config the node accepted before (STATE's) is not judged by its expiry again; everything else still is.
+  assert.equal(verifyConfig(yaml, signed, configKey.publicKey, { ...expect, now: 'accepted' }).generation, 7)
+  assert.throws(() => verifyConfig(yaml, signed, configKey.publicKey, { ...expect, now: 'accepted', minGeneration: 8 }), { code: 'ERR_CONFIG_REPLAYED' })
   // A machine id that merely starts like the expected one is another machine.
   const longer = signConfig(yaml, configKey, { ...binding, machineId: 'm-00000011' })
   assert.throws(() => verifyConfig(yaml, longer, configKey.publicKey, expect), { code: 'ERR_CONFIG_WRONG_MACHINE' })

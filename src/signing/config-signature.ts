@@ -7,7 +7,8 @@
  * The node verifies before it writes the config to disk and again before it applies it:
  * the signature (ERR_SIGNATURE_*; prehashed only, see VerifyOptions in minisign.ts), then the comment's form (ERR_SIGNATURE_COMMENT_UNEXPECTED),
  * the machine (ERR_CONFIG_WRONG_MACHINE), the generation against the one it holds, equal allowed
- * for a re-apply (ERR_CONFIG_REPLAYED), and the clock (ERR_CONFIG_EXPIRED). The clock is the
+ * for a re-apply (ERR_CONFIG_REPLAYED), and the clock (ERR_CONFIG_EXPIRED; not for a config the
+ * node accepted before, see ConfigExpectation.now). The clock is the
  * caller's: a node whose RTC came up reset to 1970 accepts expired configs, so pass the best time
  * the node has (the server's Date header, an NTP reading).
  */
@@ -28,7 +29,13 @@ export type ConfigExpectation = {
   readonly machineId: string
   /** The generation of the config the node already holds (0 when none): lower is a replay. */
   readonly minGeneration: number
-  readonly now: Date
+  /**
+   * The clock the expiry is checked against; `'accepted'` for a config the node took in before
+   * (STATE's, verified with the clock when it was written there): the expiry bounds how long a
+   * signed config may wait to be delivered, not how long a node may run it, so a node that
+   * reboots a day after its install still boots its config.
+   */
+  readonly now: Date | 'accepted'
 }
 
 /** Machine ids as the comment may carry them: no spaces, no `=`. */
@@ -71,7 +78,7 @@ export function signConfig (yaml: Uint8Array, configKey: SecretKey, binding: Con
 /** Verifies a config's signature and binding (see the module comment for the order of checks). */
 export function verifyConfig (yaml: Uint8Array, signatureFile: string | Uint8Array, trusted: PublicKey | readonly PublicKey[], expect: ConfigExpectation): ConfigBinding & { readonly keyId: string } {
   // Fail closed: NaN would make every comparison below false, so nothing would ever be refused.
-  if (!Number.isSafeInteger(expect.minGeneration) || expect.minGeneration < 0 || !Number.isFinite(expect.now.getTime())) {
+  if (!Number.isSafeInteger(expect.minGeneration) || expect.minGeneration < 0 || (expect.now !== 'accepted' && !Number.isFinite(expect.now.getTime()))) {
     throw new CodedError('ERR_INVALID_ARG_VALUE', 'verifyConfig needs a whole minGeneration (0 or more) and a valid clock reading')
   }
   const verified = verifyWithAny(yaml, signatureFile, 'keyObject' in trusted ? [trusted] : trusted, { prehashedOnly: true })
@@ -82,7 +89,7 @@ export function verifyConfig (yaml: Uint8Array, signatureFile: string | Uint8Arr
   if (binding.generation < expect.minGeneration) {
     throw new CodedError('ERR_CONFIG_REPLAYED', `the config is generation ${binding.generation}, older than generation ${expect.minGeneration} already held: a replay`, { generation: binding.generation, minGeneration: expect.minGeneration })
   }
-  if (expect.now.getTime() >= binding.expiresAt.getTime()) {
+  if (expect.now !== 'accepted' && expect.now.getTime() >= binding.expiresAt.getTime()) {
     throw new CodedError('ERR_CONFIG_EXPIRED', `the config expired at ${binding.expiresAt.toISOString()}`, { expiresAt: binding.expiresAt.toISOString(), now: expect.now.toISOString() })
   }
   return { ...binding, keyId: verified.keyId }

@@ -10,7 +10,7 @@
 // changed in the database after it was signed; each is refused before anything bootable is
 // written, the machine goes to `error` with the reason, and the host finds no partition table.
 import assert from 'node:assert/strict'
-import { existsSync, readdirSync, truncateSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import Database from 'better-sqlite3'
@@ -27,6 +27,7 @@ import { startTestLab } from '../helpers/lab-env.ts'
 import { framePlan } from '../../src/agent/install-plan.ts'
 import { api, buildLabImage, cli, copyKeys, flipByte, labMachineConfig, readDisk, removeLabImage, restoreByte, type LabImage } from '../helpers/lab-install.ts'
 import { resetLabNode } from '../helpers/lab-reset.ts'
+import { labUpgradeAndRollback } from '../helpers/lab-upgrade.ts'
 import { bmcDiagnostics, labPowerSkipReason, waitForTimeline } from '../helpers/lab-power.ts'
 import { skipReason } from '../helpers/requirements.ts'
 
@@ -136,12 +137,22 @@ async function nodeApiAnswers (lab: Lab, bmc: LabBmc, id: string): Promise<strin
 
 /**
  * The installed node's life after the install (issue 11), on one VM: powered on again from its
- * disk, its node API answers; a graceful reset through the node API (wipe all) returns the
- * machine to `ready` through `resetting`, and the host then reads the disk.
+ * disk, its node API answers; an upgrade to 0.2.0 (the same build, another version, signed with
+ * the same keys) boots slot B and commits; a rollback boots slot A with 0.1.0 again; a graceful
+ * reset through the node API (wipe all) returns the machine to `ready` through `resetting`, and
+ * the host then reads the disk.
  */
 async function nodeLife (lab: Lab, bmc: LabBmc, id: string, image: LabImage, disk: string): Promise<void> {
-  await lab.api.powerAction(id, 'on')
-  const ip = await nodeApiAnswers(lab, bmc, id)
+  const next = await buildLabImage({ version: '0.2.0', keysFrom: image })
+  try {
+    await lab.api.powerAction(id, 'on')
+    await nodeApiAnswers(lab, bmc, id)
+    await labUpgradeAndRollback(lab, bmc, id, next)
+  } finally {
+    rmSync(next.dir, { recursive: true, force: true })
+  }
+  const view = await api(lab, 'GET', `/api/v1/machines/${id}`)
+  const ip = String(view.body?.install?.node?.addresses?.[0] ?? '').split('/')[0] ?? ''
   await resetLabNode(lab, { machineId: id, ip, name: bmc.vm.name, graceful: true, wipe: 'all' })
   await lab.api.powerAction(id, 'off')
   const facts = await readDisk(disk, image.manifest)

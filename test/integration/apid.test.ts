@@ -20,7 +20,7 @@ import { ERROR_CODE_TRAILER } from '../../src/grpc/errors.ts'
 import { loadNodeProto } from '../../src/grpc/proto.ts'
 import { createLogger } from '../../src/log/logger.ts'
 import { CALLER_NAME_HEADER, CALLER_ROLE_HEADER } from '../../src/node/apid/proxy.ts'
-import { METHOD_ROLES, ROLES } from '../../src/node/apid/roles.ts'
+import { METHOD_ROLES, ROLES, roleAllows } from '../../src/node/apid/roles.ts'
 import { startApid, type Apid } from '../../src/node/apid/server.ts'
 import type { CertificateProvider } from '../../src/node/apid/credentials.ts'
 import type { NodeClient } from '../../src/proto/generated/anvil/node/v1/Node.ts'
@@ -71,6 +71,12 @@ class MachinedDouble {
       Processes: unary('Processes', (_call, cb) => { cb(null, { processes: [] }) }),
       Reboot: unary('Reboot', (_call, cb) => { cb(null, { operation: { id: 'op-reboot', kind: 'reboot', state: 'pending' } }) }),
       Shutdown: unary('Shutdown', (_call, cb) => { cb(null, { operation: { id: 'op-shutdown', kind: 'shutdown', state: 'pending' } }) }),
+      Upgrade: unary('Upgrade', (_call, cb) => { cb(null, { operation: { id: 'op-upgrade', kind: 'upgrade', state: 'running' } }) }),
+      Rollback: unary('Rollback', (_call, cb) => { cb(null, { operation: { id: 'op-rollback', kind: 'rollback', state: 'running' } }) }),
+      Reset: unary('Reset', (_call, cb) => { cb(null, { operation: { id: 'op-reset', kind: 'reset', state: 'running' } }) }),
+      ApplyConfig: unary('ApplyConfig', (_call, cb) => { cb(null, { changes: [], appliedAs: 'dry-run', generation: 2 }) }),
+      Operations: unary('Operations', (_call, cb) => { cb(null, { operations: [] }) }),
+      GetOperation: unary('GetOperation', (_call, cb) => { cb(null, { operation: { id: 'op-reboot', kind: 'reboot', state: 'succeeded' } }) }),
       Dmesg: lines('Dmesg'),
       Logs: lines('Logs')
     }
@@ -205,7 +211,7 @@ describe('roles', { timeout: 60_000 }, () => {
     for (const role of ROLES) {
       const c = client(ids[role])
       for (const method of methods) {
-        const allowed = role === 'admin' || role === 'operator' || !['Reboot', 'Shutdown'].includes(method)
+        const allowed = roleAllows(role, method)
         const before = machined.seen.length
         const r = await invoke(c, method)
         if (allowed) {
@@ -223,7 +229,7 @@ describe('roles', { timeout: 60_000 }, () => {
   test('several O: the highest counts (O=reader, O=admin may Reboot)', async () => {
     const r = await invoke(client(pki.clients.multi), 'Reboot')
     assert.equal(r.code, status.OK)
-    assert.deepEqual(r.messages, [{ operation: { id: 'op-reboot', kind: 'reboot', state: 'pending', phase: '', startedAtMs: 0, finishedAtMs: 0, error: '', bootIdBefore: '' } }])
+    assert.deepEqual(r.messages, [{ operation: { id: 'op-reboot', kind: 'reboot', state: 'pending', phase: '', startedAtMs: 0, finishedAtMs: 0, error: '', bootIdBefore: '', bytesDone: 0, bytesTotal: 0, errorCode: '', fromSlot: '', fromVersion: '', toSlot: '', toVersion: '' } }])
     assert.equal(machined.seen.at(-1)?.role, 'admin')
   })
 })
@@ -305,7 +311,7 @@ describe('machined down', { timeout: 60_000 }, () => {
 describe('limits', { timeout: 60_000 }, () => {
   test('a request over maxRequestBytes is refused (RESOURCE_EXHAUSTED) and never forwarded', async () => {
     const before = machined.seen.length
-    const r = await invoke(client(pki.clients.admin), 'Logs', { service: 'x'.repeat(100 * 1024) })
+    const r = await invoke(client(pki.clients.admin), 'Logs', { service: 'x'.repeat(400 * 1024) })
     assert.equal(r.code, status.RESOURCE_EXHAUSTED, r.details)
     assert.equal(machined.seen.length, before)
   })

@@ -79,7 +79,7 @@ async function firstBoot (d: FirstBootDeps, say: (line: string) => void): Promis
   const baked = await readOptional(join(d.roots.etcAnvil, 'keys/config.pub'))
   let trusted
   try {
-    trusted = trustedConfig(state, baked, new Date(d.now()))
+    trusted = trustedConfig(state, baked)
   } catch (err) {
     say(`config refused: ${isCodedError(err) ? err.code : 'ERR_INTERNAL'} ${oneLine((err as Error).message)}`)
     return 'refused'
