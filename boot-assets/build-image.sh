@@ -19,7 +19,7 @@
 # Signing follows in src/image/sign-step.ts.
 # Needs no root, no loop device and no mount. Debian packages: grub-common, grub-pc-bin,
 # grub-efi-amd64-bin, dosfstools, mtools, squashfs-tools, busybox-static, cpio, zstd, kmod,
-# binutils (lab/setup.sh installs them); the kernel is the boot environment's (build-bootenv.sh
+# binutils, libc6-dev and a C compiler (native/zeroout.c, static) (lab/setup.sh installs them); the kernel is the boot environment's (build-bootenv.sh
 # --fetch-only downloads and unpacks it into boot-assets/.cache/); npm install done (tsx).
 #
 # Idempotent: the inputs are fingerprinted (images/.inputs); an unchanged build ends in seconds.
@@ -143,12 +143,19 @@ done
 
 node_libs="$(ldd "$node_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')"
 [ -n "$node_libs" ] || die "ldd lists no libraries for $node_bin"
+# zstd: an upgrade decompresses the new slot's frames through it (src/agent/install-decompress.ts),
+# as the install does in the boot environment; Node 20 has no zstd.
+zstd_bin="$(readlink -f "$(command -v zstd || true)")"
+[ -x "$zstd_bin" ] || die "zstd not found: install zstd (lab/setup.sh does)"
+zstd_libs="$(ldd "$zstd_bin" | awk '/=> \// { print $3 } /^\t\/[^ ]+ \(/ { print $1 }')" || die "ldd $zstd_bin failed"
+root_libs="$(printf '%s\n' $node_libs $zstd_libs | awk '!seen[$0]++')"
 
 # --- fingerprint of every input -------------------------------------------------------------------
 {
   echo "script $(sha256sum <"$0" | cut -d' ' -f1) version $version sv $security_version epoch $epoch"
   (cd "$repo" && find boot-assets/node-init src/image -type f ! -name '*.test.ts' | LC_ALL=C sort | xargs sha256sum)
-  sha256sum "$vmlinuz" /bin/busybox "$node_bin" $node_libs /usr/lib/grub/i386-pc/*.img
+  sha256sum "$vmlinuz" /bin/busybox "$node_bin" "$zstd_bin" $root_libs /usr/lib/grub/i386-pc/*.img
+  echo "zeroout.c $(sha256sum <"$repo/native/zeroout.c" | cut -d' ' -f1) cc $(cc --version | head -1)"
   cat "$tmp/initramfs.modules" "$tmp/root.modules"
   (cd "$tmp" && sha256sum anvil-node.mjs)
   sha256sum "$node_proto" | sed "s# $repo/# #"
@@ -191,7 +198,11 @@ chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"
 busybox_tree "$root"
 strip --strip-all -o "$root/usr/bin/node" "$node_bin"
-for lib in $node_libs; do mkdir -p "$root/$(dirname "$lib")"; cp -L "$lib" "$root/$lib"; done
+strip --strip-all -o "$root/usr/bin/zstd" "$zstd_bin"
+for lib in $root_libs; do mkdir -p "$root/$(dirname "$lib")"; cp -L "$lib" "$root/$lib"; done
+# An upgrade's zero chunks by BLKZEROOUT (native/zeroout.c), as the install's: static, no library.
+cc -static -Os -Wall -Wextra -o "$tmp/anvil-zeroout" "$repo/native/zeroout.c" || die "cc could not build native/zeroout.c (static: libc6-dev)"
+strip --strip-all -o "$root/usr/bin/anvil-zeroout" "$tmp/anvil-zeroout"
 copy_modules "$tmp/root.modules" "$root"
 cp "$kroot/lib/modules/$kver"/modules.builtin{,.modinfo} "$root/lib/modules/$kver/"
 cp "$tmp/root.modules" "$root/lib/modules/$kver/modules.order"
