@@ -23,7 +23,7 @@ import { parseMachineConfig } from '../../machine-config/parse.ts'
 import type { MachineConfig } from '../../machine-config/schema.ts'
 import type { StatePayload } from '../../node-state/record.ts'
 import type { OperationInput } from '../../proto/generated/anvil/node/v1/Operation.ts'
-import type { PowerPort } from './api/power.ts'
+import type { PowerPath } from './api/power.ts'
 import type { BusyGuard } from './busy.ts'
 import { configChanges, decideApply, DEFAULT_TRY_TIMEOUT_S, MAX_TRY_TIMEOUT_S, parseApplyMode, type ApplyMode } from './config-changes.ts'
 import { liveNetworkSteps } from './live-network.ts'
@@ -47,22 +47,14 @@ export type StatePort = {
   readonly update: (change: (current: StatePayload) => StatePayload) => Promise<StatePayload>
 }
 
-export type ApplyConfigOptions = {
+export type ApplyConfigOptions = PowerPath & {
   readonly busy: BusyGuard
   readonly state: StatePort
   /** The config key baked into the image (/etc/anvil/keys/config.pub), undefined when it has none. */
   readonly bakedKey: () => Promise<string | undefined>
   readonly live: LivePort
-  readonly stopServices: () => Promise<void>
-  readonly power: PowerPort
-  readonly sync: () => Promise<void>
-  readonly bootId: () => Promise<string>
-  readonly log: (line: string) => void
-  readonly now?: () => number
   /** Runs `fn` after `ms` unless cancelled (default setTimeout, unref'ed). */
   readonly timer?: (fn: () => void, ms: number) => () => void
-  /** Between the answer and the work (default 250 ms). */
-  readonly settleMs?: number
   /**
    * Keeps the operation where Operations/GetOperation read it (STATE's list, kept by the node's
    * STATE owner): called when it begins and whenever it ends; a failure is logged, never fatal.

@@ -24,7 +24,7 @@ import { PartitionName } from '../../image/layout.ts'
 import { CodedError, isCodedError } from '../../lib/errors.ts'
 import { sanitizeText } from '../../lib/text.ts'
 import type { OperationInput } from '../../proto/generated/anvil/node/v1/Operation.ts'
-import type { PowerPort } from './api/power.ts'
+import type { PowerPath } from './api/power.ts'
 import type { BusyGuard } from './busy.ts'
 import type { Partition } from './disk-io.ts'
 import type { NodeNotice, NodeNoticePort } from './node-notice.ts'
@@ -78,23 +78,15 @@ export function resetPlan (wipe: ResetWipe, disk: ResetDisk): { steps: ResetStep
   return { steps, notes }
 }
 
-export type ResetOptions = {
+export type ResetOptions = PowerPath & {
   readonly busy: BusyGuard
   /** The partition with this GPT name (disk-io.ts findPartition over the node's roots). */
   readonly findPartition: (name: string) => Promise<Partition | undefined>
   readonly notice: NodeNoticePort
   /** What runs now, for the notice: image, version, slot. */
   readonly running: () => Promise<Pick<NodeNotice, 'imageName' | 'imageVersion' | 'slot'>>
-  readonly stopServices: () => Promise<void>
   readonly zero: (device: string, offset: number, length: number) => Promise<void>
   readonly disableSlots: (esp: string) => Promise<void>
-  readonly power: PowerPort
-  readonly sync: () => Promise<void>
-  readonly bootId: () => Promise<string>
-  readonly log: (line: string) => void
-  readonly now?: () => number
-  /** Between the answer and the work (default 250 ms): apid's reply must be on the wire first. */
-  readonly settleMs?: number
 }
 
 type Op = OperationInput & { id: string, phase: string, state: string }

@@ -41,7 +41,11 @@ export async function runSync (timeoutMs = 60_000): Promise<void> {
   })
 }
 
-export type PowerOperationsOptions = {
+/**
+ * What every operation that ends the running system goes through (reboot and shutdown here, reset
+ * and apply-config's reboot beside them): services stopped, disks synced, the power port.
+ */
+export type PowerPath = {
   readonly stopServices: () => Promise<void>
   readonly power: PowerPort
   readonly sync: () => Promise<void>
@@ -54,6 +58,8 @@ export type PowerOperationsOptions = {
    */
   readonly settleMs?: number
 }
+
+export type PowerOperationsOptions = PowerPath
 
 export type PowerKind = 'reboot' | 'shutdown'
 

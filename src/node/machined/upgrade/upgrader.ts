@@ -27,11 +27,12 @@ import type { NodeCmdline } from '../cmdline.ts'
 import { findPartition, readGrubenv, rewriteGrubenv, type DiskRoots } from '../disk-io.ts'
 import { upsert, type NodeOperations } from '../operations.ts'
 import { bootOutcome, checkUpgradeVersion, commitTrial, disableSlot, isCommitted, otherSlot, preferSlot, selectTrial, slotImageRange, type Slot } from './plan.ts'
+import type { NodeNotice } from '../node-notice.ts'
 import { armWatchdog, type Watchdog } from './watchdog.ts'
 import { writeSlot } from './write-slot.ts'
 
-/** What the node tells Anvil (helper "reset" sends it as a signed NodeNotice). */
-export type NodeNotice = { readonly kind: NodeNoticeKind, readonly operationId: string, readonly imageName: string, readonly imageVersion: string, readonly slot: string, readonly detail: string }
+/** What the node tells Anvil of the upgrade's end (node-notice.ts signs and sends it). */
+export type { NodeNotice } from '../node-notice.ts'
 
 export type UpgraderOptions = {
   readonly roots: DiskRoots & { readonly etcAnvil: string }
