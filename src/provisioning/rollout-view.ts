@@ -1,21 +1,9 @@
 import { machinesEnded } from './rollout.ts'
-import type { RolloutRecord } from './rollout-ports.ts'
+import type { RolloutRecord, StoredRolloutMachine } from './rollout-ports.ts'
 import type { OperationView } from './operations.ts'
 
 /** One machine of a rollout as shown: from → to version, its node operation, how it went. */
-export type RolloutMachineView = {
-  readonly machineId: string
-  readonly state: string
-  readonly address: string
-  readonly fromVersion: string | null
-  readonly toVersion: string
-  readonly nodeOperationId: string | null
-  readonly phase: string | null
-  readonly error: string | null
-  readonly errorCode: string | null
-  readonly startedAt: number | null
-  readonly finishedAt: number | null
-}
+export type RolloutMachineView = Omit<StoredRolloutMachine, 'rolloutId' | 'position' | 'state'> & { readonly state: string }
 
 /** What a rollout operation shows beyond an operation's fields. */
 export type RolloutDetail = {
