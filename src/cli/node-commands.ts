@@ -200,7 +200,8 @@ function registerUpgradeCommands (program: Command, ctx: NodeCliContext, on: str
     if (o.wait !== true || op === null) return reply
     const done = await waitForOperation(async () => (await client.getOperation(op.id)).operation, {
       timeoutMs: o.timeout * 1000,
-      onPhase: (phase) => { process.stderr.write(`${node}: ${op.kind} ${op.id}: ${phase}\n`) }
+      // The phase, kind and id come from the node: escaped like every other node text.
+      onPhase: (phase) => { process.stderr.write(terminalSafe(`${node}: ${op.kind} ${op.id}: ${phase}`) + '\n') }
     })
     const failure = operationFailure(done)
     if (failure !== undefined) throw failure
